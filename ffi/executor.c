@@ -1,0 +1,740 @@
+/*
+ * bunc's executor: the only C in bunc. It runs a *setup program* that
+ * TypeScript compiled from config.json (src/plan/) in the child of clone3,
+ * between clone3 and execve.
+ *
+ * Rules (see ARCHITECTURE.md):
+ *  - No JavaScript ever runs in the forked child: Bun's process is
+ *    multithreaded and its runtime state is not fork-safe. This file is
+ *    compiled by bun:ffi `cc` (TinyCC) and called once from JS; the child
+ *    never returns from bunc_spawn().
+ *  - Policy-free: every decision (order, paths, flags) is made in TypeScript.
+ *    This file only executes operations, in order.
+ *  - Async-signal-safe only: raw syscalls through libc's syscall(), no
+ *    malloc, no stdio. Strings and arrays live in the program buffer.
+ *  - A failure is reported to the parent as (operation index, errno) on the
+ *    sync socket, then the child exits. The socket is CLOEXEC, so a clean
+ *    execve closes it and the parent reads EOF.
+ *
+ * TinyCC has no system headers on a bare host: the types, constants and
+ * syscall numbers below are declared here (x86_64 only for now).
+ */
+
+#ifndef __x86_64__
+#error "bunc's executor knows only x86_64 syscall numbers"
+#endif
+
+typedef unsigned char u8;
+typedef unsigned short u16;
+typedef unsigned int u32;
+typedef int i32;
+typedef unsigned long u64;
+typedef long i64;
+
+extern long syscall(long number, ...);
+extern int *__errno_location(void);
+
+/* x86_64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl) */
+#define SYS_read 0
+#define SYS_write 1
+#define SYS_close 3
+#define SYS_rt_sigaction 13
+#define SYS_rt_sigprocmask 14
+#define SYS_dup3 292
+#define SYS_execve 59
+#define SYS_exit_group 231
+#define SYS_fcntl 72
+#define SYS_chdir 80
+#define SYS_fchdir 81
+#define SYS_umask 95
+#define SYS_setgroups 116
+#define SYS_setresuid 117
+#define SYS_setresgid 119
+#define SYS_capset 126
+#define SYS_pivot_root 155
+#define SYS_prctl 157
+#define SYS_chroot 161
+#define SYS_mount 165
+#define SYS_umount2 166
+#define SYS_sethostname 170
+#define SYS_setdomainname 171
+#define SYS_openat 257
+#define SYS_mkdirat 258
+#define SYS_mknodat 259
+#define SYS_fchownat 260
+#define SYS_unlinkat 263
+#define SYS_symlinkat 266
+#define SYS_fchmodat 268
+#define SYS_faccessat 269
+#define SYS_ppoll 271
+#define SYS_unshare 272
+#define SYS_prlimit64 302
+#define SYS_setns 308
+#define SYS_statx 332
+#define SYS_waitid 247
+#define SYS_open_tree 428
+#define SYS_move_mount 429
+#define SYS_clone3 435
+#define SYS_close_range 436
+#define SYS_openat2 437
+#define SYS_mount_setattr 442
+
+#define AT_FDCWD -100
+#define AT_EMPTY_PATH 0x1000
+#define AT_RECURSIVE 0x8000
+#define AT_EACCESS 0x200
+#define O_RDONLY 0
+#define O_WRONLY 1
+#define O_CREAT 0100
+#define O_EXCL 0200
+#define O_TRUNC 01000
+#define O_DIRECTORY 0200000
+#define O_NOFOLLOW 0400000
+#define O_CLOEXEC 02000000
+#define O_PATH 010000000
+#define RESOLVE_NO_MAGICLINKS 0x02
+#define RESOLVE_IN_ROOT 0x10
+#define OPEN_TREE_CLONE 1
+#define OPEN_TREE_CLOEXEC O_CLOEXEC
+#define MOVE_MOUNT_F_EMPTY_PATH 0x04
+#define MOVE_MOUNT_T_EMPTY_PATH 0x40
+#define MS_RDONLY 1
+#define MS_REMOUNT 32
+#define MS_BIND 4096
+#define MS_MOVE 8192
+#define MS_REC 16384
+#define MNT_DETACH 2
+#define CLONE_PARENT 0x00008000
+#define CLONE_PIDFD 0x00001000
+#define CLONE_INTO_CGROUP 0x200000000UL
+#define SIGCHLD 17
+#define F_SETFD 2
+#define CLOSE_RANGE_CLOEXEC 4
+#define PR_SET_PDEATHSIG 1
+#define PR_SET_DUMPABLE 4
+#define PR_SET_KEEPCAPS 8
+#define PR_CAPBSET_DROP 24
+#define PR_SET_NO_NEW_PRIVS 38
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_RAISE 2
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#define LINUX_CAPABILITY_VERSION_3 0x20080522
+#define STATX_TYPE 1
+#define STATX_MODE 2
+#define S_IFMT 0170000
+#define S_IFREG 0100000
+#define S_IFDIR 0040000
+#define X_OK 1
+#define EINTR 4
+#define ENOENT 2
+#define EEXIST 17
+#define EINVAL 22
+#define EPERM 1
+#define P_PIDFD 3
+#define WEXITED 4
+#define WNOHANG 1
+#define POLLIN 1
+
+/* Operation codes: keep in step with src/plan/program.ts (Op). */
+enum {
+  OP_SETNS = 1,        /* fd: namespace fd, n0: CLONE_NEW* type */
+  OP_UNSHARE,          /* n0: CLONE_NEW* flags */
+  OP_SYNC,             /* tell the parent n0 (a Msg), wait for its reply */
+  OP_FORK,             /* clone3(CLONE_PARENT): the child goes on, the caller reports its pid and exits */
+  OP_PDEATHSIG,        /* n0: signal, 0 to clear */
+  OP_MOUNT,            /* s0 source, s1 target in root, s2 fstype, s3 data; n0 flags, n1 create kind */
+  OP_BIND,             /* s0 source (host), s1 target in root; n0 BIND_*; n1 attr_set; n2 attr_clr; n3 propagation; n4 create kind */
+  OP_PROPAGATE,        /* s1 target in root (or s0 absolute); n0 MS_* propagation flags */
+  OP_SET_ROOT,         /* s0: absolute path of the rootfs; binds it onto itself, opens it as the root for later ops */
+  OP_MKNOD,            /* s1 target in root; n0 mode (with S_IF*), n1 dev, n2 uid, n3 gid */
+  OP_SYMLINK,          /* s0 link target, s1 link path in root */
+  OP_MASK,             /* s1 path in root: /dev/null over a file, read-only tmpfs over a directory */
+  OP_READONLY,         /* s1 path in root: bind onto itself, read-only */
+  OP_PIVOT_ROOT,       /* n0: 1 = no pivot (MS_MOVE + chroot) */
+  OP_SETHOSTNAME,      /* s0 */
+  OP_SETDOMAINNAME,    /* s0 */
+  OP_WRITE_FILE,       /* s0 absolute path, s1 content */
+  OP_SETRLIMIT,        /* n0 resource, n1 soft, n2 hard */
+  OP_CHDIR,            /* s0 */
+  OP_UMASK,            /* n0 */
+  OP_SETGROUPS,        /* n0: offset of a u32 array, n1: count */
+  OP_SETRESGID,        /* n0 */
+  OP_SETRESUID,        /* n0 */
+  OP_KEEPCAPS,         /* n0: 0 or 1 */
+  OP_CAPBSET,          /* n0: bounding set to keep (bit mask); drops the rest */
+  OP_CAPSET,           /* n0 effective, n1 permitted, n2 inheritable */
+  OP_AMBIENT,          /* n0: ambient set to raise */
+  OP_NO_NEW_PRIVS,
+  OP_LOOKUP,           /* n0: offset of a NULL-ended table of candidate paths; first executable file wins */
+  OP_READY,            /* tell the parent the container waits for start (no reply) */
+  OP_FIFO_WAIT,        /* fd: state dir, s0: fifo name; blocks until `start` opens it */
+  OP_CLOSE_FDS,        /* n0: first fd to mark CLOEXEC; fds 3..n0-1 are preserved (CLOEXEC cleared) */
+  OP_EXEC,             /* n0: argv table offset, n1: envp table offset; path from OP_LOOKUP */
+  OP_SECCOMP,          /* n0: offset of a sock_fprog's filter, n1: instruction count, n2: flags */
+  OP_CLOSE,            /* fd */
+  OP_WRITE_FD,         /* fd, s1 content: write to an fd the parent opened (e.g. a /proc file) */
+  OP_ROOT_RDONLY,      /* make the root's own mount read-only (not its submounts) */
+  OP_KEYRING,          /* s0: name of a new session keyring to join */
+};
+
+/* Messages on the sync socket, both ways: keep in step with src/plan/program.ts (Msg). */
+enum { MSG_ERROR = 1, MSG_PID, MSG_READY, MSG_USERMAP, MSG_GO };
+
+struct op { u32 code; i32 fd; u32 s[4]; u64 n[5]; };
+struct header { u32 magic; u32 nops; u32 ops_off; u32 size; i32 sync_fd; i32 pad; };
+struct msg { i32 type; i32 op; i32 err; i32 pid; };
+
+#define PROGRAM_MAGIC 0x62756e63 /* "bunc" */
+
+struct clone_args {
+  u64 flags; u64 pidfd; u64 child_tid; u64 parent_tid; u64 exit_signal;
+  u64 stack; u64 stack_size; u64 tls; u64 set_tid; u64 set_tid_size; u64 cgroup;
+};
+struct open_how { u64 flags; u64 mode; u64 resolve; };
+struct mount_attr { u64 attr_set; u64 attr_clr; u64 propagation; u64 userns_fd; };
+struct cap_header { u32 version; i32 pid; };
+struct cap_data { u32 effective; u32 permitted; u32 inheritable; };
+struct rlimit64 { u64 cur; u64 max; };
+struct kernel_sigaction { u64 handler; u64 flags; u64 restorer; u64 mask; };
+
+/* The child's registers: the root directory fd and the program to execve. */
+static long root_fd = AT_FDCWD;
+static const char *exec_path;
+
+static long sys(long n, long a, long b, long c, long d, long e, long f)
+{
+  long r = syscall(n, a, b, c, d, e, f);
+  return r == -1 ? -(long)*__errno_location() : r;
+}
+#define SYS0(n) sys(n, 0, 0, 0, 0, 0, 0)
+#define SYS1(n, a) sys(n, (long)(a), 0, 0, 0, 0, 0)
+#define SYS2(n, a, b) sys(n, (long)(a), (long)(b), 0, 0, 0, 0)
+#define SYS3(n, a, b, c) sys(n, (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define SYS4(n, a, b, c, d) sys(n, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+#define SYS5(n, a, b, c, d, e) sys(n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
+
+static void die(void) { for (;;) SYS1(SYS_exit_group, 1); }
+
+static long full_write(long fd, const void *buf, long len)
+{
+  const char *p = buf;
+  while (len > 0) {
+    long r = SYS3(SYS_write, fd, p, len);
+    if (r == -EINTR) continue;
+    if (r < 0) return r;
+    p += r; len -= r;
+  }
+  return 0;
+}
+
+static long full_read(long fd, void *buf, long len)
+{
+  char *p = buf;
+  while (len > 0) {
+    long r = SYS3(SYS_read, fd, p, len);
+    if (r == -EINTR) continue;
+    if (r <= 0) return r < 0 ? r : -32; /* EOF: the peer is gone (EPIPE) */
+    p += r; len -= r;
+  }
+  return 0;
+}
+
+static long send_msg(long fd, i32 type, i32 op, i32 err, i32 pid)
+{
+  struct msg m;
+  m.type = type; m.op = op; m.err = err; m.pid = pid;
+  return full_write(fd, &m, sizeof m);
+}
+
+static long str_len(const char *s) { long n = 0; while (s[n]) n++; return n; }
+
+/* "/proc/self/fd/N": mount(2) and friends act on an fd through this magic link. */
+static const char *fd_path(char *buf, long fd)
+{
+  const char *prefix = "/proc/self/fd/";
+  char digits[24];
+  long n = 0, i = 0;
+  do { digits[n++] = '0' + fd % 10; fd /= 10; } while (fd > 0);
+  while (*prefix) buf[i++] = *prefix++;
+  while (n > 0) buf[i++] = digits[--n];
+  buf[i] = 0;
+  return buf;
+}
+
+/*
+ * Resolve path inside the root without ever leaving it: openat2(2)
+ * RESOLVE_IN_ROOT treats symlinks and ".." as if the root were "/", and
+ * RESOLVE_NO_MAGICLINKS refuses /proc/PID/fd-style jumps (CVE-2021-30465).
+ */
+static long resolve(const char *path, long flags)
+{
+  struct open_how how;
+  how.flags = flags | O_CLOEXEC; how.mode = 0;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  return SYS4(SYS_openat2, root_fd, path, &how, sizeof how);
+}
+
+enum { MUST_EXIST = 0, CREATE_DIR = 1, CREATE_FILE = 2 };
+
+/*
+ * Open path inside the root as O_PATH, creating missing components (as
+ * directories, the last one as a file when kind is CREATE_FILE). Each new
+ * component is made with mkdirat on an fd of its already-resolved parent,
+ * so no step can be redirected out of the root.
+ */
+static long open_in_root(const char *path, long kind)
+{
+  char buf[4096];
+  long fd, parent, len, i, start;
+  fd = resolve(path, O_PATH);
+  if (fd != -ENOENT || kind == MUST_EXIST) return fd;
+  len = str_len(path);
+  if (len >= (long)sizeof buf) return -36; /* ENAMETOOLONG */
+  for (i = 0; i <= len; i++) buf[i] = path[i];
+  parent = resolve("/", O_PATH | O_DIRECTORY);
+  if (parent < 0) return parent;
+  i = 0;
+  while (i < len) {
+    while (i < len && buf[i] == '/') i++;
+    if (i >= len) break;
+    start = i;
+    while (i < len && buf[i] != '/') i++;
+    buf[i] = 0;
+    fd = resolve(buf, O_PATH);
+    if (fd == -ENOENT) {
+      long r;
+      if (i >= len && kind == CREATE_FILE) {
+        r = SYS4(SYS_openat, parent, buf + start, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (r >= 0) SYS1(SYS_close, r);
+      } else {
+        r = SYS3(SYS_mkdirat, parent, buf + start, 0755);
+      }
+      if (r < 0 && r != -EEXIST) { SYS1(SYS_close, parent); return r; }
+      fd = resolve(buf, O_PATH);
+    }
+    SYS1(SYS_close, parent);
+    if (fd < 0) return fd;
+    parent = fd;
+    if (i < len) buf[i] = '/';
+  }
+  return parent;
+}
+
+/* Split path at its last '/' into an fd of the (created) parent and the base name. */
+static long open_parent(const char *path, char *dir, const char **base)
+{
+  long n = str_len(path), i, cut = -1;
+  if (n >= 4096) return -36;
+  for (i = 0; i < n; i++) { dir[i] = path[i]; if (path[i] == '/') cut = i; }
+  if (cut < 0) return -EINVAL;
+  dir[cut == 0 ? 1 : cut] = 0;
+  *base = path + cut + 1;
+  return open_in_root(dir, CREATE_DIR);
+}
+
+static long do_mount(const char *src, const char *target, const char *type, u64 flags, const char *data, long kind)
+{
+  char p[64];
+  long fd = open_in_root(target, kind), r;
+  if (fd < 0) return fd;
+  r = SYS5(SYS_mount, src, fd_path(p, fd), type, flags, data);
+  SYS1(SYS_close, fd);
+  return r;
+}
+
+enum { BIND_RECURSIVE = 1, BIND_PROPAGATION_RECURSIVE = 4 };
+
+static long set_attr(long tree, u64 set, u64 clr, u64 flags)
+{
+  struct mount_attr attr;
+  if (!(set | clr)) return 0;
+  attr.attr_set = set; attr.attr_clr = clr; attr.propagation = 0; attr.userns_fd = 0;
+  return SYS5(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | flags, &attr, sizeof attr);
+}
+
+/*
+ * Bind mounts use the new mount API: open_tree(2) clones the source,
+ * mount_setattr(2) sets its flags while it is still detached (so no
+ * remount of a locked mount is needed), move_mount(2) attaches it onto an
+ * fd already resolved inside the root. set and clr carry MOUNT_ATTR_* for
+ * the top mount in their low 32 bits, for the whole tree in the high 32.
+ */
+static long do_bind(const char *src, const char *target, u64 how, u64 set, u64 clr, u64 prop, long kind)
+{
+  struct mount_attr attr;
+  long tree, fd, r;
+  tree = SYS3(SYS_open_tree, AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((how & BIND_RECURSIVE) ? AT_RECURSIVE : 0));
+  if (tree < 0) return tree;
+  r = set_attr(tree, set >> 32, clr >> 32, AT_RECURSIVE);
+  if (r == 0) r = set_attr(tree, set & 0xffffffffUL, clr & 0xffffffffUL, 0);
+  if (r < 0) { SYS1(SYS_close, tree); return r; }
+  fd = open_in_root(target, kind);
+  if (fd < 0) { SYS1(SYS_close, tree); return fd; }
+  r = SYS5(SYS_move_mount, tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+  SYS1(SYS_close, fd);
+  if (r == 0 && prop) {
+    attr.attr_set = 0; attr.attr_clr = 0; attr.propagation = prop; attr.userns_fd = 0;
+    r = SYS5(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | ((how & BIND_PROPAGATION_RECURSIVE) ? AT_RECURSIVE : 0), &attr, sizeof attr);
+  }
+  SYS1(SYS_close, tree);
+  return r;
+}
+
+static long file_type(long fd)
+{
+  u8 stx[256];
+  long r = SYS5(SYS_statx, fd, "", AT_EMPTY_PATH, STATX_TYPE, stx);
+  if (r < 0) return r;
+  return *(u16 *)(stx + 28) & S_IFMT;
+}
+
+/* maskedPaths: hide a file behind /dev/null, a directory behind an empty read-only tmpfs. */
+static long do_mask(const char *target)
+{
+  char p[64];
+  long fd = open_in_root(target, MUST_EXIST), type, r;
+  if (fd == -ENOENT) return 0;
+  if (fd < 0) return fd;
+  type = file_type(fd);
+  if (type == S_IFDIR)
+    r = SYS5(SYS_mount, "tmpfs", fd_path(p, fd), "tmpfs", MS_RDONLY, "size=0");
+  else
+    r = SYS5(SYS_mount, "/dev/null", fd_path(p, fd), 0, MS_BIND, 0);
+  SYS1(SYS_close, fd);
+  return type < 0 ? type : r;
+}
+
+/* readonlyPaths: bind the path onto itself (recursively), read-only. */
+static long do_readonly(const char *target)
+{
+  struct mount_attr attr;
+  long fd = open_in_root(target, MUST_EXIST), tree, r;
+  if (fd == -ENOENT) return 0;
+  if (fd < 0) return fd;
+  tree = SYS3(SYS_open_tree, fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+  if (tree < 0) { SYS1(SYS_close, fd); return tree; }
+  attr.attr_set = 1 /* MOUNT_ATTR_RDONLY */; attr.attr_clr = 0; attr.propagation = 0; attr.userns_fd = 0;
+  r = SYS5(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr);
+  if (r == 0) r = SYS5(SYS_move_mount, tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+  SYS1(SYS_close, tree);
+  SYS1(SYS_close, fd);
+  return r;
+}
+
+static long do_mknod(const char *path, u64 mode, u64 dev, u64 uid, u64 gid)
+{
+  char dir[4096];
+  const char *base;
+  long parent = open_parent(path, dir, &base), r;
+  if (parent < 0) return parent;
+  r = SYS4(SYS_mknodat, parent, base, mode, dev);
+  if (r == -EEXIST) r = 0;
+  if (r == 0) r = SYS5(SYS_fchownat, parent, base, uid, gid, 0x100 /* AT_SYMLINK_NOFOLLOW */);
+  if (r == 0) r = SYS3(SYS_fchmodat, parent, base, mode & 07777);
+  SYS1(SYS_close, parent);
+  return r;
+}
+
+static long do_symlink(const char *target, const char *path)
+{
+  char dir[4096];
+  const char *base;
+  long parent = open_parent(path, dir, &base), r;
+  if (parent < 0) return parent;
+  r = SYS3(SYS_symlinkat, target, parent, base);
+  SYS1(SYS_close, parent);
+  return r == -EEXIST ? 0 : r;
+}
+
+/*
+ * pivot_root(".", ".") stacks the old root on top of the new one; the
+ * umount2(MNT_DETACH) then drops it (pivot_root(2), "NOTES"). The old root
+ * was made a slave at the start, so the detach does not propagate to the host.
+ */
+static long do_pivot_root(u64 no_pivot)
+{
+  long r = SYS1(SYS_fchdir, root_fd);
+  if (r < 0) return r;
+  if (no_pivot) {
+    r = SYS5(SYS_mount, ".", "/", 0, MS_MOVE, 0);
+    if (r == 0) r = SYS1(SYS_chroot, ".");
+  } else {
+    r = SYS2(SYS_pivot_root, ".", ".");
+    if (r == 0) r = SYS2(SYS_umount2, ".", MNT_DETACH);
+  }
+  if (r == 0) r = SYS1(SYS_chdir, "/");
+  if (r == 0) { SYS1(SYS_close, root_fd); root_fd = AT_FDCWD; }
+  return r;
+}
+
+static long do_write_file(const char *path, const char *content)
+{
+  long fd = SYS4(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CLOEXEC | O_TRUNC, 0), r;
+  if (fd < 0) return fd;
+  r = full_write(fd, content, str_len(content));
+  SYS1(SYS_close, fd);
+  return r;
+}
+
+static long do_capbset(u64 keep)
+{
+  long cap, r;
+  for (cap = 0; cap < 64; cap++) {
+    if (keep & (1UL << cap)) continue;
+    r = SYS2(SYS_prctl, PR_CAPBSET_DROP, cap);
+    if (r == -EINVAL) break; /* past this kernel's last capability */
+    if (r < 0) return r;
+  }
+  return 0;
+}
+
+static long do_capset(u64 eff, u64 prm, u64 inh)
+{
+  struct cap_header h;
+  struct cap_data d[2];
+  h.version = LINUX_CAPABILITY_VERSION_3; h.pid = 0;
+  d[0].effective = (u32)eff; d[1].effective = (u32)(eff >> 32);
+  d[0].permitted = (u32)prm; d[1].permitted = (u32)(prm >> 32);
+  d[0].inheritable = (u32)inh; d[1].inheritable = (u32)(inh >> 32);
+  return SYS2(SYS_capset, &h, d);
+}
+
+static long do_ambient(u64 set)
+{
+  long cap, r = SYS5(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  for (cap = 0; r == 0 && cap < 64; cap++)
+    if (set & (1UL << cap)) r = SYS5(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
+  return r;
+}
+
+/* Find the program as execvp(3) would, but report "not found" before start. */
+static long do_lookup(char **candidates)
+{
+  long i, r = -ENOENT, fd;
+  for (i = 0; candidates[i]; i++) {
+    fd = SYS4(SYS_openat, AT_FDCWD, candidates[i], O_PATH | O_CLOEXEC, 0);
+    if (fd < 0) { if (r == -ENOENT) r = fd; continue; }
+    if (file_type(fd) != S_IFREG) { SYS1(SYS_close, fd); r = -13; continue; } /* EACCES, as execve */
+    SYS1(SYS_close, fd);
+    r = SYS4(SYS_faccessat, AT_FDCWD, candidates[i], X_OK, 0);
+    if (r == 0) { exec_path = candidates[i]; return 0; }
+  }
+  return r;
+}
+
+static long do_fifo_wait(long dirfd, const char *name)
+{
+  long fd = SYS4(SYS_openat, dirfd, name, O_WRONLY | O_CLOEXEC, 0), r;
+  if (fd < 0) return fd;
+  r = full_write(fd, "0", 1);
+  SYS1(SYS_close, fd);
+  return r;
+}
+
+static long do_close_fds(long first)
+{
+  long fd, r;
+  for (fd = 3; fd < first; fd++) {
+    r = SYS3(SYS_fcntl, fd, F_SETFD, 0);
+    if (r < 0) return r;
+  }
+  return SYS3(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC);
+}
+
+/* Signal handlers are Bun's until execve; SIG_IGN would survive it (execve(2)). */
+static void reset_signals(void)
+{
+  struct kernel_sigaction sa;
+  u64 none = 0;
+  long sig;
+  sa.handler = 0; sa.flags = 0; sa.restorer = 0; sa.mask = 0;
+  for (sig = 1; sig <= 64; sig++)
+    if (sig != 9 && sig != 19) SYS4(SYS_rt_sigaction, sig, &sa, 0, 8);
+  SYS4(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, &none, 0, 8);
+}
+
+/* Make the table of string offsets at off into a table of pointers, in place. */
+static char **table(u8 *prog, u64 off)
+{
+  u64 *slot = (u64 *)(prog + off);
+  long i;
+  for (i = 0; slot[i]; i++) slot[i] = (u64)(prog + slot[i]);
+  return (char **)slot;
+}
+
+static long fork_child(long sync_fd)
+{
+  struct clone_args args;
+  long pid, i;
+  for (i = 0; i < (long)(sizeof args / 8); i++) ((u64 *)&args)[i] = 0;
+  args.flags = CLONE_PARENT;
+  args.exit_signal = SIGCHLD;
+  pid = SYS2(SYS_clone3, &args, sizeof args);
+  if (pid < 0) return pid;
+  if (pid == 0) return 0;
+  send_msg(sync_fd, MSG_PID, 0, 0, (i32)pid);
+  for (;;) SYS1(SYS_exit_group, 0);
+}
+
+static long run_op(u8 *prog, struct op *o, long sync_fd, i32 index)
+{
+#define S(i) (o->s[i] ? (const char *)(prog + o->s[i]) : (const char *)0)
+  struct msg m;
+  struct rlimit64 rl;
+  long r;
+  switch (o->code) {
+  case OP_SETNS: return SYS2(SYS_setns, o->fd, o->n[0]);
+  case OP_UNSHARE: return SYS1(SYS_unshare, o->n[0]);
+  case OP_SYNC:
+    r = send_msg(sync_fd, (i32)o->n[0], index, 0, 0);
+    if (r == 0) r = full_read(sync_fd, &m, sizeof m);
+    if (r == 0 && m.type != MSG_GO) r = -EINVAL;
+    return r;
+  case OP_FORK: return fork_child(sync_fd);
+  case OP_PDEATHSIG: return SYS2(SYS_prctl, PR_SET_PDEATHSIG, o->n[0]);
+  case OP_MOUNT: return do_mount(S(0), S(1), S(2), o->n[0], S(3), o->n[1]);
+  case OP_BIND: return do_bind(S(0), S(1), o->n[0], o->n[1], o->n[2], o->n[3], o->n[4]);
+  case OP_PROPAGATE:
+    if (o->s[1]) {
+      char p[64];
+      long fd = open_in_root(S(1), MUST_EXIST);
+      if (fd < 0) return fd;
+      r = SYS5(SYS_mount, 0, fd_path(p, fd), 0, o->n[0], 0);
+      SYS1(SYS_close, fd);
+      return r;
+    }
+    return SYS5(SYS_mount, 0, S(0), 0, o->n[0], 0);
+  case OP_SET_ROOT:
+    /* pivot_root(2) needs the new root to be a mount point. */
+    r = SYS5(SYS_mount, S(0), S(0), 0, MS_BIND | MS_REC, 0);
+    if (r < 0) return r;
+    r = SYS4(SYS_openat, AT_FDCWD, S(0), O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+    if (r >= 0) root_fd = r;
+    return r < 0 ? r : 0;
+  case OP_MKNOD: return do_mknod(S(1), o->n[0], o->n[1], o->n[2], o->n[3]);
+  case OP_SYMLINK: return do_symlink(S(0), S(1));
+  case OP_MASK: return do_mask(S(1));
+  case OP_READONLY: return do_readonly(S(1));
+  case OP_PIVOT_ROOT: return do_pivot_root(o->n[0]);
+  case OP_SETHOSTNAME: return SYS2(SYS_sethostname, S(0), str_len(S(0)));
+  case OP_SETDOMAINNAME: return SYS2(SYS_setdomainname, S(0), str_len(S(0)));
+  case OP_WRITE_FILE: return do_write_file(S(0), S(1));
+  case OP_SETRLIMIT:
+    rl.cur = o->n[1]; rl.max = o->n[2];
+    return SYS4(SYS_prlimit64, 0, o->n[0], &rl, 0);
+  case OP_CHDIR: return SYS1(SYS_chdir, S(0));
+  case OP_UMASK: SYS1(SYS_umask, o->n[0]); return 0;
+  case OP_SETGROUPS: return SYS2(SYS_setgroups, o->n[1], prog + o->n[0]);
+  case OP_SETRESGID: return SYS3(SYS_setresgid, o->n[0], o->n[0], o->n[0]);
+  case OP_SETRESUID: return SYS3(SYS_setresuid, o->n[0], o->n[0], o->n[0]);
+  case OP_KEEPCAPS: return SYS2(SYS_prctl, PR_SET_KEEPCAPS, o->n[0]);
+  case OP_CAPBSET: return do_capbset(o->n[0]);
+  case OP_CAPSET: return do_capset(o->n[0], o->n[1], o->n[2]);
+  case OP_AMBIENT: return do_ambient(o->n[0]);
+  case OP_NO_NEW_PRIVS: return SYS5(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  case OP_LOOKUP: return do_lookup(table(prog, o->n[0]));
+  case OP_READY: return send_msg(sync_fd, MSG_READY, index, 0, 0);
+  case OP_FIFO_WAIT: return do_fifo_wait(o->fd, S(0));
+  case OP_CLOSE_FDS: return do_close_fds(o->n[0]);
+  case OP_EXEC:
+    reset_signals();
+    return SYS3(SYS_execve, exec_path, table(prog, o->n[0]), table(prog, o->n[1]));
+  case OP_SECCOMP: {
+    struct { u16 len; u16 pad[3]; u64 filter; } fprog;
+    fprog.len = (u16)o->n[1]; fprog.filter = (u64)(prog + o->n[0]);
+    return SYS3(317 /* seccomp */, 1 /* SECCOMP_SET_MODE_FILTER */, o->n[2], &fprog);
+  }
+  case OP_CLOSE: return SYS1(SYS_close, o->fd);
+  case OP_WRITE_FD: return full_write(o->fd, S(1), str_len(S(1)));
+  case OP_KEYRING:
+    /* keyctl(KEYCTL_JOIN_SESSION_KEYRING); kernels without keys say ENOSYS: nothing to isolate then. */
+    r = SYS2(250 /* keyctl */, 1, S(0));
+    return r == -38 ? 0 : (r < 0 ? r : 0);
+  case OP_ROOT_RDONLY: {
+    struct mount_attr attr;
+    attr.attr_set = 1 /* MOUNT_ATTR_RDONLY */; attr.attr_clr = 0; attr.propagation = 0; attr.userns_fd = 0;
+    return SYS5(SYS_mount_setattr, root_fd, "", AT_EMPTY_PATH, &attr, sizeof attr);
+  }
+  }
+  return -EINVAL;
+#undef S
+}
+
+static void run_program(u8 *prog)
+{
+  struct header *h = (struct header *)prog;
+  struct op *ops = (struct op *)(prog + h->ops_off);
+  long sync_fd = h->sync_fd, r;
+  u32 i;
+  /* Before anything else: no ptrace or /proc/PID/mem access from the
+   * container to this process while it still holds host fds (CVE-2019-5736). */
+  SYS2(SYS_prctl, PR_SET_DUMPABLE, 0);
+  for (i = 0; i < h->nops; i++) {
+    r = run_op(prog, &ops[i], sync_fd, (i32)i);
+    if (r < 0) {
+      send_msg(sync_fd, MSG_ERROR, (i32)i, (i32)-r, 0);
+      die();
+    }
+  }
+  die();
+}
+
+/*
+ * Called from JS in the parent. clone3(2) with CLONE_PIDFD and the given
+ * namespace flags; the child runs the program and never returns. All signals
+ * are blocked across the clone so that none of Bun's handlers can run in
+ * the child. out[0] = pid, out[1] = pidfd. Returns 0 or -errno.
+ */
+long bunc_spawn(u8 *prog, long clone_flags, long cgroup_fd, i32 *out)
+{
+  struct clone_args args;
+  struct header *h = (struct header *)prog;
+  u64 all = ~0UL, old = 0;
+  i32 pidfd = -1;
+  long pid, i;
+  if (h->magic != PROGRAM_MAGIC) return -EINVAL;
+  for (i = 0; i < (long)(sizeof args / 8); i++) ((u64 *)&args)[i] = 0;
+  args.flags = CLONE_PIDFD | (u64)clone_flags;
+  args.pidfd = (u64)&pidfd;
+  args.exit_signal = SIGCHLD;
+  if (cgroup_fd >= 0) { args.flags |= CLONE_INTO_CGROUP; args.cgroup = cgroup_fd; }
+  SYS4(SYS_rt_sigprocmask, 2, &all, &old, 8);
+  pid = SYS2(SYS_clone3, &args, sizeof args);
+  if (pid == 0) run_program(prog);
+  SYS4(SYS_rt_sigprocmask, 2, &old, 0, 8);
+  if (pid < 0) return pid;
+  out[0] = (i32)pid;
+  out[1] = pidfd;
+  return 0;
+}
+
+/*
+ * Wait up to timeout_ms (-1: forever) for the process behind pidfd (whose
+ * pid is pid) to exit. Other children that exited meanwhile are reaped:
+ * orphans reparented to us as child subreaper (PR_SET_CHILD_SUBREAPER).
+ * Returns the wait status as exit code << 8 | signal, -EAGAIN on timeout,
+ * -EINTR when a signal arrived first, or -errno.
+ */
+long bunc_wait(long pidfd, long pid, long timeout_ms)
+{
+  struct { i32 fd; short events; short revents; } pfd;
+  struct { i64 sec; i64 nsec; } ts;
+  i32 info[32];
+  long r, k;
+  pfd.fd = (i32)pidfd; pfd.events = POLLIN; pfd.revents = 0;
+  ts.sec = timeout_ms / 1000; ts.nsec = (timeout_ms % 1000) * 1000000;
+  r = SYS5(SYS_ppoll, &pfd, 1, timeout_ms < 0 ? 0 : (long)&ts, 0, 8);
+  for (;;) {
+    /* siginfo_t as ints: si_code at [2], si_pid at [4], si_status at [6] */
+    for (k = 0; k < 32; k++) info[k] = 0;
+    if (SYS5(SYS_waitid, 0 /* P_ALL */, 0, info, WEXITED | WNOHANG | 0x01000000 /* WNOWAIT */, 0) < 0) break;
+    if (info[4] == 0 || info[4] == pid) break;
+    SYS5(SYS_waitid, 1 /* P_PID */, info[4], info, WEXITED, 0);
+  }
+  if (r < 0) return r;
+  if (r == 0) return -11; /* EAGAIN */
+  for (k = 0; k < 32; k++) info[k] = 0;
+  r = SYS5(SYS_waitid, P_PIDFD, pidfd, info, WEXITED, 0);
+  if (r < 0) return r;
+  return info[2] == 1 /* CLD_EXITED */ ? (info[6] & 0xff) << 8 : (info[6] & 0x7f);
+}

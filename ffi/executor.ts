@@ -1,0 +1,53 @@
+/**
+ * Loads ffi/executor.c through bun:ffi `cc` (TinyCC), only when a command
+ * starts a process. Inside a compiled executable `cc` cannot open embedded
+ * $bunfs paths, so the source (embedded as text) is written to a memfd and
+ * compiled from /proc/self/fd/N.
+ */
+import { cc, ptr } from "bun:ffi";
+import { closeSync, writeSync } from "node:fs";
+import source from "./executor.c" with { type: "text" };
+import { cstr, SYS, syscall } from "../src/linux/libc";
+
+const MFD_CLOEXEC = 1;
+
+function compile() {
+  const fd = syscall("memfd_create", SYS.memfd_create, cstr("bunc-executor.c"), MFD_CLOEXEC);
+  try {
+    writeSync(fd, source);
+    return cc({
+      source: `/proc/self/fd/${fd}`,
+      symbols: {
+        bunc_spawn: { args: ["ptr", "i64", "i64", "ptr"], returns: "i64" },
+        bunc_wait: { args: ["i64", "i64", "i64"], returns: "i64" },
+      },
+    }).symbols;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+let symbols: ReturnType<typeof compile> | undefined;
+function executor() {
+  return (symbols ??= compile());
+}
+
+/**
+ * clone3 a child that runs `program` (see src/plan/program.ts) and never
+ * returns to JavaScript. Returns the child's pid and pidfd, or -errno.
+ */
+export function spawn(program: Uint8Array, cloneFlags: bigint, cgroupFd = -1): { pid: number; pidfd: number } | number {
+  const out = new Int32Array(2);
+  const r = Number(executor().bunc_spawn(ptr(program), cloneFlags, cgroupFd, ptr(out)));
+  if (r < 0) return r;
+  return { pid: out[0]!, pidfd: out[1]! };
+}
+
+/**
+ * Wait up to timeoutMs (-1: forever) for the process of pidfd to exit, reaping
+ * other exited children meanwhile. Returns the status (code << 8 | signal),
+ * or -errno (-EAGAIN on timeout, -EINTR on a signal).
+ */
+export function wait(pidfd: number, pid: number, timeoutMs: number): number {
+  return Number(executor().bunc_wait(pidfd, pid, timeoutMs));
+}

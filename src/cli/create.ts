@@ -1,0 +1,23 @@
+import { defineCommand } from "citty";
+import { createContainer } from "../container/create";
+import { closeSync } from "node:fs";
+import { checkFlags, createArgs, nonNegative, refuseFlag, store } from "./args";
+
+export default defineCommand({
+  meta: { name: "create", description: "create a container" },
+  args: createArgs,
+  run({ args, rawArgs }) {
+    checkFlags(rawArgs, createArgs);
+    refuseFlag(args["console-socket"], "console-socket");
+    refuseFlag(args["pidfd-socket"], "pidfd-socket");
+    const { pidfd } = createContainer(store(), {
+      id: args.id,
+      bundle: args.bundle,
+      pidFile: args["pid-file"],
+      noPivot: args["no-pivot"],
+      noNewKeyring: args["no-new-keyring"],
+      preserveFds: nonNegative(args["preserve-fds"], "preserve-fds"),
+    });
+    closeSync(pidfd);
+  },
+});

@@ -1,0 +1,79 @@
+/**
+ * bunc's entry point: global flags, then one verb. Each verb's module is
+ * imported only when it runs, so `state` never loads the C executor and
+ * `--version` loads nothing. Errors are printed here, once.
+ */
+import { defineCommand, renderUsage, runCommand, type CommandDef } from "citty";
+import { BuncError } from "../errors";
+import { VERSION, SPEC_VERSION } from "../version";
+import { globalArgs, setGlobals } from "./globals";
+import { reportError } from "./report";
+
+const verbs: Record<string, () => Promise<CommandDef<any>>> = {
+  create: () => import("./create").then((m) => m.default),
+  delete: () => import("./delete").then((m) => m.default),
+  features: () => import("./features").then((m) => m.default),
+  kill: () => import("./kill").then((m) => m.default),
+  list: () => import("./list").then((m) => m.default),
+  run: () => import("./run").then((m) => m.default),
+  spec: () => import("./spec").then((m) => m.default),
+  start: () => import("./start").then((m) => m.default),
+  state: () => import("./state").then((m) => m.default),
+};
+
+const main = defineCommand({
+  meta: { name: "bunc", version: VERSION, description: "an OCI container runtime, a drop-in replacement for runc" },
+  args: globalArgs,
+  subCommands: verbs,
+  setup({ args }) {
+    setGlobals(args as Record<string, unknown>);
+  },
+});
+
+function versionText(): string {
+  return `bunc version ${VERSION}\nspec: ${SPEC_VERSION}\nbun: ${Bun.version}\n`;
+}
+
+/** Where the verb's name stands in argv, skipping global flags and their values. */
+function verbIndex(argv: string[]): number {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith("-")) return i;
+    const name = a.replace(/^--?/, "");
+    const def = (globalArgs as Record<string, { type: string }>)[name];
+    if (def?.type === "string" && !a.includes("=")) i++;
+  }
+  return -1;
+}
+
+async function cli(argv: string[]): Promise<number> {
+  const at = verbIndex(argv);
+  const before = at < 0 ? argv : argv.slice(0, at);
+  const verb = at < 0 ? undefined : argv[at];
+  if (before.includes("--version") || before.includes("-v")) {
+    process.stdout.write(versionText());
+    return 0;
+  }
+  if (verb === undefined || verb === "help" || before.includes("--help") || before.includes("-h")) {
+    process.stdout.write((await renderUsage(main)) + "\n");
+    return verb === undefined && !before.includes("--help") && !before.includes("-h") ? 1 : 0;
+  }
+  if (!(verb in verbs)) throw new BuncError(`unknown command ${JSON.stringify(verb)}`, { code: "EINVAL" });
+  const rest = argv.slice(at + 1);
+  if (rest.includes("--help") || rest.includes("-h")) {
+    process.stdout.write((await renderUsage(await verbs[verb]!(), main)) + "\n");
+    return 0;
+  }
+  process.exitCode = 0;
+  await runCommand(main, { rawArgs: argv });
+  return Number(process.exitCode ?? 0);
+}
+
+// No top-level await: the executable is compiled with --bytecode, which needs CommonJS.
+cli(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e) => {
+    reportError(e);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,56 @@
+/**
+ * delete: remove everything a container made — its process (with -f, or
+ * when it was never started), its cgroup, its state directory.
+ */
+import { closeSync } from "node:fs";
+import { cgroupManagerFromPaths } from "../cgroups/manager";
+import { BuncError } from "../errors";
+import { rawSyscall, SYS } from "../linux/libc";
+import { openProcess, sendSignal, waitExit } from "../linux/pidfd";
+import { deriveStatus } from "./status";
+import type { ContainerRecord, Store } from "./store";
+import { guard } from "./transitions";
+
+const SIGKILL = 9;
+
+export function deleteContainer(store: Store, id: string, force = false): void {
+  const record = store.load(id);
+  const status = deriveStatus(record, store.dir(id));
+  guard(force ? "forceDelete" : "delete", id, status);
+  if (record) {
+    if (status !== "stopped") killAndWait(record);
+    destroyCgroup(record);
+  }
+  store.remove(id);
+}
+
+/** SIGKILL the container's process and whatever else is in its cgroup, and wait until they are gone. */
+function killAndWait(record: ContainerRecord): void {
+  const cgroup = cgroupManagerFromPaths(record.cgroupPaths);
+  cgroup.thaw();
+  const fd = openProcess(record.pid, record.pidStartTime);
+  if (fd !== undefined) {
+    try {
+      sendSignal(fd, SIGKILL);
+      if (!waitExit(fd, 10_000)) throw new BuncError(`container ${record.id}: process ${record.pid} did not exit after SIGKILL`, { code: "ETIMEDOUT" });
+    } finally {
+      closeSync(fd);
+    }
+  }
+  for (const pid of cgroup.pids()) rawSyscall(SYS.kill, pid, SIGKILL);
+}
+
+/** rmdir the cgroup; processes that just got SIGKILL may take a moment to leave it. */
+function destroyCgroup(record: ContainerRecord): void {
+  const cgroup = cgroupManagerFromPaths(record.cgroupPaths);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      cgroup.destroy();
+      return;
+    } catch (e) {
+      if (attempt >= 100) throw e;
+      for (const pid of cgroup.pids()) rawSyscall(SYS.kill, pid, SIGKILL);
+      Bun.sleepSync(10);
+    }
+  }
+}

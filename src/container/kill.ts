@@ -1,0 +1,28 @@
+/** kill: send a signal to the container's process, through a pidfd checked against its start time. */
+import { closeSync } from "node:fs";
+import { cgroupManagerFromPaths } from "../cgroups/manager";
+import { BuncError } from "../errors";
+import { rawSyscall, SYS } from "../linux/libc";
+import { openProcess, sendSignal } from "../linux/pidfd";
+import { deriveStatus } from "./status";
+import type { Store } from "./store";
+import { guard } from "./transitions";
+
+export function killContainer(store: Store, id: string, signal: number, all = false): void {
+  const record = store.load(id);
+  const status = deriveStatus(record, store.dir(id));
+  if (status === "stopped") throw new BuncError(`cannot kill container ${id}: container not running`, { code: "STATE" });
+  guard("kill", id, status);
+  if (all) {
+    // Every process in the container's cgroup (runc kill --all).
+    for (const pid of cgroupManagerFromPaths(record!.cgroupPaths).pids()) rawSyscall(SYS.kill, pid, signal);
+    return;
+  }
+  const fd = openProcess(record!.pid, record!.pidStartTime);
+  if (fd === undefined) throw new BuncError(`cannot kill container ${id}: container not running`, { code: "STATE" });
+  try {
+    if (!sendSignal(fd, signal)) throw new BuncError(`cannot kill container ${id}: container not running`, { code: "STATE" });
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The state directory ROOT/ID of each container: state.json (the facts,
+ * written atomically by write + rename) and exec.fifo (present from create
+ * until start). The status is never stored; see status.ts.
+ */
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { posix as path } from "node:path";
+import { BuncError } from "../errors";
+
+/** What bunc persists about a container. */
+export interface ContainerRecord {
+  ociVersion: string;
+  id: string;
+  /** Host pid of the container's process; 0 before it exists. */
+  pid: number;
+  /** /proc/PID/stat field 22 of that process, so a recycled pid is never taken for it. */
+  pidStartTime: string;
+  bundle: string;
+  rootfs: string;
+  /** RFC 3339 time of create. */
+  created: string;
+  owner: string;
+  annotations?: Record<string, string>;
+  /** The container's cgroup directory per hierarchy mount point. */
+  cgroupPaths: Record<string, string>;
+}
+
+export const STATE_FILE = "state.json";
+export const EXEC_FIFO = "exec.fifo";
+
+/** A container id: not empty, no '/', not "." or "..", printable (runc: ^[\w+-\.]+$). */
+export function validateId(id: string): void {
+  if (!/^[\w+\-.]+$/.test(id) || id === "." || id === "..")
+    throw new BuncError(`invalid container id ${JSON.stringify(id)}: use letters, digits, '_', '+', '-' and '.'`, { code: "EINVAL" });
+}
+
+export class Store {
+  constructor(readonly root: string) {}
+
+  dir(id: string): string {
+    return path.join(this.root, id);
+  }
+
+  /** Make ROOT/ID; it is how create claims an id, so an existing one is an error. */
+  claim(id: string): string {
+    validateId(id);
+    mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    const dir = this.dir(id);
+    try {
+      mkdirSync(dir, { mode: 0o711 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new BuncError(`container with id exists: ${id}`, { code: "EEXIST" });
+      throw new BuncError(`create state directory ${dir}: ${(e as Error).message}`, { code: "STATE", cause: e });
+    }
+    return dir;
+  }
+
+  /** The record of id; an unknown container is an error. undefined while it is still being created. */
+  load(id: string): ContainerRecord | undefined {
+    validateId(id);
+    let text: string;
+    try {
+      text = readFileSync(path.join(this.dir(id), STATE_FILE), "utf8");
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw new BuncError(`read state of ${id}: ${(e as Error).message}`, { code: "STATE", cause: e });
+      if (this.exists(id)) return undefined;
+      throw new BuncError(`container ${id} does not exist`, { code: "ENOENT" });
+    }
+    return JSON.parse(text) as ContainerRecord;
+  }
+
+  exists(id: string): boolean {
+    try {
+      readdirSync(this.dir(id));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  save(record: ContainerRecord): void {
+    const file = path.join(this.dir(record.id), STATE_FILE);
+    writeFileSync(file + ".tmp", JSON.stringify(record));
+    renameSync(file + ".tmp", file);
+  }
+
+  remove(id: string): void {
+    rmSync(this.dir(id), { recursive: true, force: true });
+  }
+
+  /** Ids of every container under the root, sorted. */
+  ids(): string[] {
+    try {
+      return readdirSync(this.root, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => d.name)
+        .sort();
+    } catch {
+      return [];
+    }
+  }
+}

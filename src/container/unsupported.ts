@@ -1,0 +1,35 @@
+/**
+ * Config features this build does not implement yet. Each is refused with
+ * its name, never ignored: a container that silently runs without its
+ * seccomp profile or memory limit is worse than one that does not start.
+ */
+import { BuncError } from "../errors";
+import type { Spec } from "../spec/config";
+
+/** Throw naming the first config feature that this build cannot apply. */
+export function refuseUnsupported(spec: Spec): void {
+  const p = spec.process;
+  const l = spec.linux;
+  const hooks = Object.entries(spec.hooks ?? {}).find(([, list]) => Array.isArray(list) && list.length > 0);
+  const resources = Object.entries(l?.resources ?? {}).find(([key, v]) => key !== "devices" && v !== undefined && v !== null);
+  const checks: [unknown, string][] = [
+    [p?.terminal, "process.terminal (a console socket is needed)"],
+    [hooks, `hooks.${hooks?.[0]}`],
+    [l?.seccomp, "linux.seccomp"],
+    [l?.sysctl && Object.keys(l.sysctl).length, "linux.sysctl"],
+    [resources, `linux.resources.${resources?.[0]}`],
+    [p?.apparmorProfile, "process.apparmorProfile"],
+    [p?.selinuxLabel, "process.selinuxLabel"],
+    [l?.mountLabel, "linux.mountLabel"],
+    [p?.scheduler, "process.scheduler"],
+    [p?.ioPriority, "process.ioPriority"],
+    [p?.execCPUAffinity, "process.execCPUAffinity"],
+    [l?.personality, "linux.personality"],
+    [l?.memoryPolicy, "linux.memoryPolicy"],
+    [l?.intelRdt, "linux.intelRdt"],
+    [l?.netDevices && Object.keys(l.netDevices).length, "linux.netDevices"],
+    [spec.mounts?.some((m) => m.uidMappings || m.gidMappings), "mounts[].uidMappings (idmapped mounts)"],
+  ];
+  for (const [present, name] of checks)
+    if (present) throw new BuncError(`${name} is not supported by this build of bunc yet`, { code: "ENOTSUP" });
+}

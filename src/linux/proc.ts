@@ -1,0 +1,28 @@
+/** Facts about a process read from /proc (proc_pid_stat(5)). */
+import { readFileSync } from "node:fs";
+
+export interface ProcStat {
+  /** One-letter state: R, S, D, Z, T, X, … */
+  state: string;
+  /** Field 22, starttime in clock ticks since boot: with the pid, it names one process for good. */
+  startTime: string;
+}
+
+/** /proc/PID/stat, or undefined when there is no such process. */
+export function procStat(pid: number): ProcStat | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, "latin1");
+  } catch {
+    return undefined;
+  }
+  // comm (field 2) may hold spaces and parentheses: the fields after it follow the last ')'.
+  const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  return { state: rest[0]!, startTime: rest[19]! };
+}
+
+/** Whether pid is alive (not a zombie) and is still the process that started at startTime. */
+export function isSameProcess(pid: number, startTime: string): boolean {
+  const st = procStat(pid);
+  return st !== undefined && st.startTime === startTime && st.state !== "Z" && st.state !== "X";
+}

@@ -1,0 +1,241 @@
+/**
+ * config.json → setup program. Pure: everything it needs from the host is
+ * passed in, so it is unit-tested without root. The order of operations
+ * follows runc's init (libcontainer/rootfs_linux.go, standard_init_linux.go):
+ * namespaces, the parent's setup (id maps, cgroup), mounts, devices, masks,
+ * pivot_root, hostname, rlimits, user and capabilities, cwd, exec.
+ */
+import { posix as path } from "node:path";
+import { BuncError } from "../errors";
+import type { Spec } from "../spec/config";
+import { capabilityMask } from "./capabilities";
+import { defaultDevices, DEV_SYMLINKS, deviceNumber, deviceMode } from "./devices";
+import { bindAttributes, MS, parseMountOptions } from "./mount-options";
+import { CLONE, JOIN_ORDER, NAMESPACE_FLAG, type NamespaceType } from "./namespaces";
+import { Create, Msg, Op, type Operation } from "./program";
+import { RLIMITS } from "./rlimits";
+
+export interface CgroupBind {
+  /** The container's cgroup directory in one host hierarchy: /sys/fs/cgroup/memory/ID. */
+  source: string;
+  /** Its name under the container's cgroup mount: "memory". */
+  name: string;
+}
+
+export interface CompileInput {
+  spec: Spec;
+  /** Absolute path of the rootfs on the host. */
+  rootfs: string;
+  /** Absolute path of the bundle: relative bind sources are relative to it. */
+  bundle: string;
+  /** fds the parent opened for namespaces given by path. */
+  joined: ReadonlyMap<NamespaceType, number>;
+  /** For create: the state dir's fd and the exec FIFO's name; absent for run. */
+  fifo?: { dirFd: number; name: string };
+  preserveFds: number;
+  noPivot: boolean;
+  /** What a "cgroup" mount shows: the container's cgroups, one per v1 hierarchy. */
+  cgroupBinds: readonly CgroupBind[];
+  /** Whether a host path is a directory (decides what a bind target is created as). */
+  isDirectory(hostPath: string): boolean;
+  /** HOME from the container's /etc/passwd, used when process.env has none. */
+  home: string;
+  id: string;
+  /** --no-new-keyring: keep the caller's session keyring. */
+  noNewKeyring: boolean;
+}
+
+export interface SetupPlan {
+  ops: Operation[];
+  /** Namespaces created by clone3 itself. */
+  cloneFlags: bigint;
+  /** Whether the parent must write uid_map/gid_map when the child asks (Msg.SETUP). */
+  newUserNamespace: boolean;
+}
+
+const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+const SIGKILL = 9;
+/** Namespaces clone3 may create directly; cgroup waits for the cgroup placement, time for its offsets. */
+const CLONE_AT_ONCE: NamespaceType[] = ["user", "mount", "uts", "ipc", "network", "pid"];
+
+/** Compile a validated config into the program the executor runs. */
+export function compile(input: CompileInput): SetupPlan {
+  const { spec } = input;
+  const proc = spec.process;
+  if (!proc) throw new BuncError("config.json: process: required to start a container", { code: "CONFIG" });
+  const ops: Operation[] = [];
+  const add = (code: Operation["code"], what: string, fields: Omit<Operation, "code" | "what"> = {}) =>
+    ops.push({ code, what, ...fields });
+
+  // Namespaces.
+  const namespaces = spec.linux?.namespaces ?? [];
+  const fresh = new Set<NamespaceType>(namespaces.filter((ns) => !ns.path).map((ns) => ns.type as NamespaceType));
+  if (!fresh.has("mount") && !input.joined.has("mount"))
+    throw new BuncError("config.json: linux.namespaces: a mount namespace is required", { code: "CONFIG" });
+  let cloneFlags = 0;
+  if (input.joined.size === 0) {
+    for (const t of CLONE_AT_ONCE) if (fresh.has(t)) cloneFlags |= NAMESPACE_FLAG[t];
+    add(Op.SYNC, "wait for the parent's setup", { n: [Msg.SETUP] });
+    if (fresh.has("cgroup")) add(Op.UNSHARE, "unshare the cgroup namespace", { n: [CLONE.NEWCGROUP] });
+  } else {
+    for (const t of JOIN_ORDER) {
+      const fd = input.joined.get(t);
+      if (fd !== undefined) add(Op.SETNS, `join the ${t} namespace`, { fd, n: [NAMESPACE_FLAG[t]] });
+    }
+    if (fresh.has("user")) add(Op.UNSHARE, "unshare the user namespace", { n: [CLONE.NEWUSER] });
+    add(Op.SYNC, "wait for the parent's setup", { n: [Msg.SETUP] });
+    let rest = 0;
+    for (const t of fresh) if (t !== "user" && t !== "time") rest |= NAMESPACE_FLAG[t];
+    if (rest) add(Op.UNSHARE, "unshare namespaces", { n: [rest] });
+  }
+  if (fresh.has("time")) {
+    add(Op.UNSHARE, "unshare the time namespace", { n: [CLONE.NEWTIME] });
+    const offsets = Object.entries(spec.linux?.timeOffsets ?? {})
+      .map(([clock, o]) => `${clock} ${o?.secs ?? 0} ${o?.nanosecs ?? 0}\n`)
+      .join("");
+    if (offsets) add(Op.WRITE_FILE, "write /proc/self/timens_offsets", { s: ["/proc/self/timens_offsets", offsets] });
+  }
+  // A new or joined PID or time namespace applies only to children (pid_namespaces(7), time_namespaces(7)).
+  const needsFork = (input.joined.size > 0 && (fresh.has("pid") || input.joined.has("pid"))) || fresh.has("time") || input.joined.has("time");
+  if (needsFork) add(Op.FORK, "fork into the new namespaces");
+  add(Op.PDEATHSIG, "set the parent-death signal", { n: [SIGKILL] });
+  // A session keyring of its own, so the container cannot read the host's keys (keyrings(7)).
+  if (!input.noNewKeyring) add(Op.KEYRING, "join a new session keyring", { s: [`_ses.${input.id}`] });
+  if (proc.oomScoreAdj !== undefined)
+    add(Op.WRITE_FILE, "write oom_score_adj", { s: ["/proc/self/oom_score_adj", String(proc.oomScoreAdj)] });
+
+  compileRootfs(input, add);
+  compileProcess(input, add);
+  return { ops, cloneFlags: BigInt(cloneFlags), newUserNamespace: fresh.has("user") };
+}
+
+type Add = (code: Operation["code"], what: string, fields?: Omit<Operation, "code" | "what">) => void;
+
+function compileRootfs(input: CompileInput, add: Add): void {
+  const { spec } = input;
+  const linux = spec.linux ?? {};
+  // Mounts made in the container must not propagate back to the host.
+  const rootPropagation = linux.rootfsPropagation ? parseMountOptions([linux.rootfsPropagation]).propagation : MS.SLAVE | MS.REC;
+  add(Op.PROPAGATE, `set propagation of "/"`, { s: ["/"], n: [rootPropagation] });
+  add(Op.SET_ROOT, `bind the rootfs ${JSON.stringify(input.rootfs)} onto itself`, { s: [input.rootfs] });
+
+  const mounts = spec.mounts ?? [];
+  for (const m of mounts) compileMount(input, m, add);
+
+  const devBound = mounts.some((m) => path.normalize(m.destination) === "/dev" && parseMountOptions(m.options).bind);
+  if (!devBound) {
+    const newUser = (linux.namespaces ?? []).some((ns) => ns.type === "user");
+    for (const d of [...defaultDevices(), ...(linux.devices ?? [])]) {
+      if (newUser) {
+        // mknod(2) is refused in a user namespace: bind the host's node instead, as runc does.
+        add(Op.BIND, `bind device ${d.path}`, { s: [d.path, d.path], n: [0, 0, 0, 0, Create.FILE] });
+      } else {
+        add(Op.MKNOD, `create device ${d.path}`, { s: [undefined, d.path], n: [deviceMode(d), deviceNumber(d.major ?? 0, d.minor ?? 0), d.uid ?? 0, d.gid ?? 0] });
+      }
+    }
+    for (const [link, target] of DEV_SYMLINKS) add(Op.SYMLINK, `create symlink ${link}`, { s: [target, link] });
+  }
+
+  for (const p of linux.maskedPaths ?? []) add(Op.MASK, `mask ${p}`, { s: [undefined, p] });
+  for (const p of linux.readonlyPaths ?? []) add(Op.READONLY, `make ${p} read-only`, { s: [undefined, p] });
+  if (spec.root?.readonly) add(Op.ROOT_RDONLY, "make the rootfs read-only");
+  add(Op.PIVOT_ROOT, input.noPivot ? "move the rootfs to / and chroot" : "pivot_root into the rootfs", { n: [input.noPivot ? 1 : 0] });
+}
+
+type Mount = NonNullable<Spec["mounts"]>[number];
+
+function compileMount(input: CompileInput, m: Mount, add: Add): void {
+  const opts = parseMountOptions(m.options);
+  const dest = m.destination;
+  const type = m.type ?? "";
+  const what = `mount ${JSON.stringify(m.source ?? type)} to ${JSON.stringify(dest)}`;
+  if (opts.bind || type === "bind") {
+    const source = path.resolve(input.bundle, m.source ?? "");
+    const { set, clear } = bindAttributes(opts);
+    const how = (opts.recursiveBind ? 1 : 0) | (opts.propagation & MS.REC ? 4 : 0);
+    const kind = input.isDirectory(source) ? Create.DIR : Create.FILE;
+    // MOUNT_ATTR_* fit in 32 bits: the high half carries the recursive ("rro", …) attributes.
+    const packedSet = BigInt(set) | (BigInt(opts.recursiveSet) << 32n);
+    const packedClear = BigInt(clear) | (BigInt(opts.recursiveClear) << 32n);
+    add(Op.BIND, what, { s: [source, dest], n: [how, packedSet, packedClear, opts.propagation & ~MS.REC, kind] });
+    return;
+  }
+  if (opts.recursiveSet || opts.recursiveClear)
+    throw new BuncError(`${what}: recursive mount attributes are supported only on bind mounts yet`, { code: "ENOTSUP" });
+  if (type === "cgroup" || type === "cgroup2") return compileCgroupMount(input, m, opts.flags, add);
+  add(Op.MOUNT, what, { s: [m.source ?? type, dest, type, opts.data || undefined], n: [opts.flags, Create.DIR] });
+  if (opts.propagation) add(Op.PROPAGATE, `set propagation of ${dest}`, { s: [undefined, dest], n: [opts.propagation] });
+}
+
+/**
+ * A "cgroup" mount on a v1 host shows the container's own cgroups: a tmpfs
+ * with one bind mount per hierarchy, made read-only afterwards when asked
+ * (runc's mountCgroupV1).
+ */
+function compileCgroupMount(input: CompileInput, m: Mount, flags: number, add: Add): void {
+  const dest = m.destination;
+  add(Op.MOUNT, `mount tmpfs for cgroups to ${JSON.stringify(dest)}`, { s: ["tmpfs", dest, "tmpfs", "mode=755"], n: [flags & ~MS.RDONLY, Create.DIR] });
+  for (const b of input.cgroupBinds) {
+    const target = path.join(dest, b.name);
+    add(Op.BIND, `mount cgroup ${b.name} to ${JSON.stringify(target)}`, { s: [b.source, target], n: [0, bindAttributes(parseMountOptions(m.options)).set, 0, 0, Create.DIR] });
+  }
+  if (flags & MS.RDONLY)
+    add(Op.MOUNT, `make ${JSON.stringify(dest)} read-only`, { s: [undefined, dest, undefined, undefined], n: [flags | MS.REMOUNT, Create.NONE] });
+}
+
+function compileProcess(input: CompileInput, add: Add): void {
+  const { spec } = input;
+  const proc = spec.process!;
+  const linux = spec.linux ?? {};
+  const uts = (linux.namespaces ?? []).some((ns) => ns.type === "uts");
+  if (spec.hostname !== undefined && spec.hostname !== "") {
+    if (!uts) throw new BuncError("config.json: hostname: needs a uts namespace", { code: "CONFIG" });
+    add(Op.SETHOSTNAME, `set hostname ${JSON.stringify(spec.hostname)}`, { s: [spec.hostname] });
+  }
+  if (spec.domainname !== undefined && spec.domainname !== "") {
+    if (!uts) throw new BuncError("config.json: domainname: needs a uts namespace", { code: "CONFIG" });
+    add(Op.SETDOMAINNAME, `set domainname ${JSON.stringify(spec.domainname)}`, { s: [spec.domainname] });
+  }
+  for (const rl of proc.rlimits ?? []) {
+    const resource = RLIMITS[rl.type];
+    if (resource === undefined) throw new BuncError(`config.json: process.rlimits: unknown rlimit type ${JSON.stringify(rl.type)}`, { code: "CONFIG" });
+    add(Op.SETRLIMIT, `set ${rl.type} to ${rl.soft}/${rl.hard}`, { n: [resource, BigInt(rl.soft), BigInt(rl.hard)] });
+  }
+
+  // User and capabilities: drop the bounding set while still privileged, switch
+  // ids keeping the permitted set (PR_SET_KEEPCAPS), then set the final sets.
+  const caps = proc.capabilities ?? {};
+  const user = proc.user;
+  add(Op.CAPBSET, "drop bounding capabilities", { n: [capabilityMask(caps.bounding, "bounding")] });
+  add(Op.KEEPCAPS, "keep capabilities across setuid", { n: [1] });
+  add(Op.SETGROUPS, "setgroups", { n: [{ u32: user.additionalGids ?? [] }, (user.additionalGids ?? []).length] });
+  add(Op.SETRESGID, `set gid ${user.gid}`, { n: [user.gid] });
+  add(Op.SETRESUID, `set uid ${user.uid}`, { n: [user.uid] });
+  add(Op.KEEPCAPS, "clear keep-capabilities", { n: [0] });
+  const permitted = capabilityMask(caps.permitted, "permitted");
+  const inheritable = capabilityMask(caps.inheritable, "inheritable");
+  add(Op.CAPSET, "set capabilities", { n: [capabilityMask(caps.effective, "effective"), permitted, inheritable] });
+  // The kernel raises an ambient capability only if it is permitted and inheritable
+  // (capabilities(7)); runc skips the others with a warning, and so does bunc.
+  add(Op.AMBIENT, "raise ambient capabilities", { n: [capabilityMask(caps.ambient, "ambient") & permitted & inheritable] });
+  add(Op.CHDIR, `chdir to cwd ${JSON.stringify(proc.cwd)}`, { s: [proc.cwd] });
+  add(Op.UMASK, "set umask", { n: [user.umask ?? 0o022] });
+  if (proc.noNewPrivileges) add(Op.NO_NEW_PRIVS, "set no_new_privs");
+
+  const env = [...(proc.env ?? [])];
+  if (!env.some((e) => e.startsWith("HOME="))) env.push(`HOME=${input.home}`);
+  const arg0 = proc.args[0]!;
+  add(Op.LOOKUP, `exec: ${JSON.stringify(arg0)}`, { n: [{ strings: candidates(arg0, env) }] });
+  add(Op.CLOSE_FDS, "close the runtime's file descriptors", { n: [3 + input.preserveFds] });
+  add(Op.PDEATHSIG, "clear the parent-death signal", { n: [0] });
+  add(Op.READY, "report ready");
+  if (input.fifo) add(Op.FIFO_WAIT, "wait for start on the exec fifo", { fd: input.fifo.dirFd, s: [input.fifo.name] });
+  add(Op.EXEC, `exec ${JSON.stringify(arg0)}`, { n: [{ strings: proc.args }, { strings: env }] });
+}
+
+/** Where execve may find args[0]: itself when it has a '/', else each $PATH entry, as execvp(3). */
+export function candidates(arg0: string, env: readonly string[]): string[] {
+  if (arg0.includes("/")) return [arg0];
+  const pathVar = env.findLast((e) => e.startsWith("PATH="))?.slice(5) ?? DEFAULT_PATH;
+  return pathVar.split(":").map((dir) => path.join(dir || ".", arg0));
+}
