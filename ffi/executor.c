@@ -175,6 +175,7 @@ enum {
   OP_WRITE_FD,         /* fd, s1 content: write to an fd the parent opened (e.g. a /proc file) */
   OP_ROOT_RDONLY,      /* make the root's own mount read-only (not its submounts) */
   OP_KEYRING,          /* s0: name of a new session keyring to join */
+  OP_MKDIR,            /* s1: directory in root to create (with its parents) */
 };
 
 /* Messages on the sync socket, both ways: keep in step with src/plan/program.ts (Msg). */
@@ -266,15 +267,18 @@ static const char *fd_path(char *buf, long fd)
  * RESOLVE_IN_ROOT treats symlinks and ".." as if the root were "/", and
  * RESOLVE_NO_MAGICLINKS refuses /proc/PID/fd-style jumps (CVE-2021-30465).
  */
-static long resolve(const char *path, long flags)
+static long resolve_how(const char *path, long flags, long extra)
 {
   struct open_how how;
   how.flags = flags | O_CLOEXEC; how.mode = 0;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | extra;
   return SYS4(SYS_openat2, root_fd, path, &how, sizeof how);
 }
+#define resolve(path, flags) resolve_how(path, flags, no_symlinks)
 
-enum { MUST_EXIST = 0, CREATE_DIR = 1, CREATE_FILE = 2 };
+/* How open_in_root creates a missing target; NO_SYMLINKS may be or-ed in. */
+enum { MUST_EXIST = 0, CREATE_DIR = 1, CREATE_FILE = 2, NO_SYMLINKS = 4 };
+#define RESOLVE_NO_SYMLINKS 0x04
 
 /*
  * Open path inside the root as O_PATH, creating missing components (as
@@ -286,12 +290,15 @@ static long open_in_root(const char *path, long kind)
 {
   char buf[4096];
   long fd, parent, len, i, start;
+  /* proc and sysfs go only on an ordinary directory, never through a symlink (CVE-2019-19921). */
+  long no_symlinks = (kind & NO_SYMLINKS) ? RESOLVE_NO_SYMLINKS : 0;
+  kind &= 3;
   fd = resolve(path, O_PATH);
   if (fd != -ENOENT || kind == MUST_EXIST) return fd;
   len = str_len(path);
   if (len >= (long)sizeof buf) return -36; /* ENAMETOOLONG */
   for (i = 0; i <= len; i++) buf[i] = path[i];
-  parent = resolve("/", O_PATH | O_DIRECTORY);
+  parent = resolve_how("/", O_PATH | O_DIRECTORY, 0);
   if (parent < 0) return parent;
   i = 0;
   while (i < len) {
@@ -650,6 +657,10 @@ static long run_op(u8 *prog, struct op *o, long sync_fd, i32 index)
     /* keyctl(KEYCTL_JOIN_SESSION_KEYRING); kernels without keys say ENOSYS: nothing to isolate then. */
     r = SYS2(250 /* keyctl */, 1, S(0));
     return r == -38 ? 0 : (r < 0 ? r : 0);
+  case OP_MKDIR:
+    r = open_in_root(S(1), CREATE_DIR);
+    if (r >= 0) SYS1(SYS_close, r);
+    return r < 0 ? r : 0;
   case OP_ROOT_RDONLY: {
     struct mount_attr attr;
     attr.attr_set = 1 /* MOUNT_ATTR_RDONLY */; attr.attr_clr = 0; attr.propagation = 0; attr.userns_fd = 0;

@@ -30,6 +30,12 @@ const main = defineCommand({
   },
 });
 
+/** citty's usage text, without colours unless stdout is a terminal. */
+async function usage(cmd: CommandDef<any>, parent?: CommandDef<any>): Promise<string> {
+  const text = await renderUsage(cmd, parent);
+  return (process.stdout.isTTY ? text : text.replace(/\x1b\[[0-9;]*m/g, "")) + "\n";
+}
+
 function versionText(): string {
   return `bunc version ${VERSION}\nspec: ${SPEC_VERSION}\nbun: ${Bun.version}\n`;
 }
@@ -55,13 +61,16 @@ async function cli(argv: string[]): Promise<number> {
     return 0;
   }
   if (verb === undefined || verb === "help" || before.includes("--help") || before.includes("-h")) {
-    process.stdout.write((await renderUsage(main)) + "\n");
-    return verb === undefined && !before.includes("--help") && !before.includes("-h") ? 1 : 0;
+    process.stdout.write(await usage(main));
+    return 0;
   }
-  if (!(verb in verbs)) throw new BuncError(`unknown command ${JSON.stringify(verb)}`, { code: "EINVAL" });
+  if (!(verb in verbs)) {
+    reportError(new BuncError(`unknown command ${JSON.stringify(verb)}`, { code: "EINVAL" }));
+    return 3; // runc's exit code for an unknown command
+  }
   const rest = argv.slice(at + 1);
   if (rest.includes("--help") || rest.includes("-h")) {
-    process.stdout.write((await renderUsage(await verbs[verb]!(), main)) + "\n");
+    process.stdout.write(await usage(await verbs[verb]!(), main));
     return 0;
   }
   process.exitCode = 0;

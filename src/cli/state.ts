@@ -9,6 +9,6 @@ export default defineCommand({
   args,
   run({ args: a, rawArgs }) {
     checkFlags(rawArgs, args);
-    process.stdout.write(JSON.stringify(containerState(store(), a.id), null, 2) + "\n");
+    process.stdout.write(JSON.stringify(containerState(store(), a.id), null, 2));
   },
 });

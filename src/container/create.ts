@@ -10,7 +10,7 @@ import { spawn } from "../../ffi/executor";
 import { cgroupManager, type CgroupManager } from "../cgroups/manager";
 import { BuncError } from "../errors";
 import { errnoError } from "../linux/libc";
-import { lockExclusive, mkfifo, readFull, socketPair, writeFull } from "../linux/fs";
+import { mkfifo, readFull, socketPair, writeFull } from "../linux/fs";
 import { openProcess, sendSignal, waitExit } from "../linux/pidfd";
 import { procStat } from "../linux/proc";
 import { errnoText } from "../linux/errno";
@@ -41,6 +41,8 @@ export interface Created {
 /** The OCI version of the state this bunc writes. */
 export const OCI_VERSION = "1.3.0";
 
+const O_PATH = 0o10000000;
+
 /** Create a container; returns once its process waits for start (or, with startNow, is about to exec). */
 export function createContainer(store: Store, opts: CreateOptions): Created {
   const bundle = path.resolve(opts.bundle);
@@ -63,9 +65,10 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
     const joined = openNamespaces(spec.linux?.namespaces ?? [], cleanup);
     const dir = store.claim(opts.id);
     cleanup.push(() => store.remove(opts.id));
-    const dirFd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    // No flock here: the mkdir of claim() is create's exclusivity, and the child
+    // inherits every fd until execve, so a lock taken now would outlive create.
+    const dirFd = openSync(dir, O_PATH | constants.O_DIRECTORY);
     cleanup.push(() => closeSync(dirFd));
-    lockExclusive(dirFd);
 
     const cgroup = cgroupManager(opts.id, spec.linux?.cgroupsPath);
     cgroup.create();

@@ -8,12 +8,16 @@ import { BuncError } from "../errors";
 import { rawSyscall, SYS } from "../linux/libc";
 import { openProcess, sendSignal, waitExit } from "../linux/pidfd";
 import { deriveStatus } from "./status";
-import type { ContainerRecord, Store } from "./store";
+import { validateId, type ContainerRecord, type Store } from "./store";
 import { guard } from "./transitions";
 
 const SIGKILL = 9;
 
 export function deleteContainer(store: Store, id: string, force = false): void {
+  if (!store.exists(id)) {
+    validateId(id);
+    if (force) return; // As runc: delete -f of an unknown container succeeds quietly.
+  }
   const record = store.load(id);
   const status = deriveStatus(record, store.dir(id));
   guard(force ? "forceDelete" : "delete", id, status);

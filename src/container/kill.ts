@@ -11,6 +11,7 @@ import { guard } from "./transitions";
 export function killContainer(store: Store, id: string, signal: number, all = false): void {
   const record = store.load(id);
   const status = deriveStatus(record, store.dir(id));
+  if (status === "stopped" && all) return; // runc: nothing left to signal is not an error.
   if (status === "stopped") throw new BuncError(`cannot kill container ${id}: container not running`, { code: "STATE" });
   guard("kill", id, status);
   if (all) {

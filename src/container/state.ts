@@ -1,4 +1,5 @@
 /** The state of a container as runtime-spec runtime.md "State" and runc's `state` show it. */
+import { readFileSync, statSync } from "node:fs";
 import { deriveStatus, type Status } from "./status";
 import type { Store } from "./store";
 
@@ -10,8 +11,8 @@ export interface ContainerState {
   bundle: string;
   rootfs: string;
   created: string;
-  owner: string;
   annotations?: Record<string, string>;
+  owner?: string;
 }
 
 /** The state of container id (an unknown id is an error). */
@@ -26,21 +27,35 @@ export function containerState(store: Store, id: string): ContainerState {
     bundle: record?.bundle ?? "",
     rootfs: record?.rootfs ?? "",
     created: record?.created ?? "",
-    owner: record?.owner ?? "",
   };
+  // runc's field order: annotations (only when there are some), then owner.
   if (record?.annotations && Object.keys(record.annotations).length > 0) state.annotations = record.annotations;
+  state.owner = record?.owner ?? "";
   return state;
 }
 
-/** The state of every container under the store's root. */
+/** The state of every container under the store's root; owner is the user owning its state dir, as runc's list. */
 export function listStates(store: Store): ContainerState[] {
   const out: ContainerState[] = [];
   for (const id of store.ids()) {
     try {
-      out.push(containerState(store, id));
+      out.push({ ...containerState(store, id), owner: userName(statSync(store.dir(id)).uid) });
     } catch {
       // Removed meanwhile: not listed.
     }
   }
   return out;
+}
+
+/** The host's name for uid (/etc/passwd), or "#uid" as runc prints an unknown one. */
+function userName(uid: number): string {
+  try {
+    for (const line of readFileSync("/etc/passwd", "utf8").split("\n")) {
+      const f = line.split(":");
+      if (f[2] === String(uid)) return f[0]!;
+    }
+  } catch {
+    // No passwd: the number.
+  }
+  return `#${uid}`;
 }

@@ -28,10 +28,10 @@ export interface ContainerRecord {
 export const STATE_FILE = "state.json";
 export const EXEC_FIFO = "exec.fifo";
 
-/** A container id: not empty, no '/', not "." or "..", printable (runc: ^[\w+-\.]+$). */
+/** A container id as runc allows: [A-Za-z0-9_+,.-]+ (its ^[\w+-\.]+$), but not "." or "..". */
 export function validateId(id: string): void {
-  if (!/^[\w+\-.]+$/.test(id) || id === "." || id === "..")
-    throw new BuncError(`invalid container id ${JSON.stringify(id)}: use letters, digits, '_', '+', '-' and '.'`, { code: "EINVAL" });
+  if (!/^[\w+,\-.]+$/.test(id) || id === "." || id === "..")
+    throw new BuncError(`invalid container id ${JSON.stringify(id)}: use letters, digits and _ + , - .`, { code: "EINVAL" });
 }
 
 export class Store {
@@ -44,7 +44,7 @@ export class Store {
   /** Make ROOT/ID; it is how create claims an id, so an existing one is an error. */
   claim(id: string): string {
     validateId(id);
-    mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    mkdirSync(this.root, { recursive: true, mode: 0o700 });
     const dir = this.dir(id);
     try {
       mkdirSync(dir, { mode: 0o711 });
@@ -80,7 +80,7 @@ export class Store {
 
   save(record: ContainerRecord): void {
     const file = path.join(this.dir(record.id), STATE_FILE);
-    writeFileSync(file + ".tmp", JSON.stringify(record));
+    writeFileSync(file + ".tmp", JSON.stringify(record), { mode: 0o600 });
     renameSync(file + ".tmp", file);
   }
 

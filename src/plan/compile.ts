@@ -138,6 +138,8 @@ function compileRootfs(input: CompileInput, add: Add): void {
 
   for (const p of linux.maskedPaths ?? []) add(Op.MASK, `mask ${p}`, { s: [undefined, p] });
   for (const p of linux.readonlyPaths ?? []) add(Op.READONLY, `make ${p} read-only`, { s: [undefined, p] });
+  // As runc, a missing cwd is created (mode 0755) before the rootfs may become read-only.
+  if (spec.process?.cwd) add(Op.MKDIR, `create cwd ${JSON.stringify(spec.process.cwd)}`, { s: [undefined, spec.process.cwd] });
   if (spec.root?.readonly) add(Op.ROOT_RDONLY, "make the rootfs read-only");
   add(Op.PIVOT_ROOT, input.noPivot ? "move the rootfs to / and chroot" : "pivot_root into the rootfs", { n: [input.noPivot ? 1 : 0] });
 }
@@ -163,7 +165,9 @@ function compileMount(input: CompileInput, m: Mount, add: Add): void {
   if (opts.recursiveSet || opts.recursiveClear)
     throw new BuncError(`${what}: recursive mount attributes are supported only on bind mounts yet`, { code: "ENOTSUP" });
   if (type === "cgroup" || type === "cgroup2") return compileCgroupMount(input, m, opts.flags, add);
-  add(Op.MOUNT, what, { s: [m.source ?? type, dest, type, opts.data || undefined], n: [opts.flags, Create.DIR] });
+  // proc and sysfs must land on an ordinary directory, never through a symlink (CVE-2019-19921).
+  const kind = type === "proc" || type === "sysfs" ? Create.DIR | Create.NO_SYMLINKS : Create.DIR;
+  add(Op.MOUNT, what, { s: [m.source ?? type, dest, type, opts.data || undefined], n: [opts.flags, kind] });
   if (opts.propagation) add(Op.PROPAGATE, `set propagation of ${dest}`, { s: [undefined, dest], n: [opts.propagation] });
 }
 
@@ -223,6 +227,10 @@ function compileProcess(input: CompileInput, add: Add): void {
   if (proc.noNewPrivileges) add(Op.NO_NEW_PRIVS, "set no_new_privs");
 
   const env = [...(proc.env ?? [])];
+  for (const e of env) {
+    const eq = e.indexOf("=");
+    if (eq <= 0 || e.includes("\0")) throw new BuncError(`config.json: process.env: invalid environment variable ${JSON.stringify(e)}`, { code: "CONFIG" });
+  }
   if (!env.some((e) => e.startsWith("HOME="))) env.push(`HOME=${input.home}`);
   const arg0 = proc.args[0]!;
   add(Op.LOOKUP, `exec: ${JSON.stringify(arg0)}`, { n: [{ strings: candidates(arg0, env) }] });

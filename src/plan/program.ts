@@ -50,6 +50,7 @@ export const Op = {
   WRITE_FD: 36,
   ROOT_RDONLY: 37,
   KEYRING: 38,
+  MKDIR: 39,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 
@@ -57,7 +58,7 @@ export type OpCode = (typeof Op)[keyof typeof Op];
 export const Msg = { ERROR: 1, PID: 2, READY: 3, SETUP: 4, GO: 5 } as const;
 
 /** How OP_MOUNT/OP_BIND create a missing target: keep in step with executor.c. */
-export const Create = { NONE: 0, DIR: 1, FILE: 2 } as const;
+export const Create = { NONE: 0, DIR: 1, FILE: 2, NO_SYMLINKS: 4 } as const;
 
 /** A table in the blob: pointers to strings (argv, envp, candidates) or u32 values (groups). */
 export type Table = { strings: string[] } | { u32: number[] } | { bytes: Uint8Array };

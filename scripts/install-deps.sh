@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Install what building and testing bunc needs on a fresh Debian 12 machine, as root:
+# Debian's busybox-static (test rootfs), runc (the reference runtime the tests compare
+# with), and the npm packages (bun itself comes from the npm registry).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+for pkg in busybox-static runc; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+if [ ! -x node_modules/.bin/bun ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
