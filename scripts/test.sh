@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 export PATH="$PWD/node_modules/.bin:$PATH"
 bun scripts/build.ts
-bun test "$@"
+bun test --timeout 60000 "$@"

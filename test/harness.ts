@@ -1,0 +1,112 @@
+/**
+ * Shared test helpers: the compiled binary, busybox bundles in temp dirs,
+ * and a state root per test file that is cleaned up afterwards (every
+ * container force-deleted, then the dirs removed).
+ */
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { posix as path } from "node:path";
+import { makeBundle } from "../scripts/rootfs";
+
+export const REPO = path.resolve(import.meta.dir, "..");
+export const BUNC = path.join(REPO, "dist/bunc");
+export const RUNC = ["/usr/sbin/runc", "/usr/bin/runc"].find((p) => existsSync(p));
+
+/** Why integration tests cannot run here, or undefined when they can. */
+export function integrationSkipReason(): string | undefined {
+  if (process.getuid?.() !== 0) return "integration tests need root";
+  if (!existsSync(BUNC)) return `${BUNC} is missing: run bun scripts/build.ts first`;
+  if (!existsSync("/bin/busybox")) return "busybox-static is not installed";
+  return undefined;
+}
+
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let outputs = 0;
+
+/**
+ * Run a command to completion. Its stdout and stderr go to files, not pipes:
+ * a container started by create or run -d inherits them and may hold them
+ * open long after the command has returned.
+ */
+export function sh(cmd: string[], opts: { cwd?: string; env?: Record<string, string>; stdin?: string; timeoutMs?: number } = {}): Result {
+  const base = path.join(tmpdir(), `bunc-test-out-${process.pid}-${++outputs}`);
+  const out = openSync(`${base}.out`, "w+");
+  const err = openSync(`${base}.err`, "w+");
+  try {
+    const p = Bun.spawnSync(cmd, {
+      cwd: opts.cwd,
+      env: opts.env ?? (process.env as Record<string, string>),
+      stdin: opts.stdin === undefined ? "ignore" : Buffer.from(opts.stdin),
+      stdout: out,
+      stderr: err,
+      timeout: opts.timeoutMs ?? 30_000,
+    });
+    return { code: p.exitCode ?? 128 + 9, stdout: readFileSync(`${base}.out`, "utf8"), stderr: readFileSync(`${base}.err`, "utf8") };
+  } finally {
+    closeSync(out);
+    closeSync(err);
+    rmSync(`${base}.out`, { force: true });
+    rmSync(`${base}.err`, { force: true });
+  }
+}
+
+type Config = Record<string, any>;
+
+/** A temp --root and bundles for one test file; cleanup() leaves nothing behind. */
+export class Sandbox {
+  readonly dir = mkdtempSync(path.join(tmpdir(), "bunc-test-"));
+  readonly root = path.join(this.dir, "state");
+  private ids = new Set<string>();
+  private n = 0;
+
+  /** A fresh id, deleted at cleanup. */
+  id(prefix = "c"): string {
+    const id = `${prefix}-${process.pid}-${++this.n}`;
+    this.ids.add(id);
+    return id;
+  }
+
+  /** A busybox bundle running args; edit changes its config.json. */
+  bundle(args: string[] = ["true"], edit?: (config: Config) => void): string {
+    const dir = path.join(this.dir, `bundle-${++this.n}`);
+    makeBundle(dir, args);
+    if (edit) {
+      const file = path.join(dir, "config.json");
+      const config = JSON.parse(readFileSync(file, "utf8"));
+      edit(config);
+      writeFileSync(file, JSON.stringify(config, null, 2));
+    }
+    return dir;
+  }
+
+  /** Run dist/bunc with --root set to this sandbox's root. */
+  bunc(args: string[], opts: { cwd?: string; stdin?: string; timeoutMs?: number } = {}): Result {
+    return sh([BUNC, "--root", this.root, ...args], opts);
+  }
+
+  /** Run runc with its own root in this sandbox. */
+  runc(args: string[], opts: { cwd?: string; stdin?: string } = {}): Result {
+    if (!RUNC) throw new Error("runc is not installed");
+    return sh([RUNC, "--root", path.join(this.dir, "runc-state"), ...args], opts);
+  }
+
+  /** Parsed `bunc state ID`. */
+  state(id: string): Config {
+    const r = this.bunc(["state", id]);
+    if (r.code !== 0) throw new Error(`state ${id}: ${r.stderr}`);
+    return JSON.parse(r.stdout);
+  }
+
+  cleanup(): void {
+    for (const id of this.ids) {
+      this.bunc(["delete", "-f", id]);
+      if (RUNC) this.runc(["delete", "-f", id]);
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
