@@ -78,6 +78,10 @@ extern int *__errno_location(void);
 #define SYS_close_range 436
 #define SYS_openat2 437
 #define SYS_mount_setattr 442
+#define SYS_ioctl 16
+#define SYS_sendmsg 46
+#define SYS_recvmsg 47
+#define SYS_setsid 112
 
 #define AT_FDCWD -100
 #define AT_EMPTY_PATH 0x1000
@@ -176,6 +180,7 @@ enum {
   OP_ROOT_RDONLY,      /* make the root's own mount read-only (not its submounts) */
   OP_KEYRING,          /* s0: name of a new session keyring to join */
   OP_MKDIR,            /* s1: directory in root to create (with its parents) */
+  OP_CONSOLE,          /* fd: console socket; n0 rows, n1 columns: make a pty, send its master, make it our terminal */
 };
 
 /* Messages on the sync socket, both ways: keep in step with src/plan/program.ts (Msg). */
@@ -560,6 +565,64 @@ static void reset_signals(void)
   SYS4(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, &none, 0, 8);
 }
 
+struct iovec { void *base; u64 len; };
+struct msghdr {
+  void *name; u32 namelen; u32 pad0; struct iovec *iov; u64 iovlen;
+  void *control; u64 controllen; i32 flags; i32 pad1;
+};
+/* One SCM_RIGHTS control message carrying one fd (cmsg(3)). */
+struct cmsg_fd { u64 len; i32 level; i32 type; i32 fd; i32 pad; };
+#define SOL_SOCKET 1
+#define SCM_RIGHTS 1
+
+/* Send fd with a short name over a unix socket, as runc's utils.SendFile (conmon reads one message). */
+static long send_fd(long sock, long fd, const char *name)
+{
+  struct iovec iov;
+  struct msghdr mh;
+  struct cmsg_fd cm;
+  long i;
+  for (i = 0; i < (long)(sizeof mh / 8); i++) ((u64 *)&mh)[i] = 0;
+  iov.base = (void *)name; iov.len = str_len(name);
+  cm.len = 20; cm.level = SOL_SOCKET; cm.type = SCM_RIGHTS; cm.fd = (i32)fd; cm.pad = 0;
+  mh.iov = &iov; mh.iovlen = 1; mh.control = &cm; mh.controllen = sizeof cm;
+  return SYS3(SYS_sendmsg, sock, &mh, 0);
+}
+
+/*
+ * The container's terminal (runc's setupConsole): a pty from the
+ * container's own devpts instance, its master sent over the console socket,
+ * its slave made our controlling terminal and stdio, and bound on
+ * /dev/console. TIOCGPTPEER opens the slave from the master without a path
+ * lookup (ioctl_tty(2)).
+ */
+static long do_console(long sock, u64 rows, u64 cols)
+{
+  char p[64];
+  i32 zero = 0;
+  u16 ws[4];
+  long master, slave, r, fd;
+  master = SYS4(SYS_openat, AT_FDCWD, "/dev/ptmx", 2 /* O_RDWR */ | 0400 /* O_NOCTTY */ | O_CLOEXEC, 0);
+  if (master < 0) return master;
+  r = SYS3(SYS_ioctl, master, 0x40045431 /* TIOCSPTLCK */, &zero);
+  slave = r < 0 ? r : SYS3(SYS_ioctl, master, 0x5441 /* TIOCGPTPEER */, 2 | 0400 | O_CLOEXEC);
+  if (slave < 0) { SYS1(SYS_close, master); return slave; }
+  if (rows || cols) {
+    ws[0] = (u16)rows; ws[1] = (u16)cols; ws[2] = 0; ws[3] = 0;
+    SYS3(SYS_ioctl, slave, 0x5414 /* TIOCSWINSZ */, ws);
+  }
+  r = send_fd(sock, master, "/dev/ptmx");
+  SYS1(SYS_close, master);
+  if (r < 0) return r;
+  r = SYS0(SYS_setsid);
+  if (r >= 0) r = SYS3(SYS_ioctl, slave, 0x540E /* TIOCSCTTY */, 0);
+  for (fd = 0; r >= 0 && fd < 3; fd++) r = SYS3(SYS_dup3, slave, fd, 0);
+  if (r < 0) return r;
+  r = do_bind(fd_path(p, slave), "/dev/console", 0, 0, 0, 0, CREATE_FILE);
+  SYS1(SYS_close, slave);
+  return r;
+}
+
 /* Make the table of string offsets at off into a table of pointers, in place. */
 static char **table(u8 *prog, u64 off)
 {
@@ -661,6 +724,7 @@ static long run_op(u8 *prog, struct op *o, long sync_fd, i32 index)
     r = open_in_root(S(1), CREATE_DIR);
     if (r >= 0) SYS1(SYS_close, r);
     return r < 0 ? r : 0;
+  case OP_CONSOLE: return do_console(o->fd, o->n[0], o->n[1]);
   case OP_ROOT_RDONLY: {
     struct mount_attr attr;
     attr.attr_set = 1 /* MOUNT_ATTR_RDONLY */; attr.attr_clr = 0; attr.propagation = 0; attr.userns_fd = 0;
@@ -748,4 +812,68 @@ long bunc_wait(long pidfd, long pid, long timeout_ms)
   r = SYS5(SYS_waitid, P_PIDFD, pidfd, info, WEXITED, 0);
   if (r < 0) return r;
   return info[2] == 1 /* CLD_EXITED */ ? (info[6] & 0xff) << 8 : (info[6] & 0x7f);
+}
+
+/* Receive one fd sent with SCM_RIGHTS on sock (the pty master of a terminal). Returns it or -errno. */
+long bunc_recv_fd(long sock)
+{
+  char data[256];
+  struct iovec iov;
+  struct msghdr mh;
+  struct cmsg_fd cm;
+  long i, r;
+  for (i = 0; i < (long)(sizeof mh / 8); i++) ((u64 *)&mh)[i] = 0;
+  iov.base = data; iov.len = sizeof data;
+  cm.len = 0; cm.fd = -1;
+  mh.iov = &iov; mh.iovlen = 1; mh.control = &cm; mh.controllen = sizeof cm;
+  r = SYS3(SYS_recvmsg, sock, &mh, O_CLOEXEC /* MSG_CMSG_CLOEXEC */);
+  if (r < 0) return r;
+  if (cm.level != SOL_SOCKET || cm.type != SCM_RIGHTS || cm.fd < 0) return -EINVAL;
+  return cm.fd;
+}
+
+/*
+ * Copy in_fd → master and master → out_fd until the process of pidfd exits
+ * or timeout_ms passes (then returns -EAGAIN, or -EINTR on a signal). When
+ * the process has exited, what the master still holds is drained to out_fd
+ * and 0 is returned. in_fd < 0: no input.
+ */
+long bunc_proxy(long master, long in_fd, long out_fd, long pidfd, long timeout_ms)
+{
+  struct { i32 fd; short events; short revents; } pfd[3];
+  struct { i64 sec; i64 nsec; } ts;
+  char buf[16384];
+  long r, n;
+  pfd[0].fd = (i32)pidfd; pfd[0].events = POLLIN;
+  pfd[1].fd = (i32)master; pfd[1].events = POLLIN;
+  pfd[2].fd = (i32)in_fd; pfd[2].events = POLLIN;
+  ts.sec = timeout_ms / 1000; ts.nsec = (timeout_ms % 1000) * 1000000;
+  for (;;) {
+    pfd[0].revents = pfd[1].revents = pfd[2].revents = 0;
+    r = SYS5(SYS_ppoll, pfd, in_fd >= 0 ? 3 : 2, (long)&ts, 0, 8);
+    if (r < 0) return r;
+    if (r == 0) return -11;
+    if (pfd[1].revents & POLLIN) {
+      n = SYS3(SYS_read, master, buf, sizeof buf);
+      if (n > 0) full_write(out_fd, buf, n);
+    }
+    if (pfd[2].revents & (POLLIN | 0x10 /* POLLHUP */)) {
+      n = SYS3(SYS_read, in_fd, buf, sizeof buf);
+      if (n > 0) full_write(master, buf, n);
+      else pfd[2].fd = -1; /* end of input: stop watching it */
+    }
+    if (pfd[0].revents & POLLIN) {
+      /* The process is gone: drain what it wrote (EIO once the slave is closed). */
+      for (;;) {
+        struct { i32 fd; short events; short revents; } one;
+        struct { i64 sec; i64 nsec; } none;
+        one.fd = (i32)master; one.events = POLLIN; one.revents = 0; none.sec = 0; none.nsec = 0;
+        if (SYS5(SYS_ppoll, &one, 1, (long)&none, 0, 8) <= 0 || !(one.revents & POLLIN)) break;
+        n = SYS3(SYS_read, master, buf, sizeof buf);
+        if (n <= 0) break;
+        full_write(out_fd, buf, n);
+      }
+      return 0;
+    }
+  }
 }

@@ -20,6 +20,8 @@ function compile() {
       symbols: {
         bunc_spawn: { args: ["ptr", "i64", "i64", "ptr"], returns: "i64" },
         bunc_wait: { args: ["i64", "i64", "i64"], returns: "i64" },
+        bunc_recv_fd: { args: ["i64"], returns: "i64" },
+        bunc_proxy: { args: ["i64", "i64", "i64", "i64", "i64"], returns: "i64" },
       },
     }).symbols;
   } finally {
@@ -50,4 +52,18 @@ export function spawn(program: Uint8Array, cloneFlags: bigint, cgroupFd = -1): {
  */
 export function wait(pidfd: number, pid: number, timeoutMs: number): number {
   return Number(executor().bunc_wait(pidfd, pid, timeoutMs));
+}
+
+/** Receive one fd passed with SCM_RIGHTS on sock; returns it or -errno. */
+export function receiveFd(sock: number): number {
+  return Number(executor().bunc_recv_fd(sock));
+}
+
+/**
+ * Proxy a terminal: input → master, master → output, until the process of
+ * pidfd exits (0) or timeoutMs passes (-EAGAIN; -EINTR on a signal).
+ * input -1: no input.
+ */
+export function proxyTerminal(master: number, input: number, output: number, pidfd: number, timeoutMs: number): number {
+  return Number(executor().bunc_proxy(master, input, output, pidfd, timeoutMs));
 }

@@ -44,7 +44,7 @@ export function refuseFlag(value: unknown, flag: string): void {
 export const createArgs = {
   id: { type: "positional", description: "container id", required: true },
   bundle: { type: "string", alias: "b", description: "path to the root of the bundle directory, defaults to the current directory", default: "." },
-  "console-socket": { type: "string", description: "path to an AF_UNIX socket which will receive the console's pseudoterminal master (not supported yet)" },
+  "console-socket": { type: "string", description: "path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal" },
   "pid-file": { type: "string", description: "specify the file to write the process id to" },
   "no-pivot": { type: "boolean", description: "do not use pivot root to jail process inside rootfs" },
   "no-new-keyring": { type: "boolean", description: "do not create a new session keyring for the container" },

@@ -8,12 +8,12 @@ export default defineCommand({
   args: createArgs,
   run({ args, rawArgs }) {
     checkFlags(rawArgs, createArgs);
-    refuseFlag(args["console-socket"], "console-socket");
     refuseFlag(args["pidfd-socket"], "pidfd-socket");
     const { pidfd } = createContainer(store(), {
       id: args.id,
       bundle: args.bundle,
       pidFile: args["pid-file"],
+      consoleSocket: args["console-socket"],
       noPivot: args["no-pivot"],
       noNewKeyring: args["no-new-keyring"],
       preserveFds: nonNegative(args["preserve-fds"], "preserve-fds"),

@@ -14,12 +14,12 @@ export default defineCommand({
   args: runArgs,
   async run({ args, rawArgs }) {
     checkFlags(rawArgs, runArgs);
-    refuseFlag(args["console-socket"], "console-socket");
     refuseFlag(args["pidfd-socket"], "pidfd-socket");
     process.exitCode = await runContainer(store(), {
       id: args.id,
       bundle: args.bundle,
       pidFile: args["pid-file"],
+      consoleSocket: args["console-socket"],
       noPivot: args["no-pivot"],
       noNewKeyring: args["no-new-keyring"],
       preserveFds: nonNegative(args["preserve-fds"], "preserve-fds"),

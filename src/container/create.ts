@@ -13,6 +13,7 @@ import { errnoError } from "../linux/libc";
 import { mkfifo, readFull, socketPair, writeFull } from "../linux/fs";
 import { openProcess, sendSignal, waitExit } from "../linux/pidfd";
 import { procStat } from "../linux/proc";
+import { connectUnix } from "../linux/socket";
 import { errnoText } from "../linux/errno";
 import { compile } from "../plan/compile";
 import type { NamespaceType } from "../plan/namespaces";
@@ -30,6 +31,10 @@ export interface CreateOptions {
   preserveFds?: number;
   /** run: no exec FIFO, the process goes on to execve as soon as it is set up. */
   startNow?: boolean;
+  /** --console-socket: where the pty master goes when process.terminal is set. */
+  consoleSocket?: string;
+  /** An fd (a socket) to send the pty master to instead, for run in the foreground. */
+  consoleFd?: number;
 }
 
 export interface Created {
@@ -76,6 +81,12 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
     cgroup.apply(spec.linux?.resources);
 
     if (!opts.startNow) mkfifo(path.join(dir, EXEC_FIFO), 0o622);
+    let consoleFd = opts.consoleFd;
+    if (spec.process?.terminal && consoleFd === undefined && opts.consoleSocket) {
+      const fd = connectUnix(path.resolve(opts.consoleSocket));
+      cleanup.push(() => closeSync(fd));
+      consoleFd = fd;
+    }
     const [parentEnd, childEnd] = socketPair();
     cleanup.push(() => closeSync(parentEnd));
 
@@ -88,6 +99,7 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
       preserveFds: opts.preserveFds ?? 0,
       noPivot: opts.noPivot ?? false,
       noNewKeyring: opts.noNewKeyring ?? false,
+      consoleFd,
       id: opts.id,
       cgroupBinds: cgroup.binds(),
       isDirectory,
@@ -133,6 +145,7 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
     if (opts.pidFile) writePidFile(opts.pidFile, pid);
     closeSync(parentEnd);
     closeSync(dirFd);
+    if (consoleFd !== undefined && consoleFd !== opts.consoleFd) closeSync(consoleFd);
     if (pidfd !== child.pidfd) closeSync(child.pidfd);
     return { record, pidfd };
   } catch (e) {

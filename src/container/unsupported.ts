@@ -13,7 +13,6 @@ export function refuseUnsupported(spec: Spec): void {
   const hooks = Object.entries(spec.hooks ?? {}).find(([, list]) => Array.isArray(list) && list.length > 0);
   const resources = Object.entries(l?.resources ?? {}).find(([key, v]) => key !== "devices" && v !== undefined && v !== null);
   const checks: [unknown, string][] = [
-    [p?.terminal, "process.terminal (a console socket is needed)"],
     [hooks, `hooks.${hooks?.[0]}`],
     [l?.seccomp, "linux.seccomp"],
     [l?.sysctl && Object.keys(l.sysctl).length, "linux.sysctl"],

@@ -43,6 +43,8 @@ export interface CompileInput {
   id: string;
   /** --no-new-keyring: keep the caller's session keyring. */
   noNewKeyring: boolean;
+  /** With process.terminal: the socket that receives the pty master. */
+  consoleFd?: number;
 }
 
 export interface SetupPlan {
@@ -142,6 +144,11 @@ function compileRootfs(input: CompileInput, add: Add): void {
   if (spec.process?.cwd) add(Op.MKDIR, `create cwd ${JSON.stringify(spec.process.cwd)}`, { s: [undefined, spec.process.cwd] });
   if (spec.root?.readonly) add(Op.ROOT_RDONLY, "make the rootfs read-only");
   add(Op.PIVOT_ROOT, input.noPivot ? "move the rootfs to / and chroot" : "pivot_root into the rootfs", { n: [input.noPivot ? 1 : 0] });
+  if (spec.process?.terminal) {
+    if (input.consoleFd === undefined) throw new BuncError("process.terminal needs a console socket (--console-socket) when bunc does not stay attached", { code: "EINVAL" });
+    const size = spec.process.consoleSize;
+    add(Op.CONSOLE, "set up the console", { fd: input.consoleFd, n: [size?.height ?? 0, size?.width ?? 0] });
+  }
 }
 
 type Mount = NonNullable<Spec["mounts"]>[number];

@@ -51,6 +51,7 @@ export const Op = {
   ROOT_RDONLY: 37,
   KEYRING: 38,
   MKDIR: 39,
+  CONSOLE: 40,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 
