@@ -12,19 +12,20 @@ export function store(): Store {
 /**
  * citty accepts any flag; runc refuses one it does not know ("flag provided
  * but not defined"), and so does bunc, so a typo is never silently ignored.
- * Flags after "--" or after the first positional of `passAfter` are not checked.
+ * Flags after "--" are not checked. The message is runc's, with one dash.
  */
 export function checkFlags(rawArgs: readonly string[], def: ArgsDef): void {
   const known = new Set<string>(["help", "h"]);
   for (const [name, a] of Object.entries(def)) {
+    if (a.type === "positional") continue;
     known.add(name);
-    for (const alias of [a.alias ?? []].flat()) known.add(alias);
+    for (const alias of [(a as { alias?: string | string[] }).alias ?? []].flat()) known.add(alias);
   }
   for (const arg of rawArgs) {
     if (arg === "--") return;
     if (!arg.startsWith("-") || arg === "-") continue;
     const name = arg.replace(/^--?/, "").split("=")[0]!;
-    if (!known.has(name)) throw new BuncError(`flag provided but not defined: ${arg.split("=")[0]}`, { code: "EINVAL" });
+    if (!known.has(name)) throw new BuncError(`flag provided but not defined: -${name}`, { code: "EINVAL" });
   }
 }
 

@@ -29,7 +29,7 @@ export default defineCommand({
 
 /** runc's table: Go text/tabwriter with minwidth 12, padding 3, the last column unpadded. */
 function table(states: ContainerState[]): string {
-  const rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"], ...states.map((s) => [s.id, String(s.pid), s.status, s.bundle, s.created, s.owner])];
+  const rows: string[][] = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"], ...states.map((s) => [s.id, String(s.pid), s.status, s.bundle, s.created, s.owner ?? ""])];
   const widths = rows[0]!.map((_, col) => Math.max(12, ...rows.map((r) => r[col]!.length + 3)));
   return rows.map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col]!))).join("") + "\n").join("");
 }

@@ -1,26 +1,23 @@
 /**
  * create (and the first half of run): validate the bundle, claim the id,
- * make the cgroup, clone the container's process through the C executor,
- * answer its requests (id maps, cgroup placement), and record the facts
- * once it waits on the exec FIFO. Any failure undoes everything.
+ * make the cgroup, launch the container's process through the C executor,
+ * and record the facts once it waits on the exec FIFO. Any failure undoes
+ * everything.
  */
-import { closeSync, openSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync, constants } from "node:fs";
+import { closeSync, constants, openSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { posix as path } from "node:path";
-import { spawn } from "../../ffi/executor";
-import { cgroupManager, type CgroupManager } from "../cgroups/manager";
+import { cgroupManager } from "../cgroups/manager";
 import { BuncError } from "../errors";
-import { errnoError } from "../linux/libc";
-import { mkfifo, readFull, socketPair, writeFull } from "../linux/fs";
-import { openProcess, sendSignal, waitExit } from "../linux/pidfd";
-import { procStat } from "../linux/proc";
+import { mkfifo } from "../linux/fs";
 import { connectUnix } from "../linux/socket";
-import { errnoText } from "../linux/errno";
 import { compile } from "../plan/compile";
 import type { NamespaceType } from "../plan/namespaces";
-import { encode, Msg, type Operation } from "../plan/program";
+import type { Spec } from "../spec/config";
 import { loadBundle } from "./bundle";
+import { launch } from "./launch";
+import { EXEC_FIFO, type ContainerRecord, type Store } from "./store";
+import { Undo } from "./undo";
 import { refuseUnsupported } from "./unsupported";
-import { EXEC_FIFO, Store, type ContainerRecord } from "./store";
 
 export interface CreateOptions {
   id: string;
@@ -56,40 +53,23 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
   const rootfs = path.resolve(bundle, spec.root?.path ?? "rootfs");
   if (!isDirectory(rootfs)) throw new BuncError(`rootfs (${JSON.stringify(rootfs)}) does not exist or is not a directory`, { code: "ENOENT" });
 
-  const cleanup: (() => void)[] = [];
-  const undo = () => {
-    for (const f of cleanup.reverse()) {
-      try {
-        f();
-      } catch {
-        // Best effort: the first error is the one reported.
-      }
-    }
-  };
+  const undo = new Undo();
   try {
-    const joined = openNamespaces(spec.linux?.namespaces ?? [], cleanup);
+    const joined = openNamespaces(spec.linux?.namespaces ?? [], undo);
     const dir = store.claim(opts.id);
-    cleanup.push(() => store.remove(opts.id));
+    undo.push(() => store.remove(opts.id));
     // No flock here: the mkdir of claim() is create's exclusivity, and the child
     // inherits every fd until execve, so a lock taken now would outlive create.
     const dirFd = openSync(dir, O_PATH | constants.O_DIRECTORY);
-    cleanup.push(() => closeSync(dirFd));
+    undo.push(() => closeSync(dirFd));
 
     const cgroup = cgroupManager(opts.id, spec.linux?.cgroupsPath);
     cgroup.create();
-    cleanup.push(() => cgroup.destroy());
+    undo.push(() => cgroup.destroy());
     cgroup.apply(spec.linux?.resources);
 
     if (!opts.startNow) mkfifo(path.join(dir, EXEC_FIFO), 0o622);
-    let consoleFd = opts.consoleFd;
-    if (spec.process?.terminal && consoleFd === undefined && opts.consoleSocket) {
-      const fd = connectUnix(path.resolve(opts.consoleSocket));
-      cleanup.push(() => closeSync(fd));
-      consoleFd = fd;
-    }
-    const [parentEnd, childEnd] = socketPair();
-    cleanup.push(() => closeSync(parentEnd));
-
+    const consoleFd = consoleFor(spec.process?.terminal === true, opts, undo);
     const plan = compile({
       spec,
       rootfs,
@@ -103,105 +83,47 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
       id: opts.id,
       cgroupBinds: cgroup.binds(),
       isDirectory,
-      home: homeOf(rootfs, spec.process?.user.uid ?? 0),
+      home: homeOf(rootfs, spec.process?.user?.uid ?? 0),
     });
-    const child = spawn(encode(plan.ops, childEnd), plan.cloneFlags);
-    closeSync(childEnd);
-    if (typeof child === "number") throw errnoError("clone3", -child);
-    cleanup.push(() => {
-      sendSignal(child.pidfd, 9);
-      waitExit(child.pidfd, 1000);
-      closeSync(child.pidfd);
-    });
-
-    const pid = serveChild(parentEnd, child.pid, plan.ops, plan.newUserNamespace ? spec.linux : undefined, cgroup);
-    let pidfd = child.pidfd;
-    if (pid !== child.pid) {
-      // The executor forked once more (new PID or time namespace): the container is the grandchild.
-      const fd = openProcess(pid, procStat(pid)?.startTime ?? "");
-      if (fd === undefined) throw new BuncError("container process exited during setup", { code: "ESRCH" });
-      cleanup.push(() => {
-        sendSignal(fd, 9);
-        closeSync(fd);
-      });
-      waitExit(child.pidfd, 1000);
-      pidfd = fd;
-    }
-    const startTime = procStat(pid)?.startTime;
-    if (startTime === undefined) throw new BuncError("container process exited during setup", { code: "ESRCH" });
+    const child = launch(plan.ops, plan.cloneFlags, (firstPid) => {
+      if (plan.newUserNamespace) writeIdMaps(firstPid, spec.linux ?? {});
+      cgroup.addProcess(firstPid);
+    }, undo);
     const record: ContainerRecord = {
       ociVersion: OCI_VERSION,
       id: opts.id,
-      pid,
-      pidStartTime: startTime,
+      pid: child.pid,
+      pidStartTime: child.startTime,
       bundle,
       rootfs,
       created: rfc3339Now(),
       owner: "",
       annotations: spec.annotations,
       cgroupPaths: cgroup.paths,
+      process: spec.process,
+      namespaces: (spec.linux?.namespaces ?? []).map((ns) => ns.type),
     };
     store.save(record);
-    if (opts.pidFile) writePidFile(opts.pidFile, pid);
-    closeSync(parentEnd);
+    if (opts.pidFile) writePidFile(opts.pidFile, child.pid);
     closeSync(dirFd);
+    for (const fd of joined.values()) closeSync(fd);
     if (consoleFd !== undefined && consoleFd !== opts.consoleFd) closeSync(consoleFd);
-    if (pidfd !== child.pidfd) closeSync(child.pidfd);
-    return { record, pidfd };
+    return { record, pidfd: child.pidfd };
   } catch (e) {
-    undo();
+    undo.run();
     throw e;
   }
 }
 
-/**
- * Answer the child on the sync socket until it is ready: write its id maps
- * and move it into its cgroup when it asks (Msg.SETUP), note the pid of a
- * forked grandchild (Msg.PID), turn a failure (Msg.ERROR) into an error
- * naming the step. Returns the container's pid.
- */
-function serveChild(
-  sock: number,
-  firstPid: number,
-  ops: readonly Operation[],
-  idMaps: NonNullable<ReturnType<typeof loadBundle>["linux"]> | undefined,
-  cgroup: CgroupManager,
-): number {
-  const buf = new Uint8Array(16);
-  const msg = new Int32Array(buf.buffer);
-  let pid = firstPid;
-  for (;;) {
-    if (!readFull(sock, buf)) throw new BuncError("container process exited during setup without a report", { code: "ECHILD" });
-    const [type, index, err, msgPid] = msg;
-    switch (type) {
-      case Msg.SETUP:
-        if (idMaps) writeIdMaps(firstPid, idMaps);
-        cgroup.addProcess(firstPid);
-        msg.set([Msg.GO, 0, 0, 0]);
-        writeFull(sock, buf);
-        break;
-      case Msg.PID:
-        pid = msgPid!;
-        break;
-      case Msg.READY:
-        return pid;
-      case Msg.ERROR:
-        throw stepError(ops[index!], err!);
-      default:
-        throw new BuncError(`unexpected message ${type} from the container process`, { code: "EPROTO" });
-    }
-  }
+/** The fd the pty master goes to: the caller's, or a connection to --console-socket. */
+export function consoleFor(terminal: boolean, opts: { consoleFd?: number; consoleSocket?: string }, undo: Undo): number | undefined {
+  if (!terminal || opts.consoleFd !== undefined || !opts.consoleSocket) return opts.consoleFd;
+  const fd = connectUnix(path.resolve(opts.consoleSocket));
+  undo.push(() => closeSync(fd));
+  return fd;
 }
 
-/** "mount \"proc\" to \"/proc\": operation not permitted"; a missing program reads as runc's. */
-function stepError(op: Operation | undefined, errno: number): BuncError {
-  const what = op?.what ?? "container setup";
-  if (what.startsWith("exec: ") && errno === 2)
-    return new BuncError(`unable to start container process: ${what}: executable file not found in $PATH`, { code: "ENOENT", errno });
-  return new BuncError(`unable to start container process: ${what}: ${errnoText(errno)}`, { code: "ESETUP", errno });
-}
-
-function writeIdMaps(pid: number, linux: NonNullable<ReturnType<typeof loadBundle>["linux"]>): void {
+function writeIdMaps(pid: number, linux: NonNullable<Spec["linux"]>): void {
   const lines = (maps: readonly { containerID: number; hostID: number; size: number }[] = []) =>
     maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join("");
   try {
@@ -213,7 +135,7 @@ function writeIdMaps(pid: number, linux: NonNullable<ReturnType<typeof loadBundl
 }
 
 /** Open /proc/…/ns/… style paths of namespaces to join; the executor setns(2)es on these fds. */
-function openNamespaces(namespaces: readonly { type: string; path?: string }[], cleanup: (() => void)[]): Map<NamespaceType, number> {
+function openNamespaces(namespaces: readonly { type: string; path?: string }[], undo: Undo): Map<NamespaceType, number> {
   const joined = new Map<NamespaceType, number>();
   for (const ns of namespaces) {
     if (!ns.path) continue;
@@ -223,7 +145,7 @@ function openNamespaces(namespaces: readonly { type: string; path?: string }[], 
     } catch (e) {
       throw new BuncError(`open ${ns.type} namespace ${JSON.stringify(ns.path)}: ${(e as Error).message}`, { code: "ENOENT", cause: e });
     }
-    cleanup.push(() => closeSync(fd));
+    undo.push(() => closeSync(fd));
     joined.set(ns.type as NamespaceType, fd);
   }
   return joined;

@@ -6,6 +6,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { posix as path } from "node:path";
 import { BuncError } from "../errors";
+import type { Process } from "../spec/config";
 
 /** What bunc persists about a container. */
 export interface ContainerRecord {
@@ -23,6 +24,10 @@ export interface ContainerRecord {
   annotations?: Record<string, string>;
   /** The container's cgroup directory per hierarchy mount point. */
   cgroupPaths: Record<string, string>;
+  /** config.json's process: what exec starts from (runc keeps the config in its state too). */
+  process?: Process;
+  /** The container's namespace types: what exec joins. */
+  namespaces: string[];
 }
 
 export const STATE_FILE = "state.json";

@@ -16,7 +16,8 @@ const ALLOWED: Record<Verb, readonly Status[]> = {
   // runc deletes a created container without -f: it was never started.
   delete: ["created", "stopped", "creating"],
   forceDelete: ["creating", "created", "running", "stopped", "paused"],
-  pause: ["running"],
+  // runc pauses a created container too (its Pause() accepts Running and Created).
+  pause: ["created", "running"],
   resume: ["paused"],
   exec: ["created", "running"],
   update: ["created", "running", "paused"],

@@ -8,12 +8,12 @@
 import { posix as path } from "node:path";
 import { BuncError } from "../errors";
 import type { Spec } from "../spec/config";
-import { capabilityMask } from "./capabilities";
 import { defaultDevices, DEV_SYMLINKS, deviceNumber, deviceMode } from "./devices";
 import { bindAttributes, MS, parseMountOptions } from "./mount-options";
 import { CLONE, JOIN_ORDER, NAMESPACE_FLAG, type NamespaceType } from "./namespaces";
 import { Create, Msg, Op, type Operation } from "./program";
-import { RLIMITS } from "./rlimits";
+import type { Add } from "./process";
+import { compileProcess } from "./process";
 
 export interface CgroupBind {
   /** The container's cgroup directory in one host hierarchy: /sys/fs/cgroup/memory/ID. */
@@ -55,7 +55,6 @@ export interface SetupPlan {
   newUserNamespace: boolean;
 }
 
-const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const SIGKILL = 9;
 /** Namespaces clone3 may create directly; cgroup waits for the cgroup placement, time for its offsets. */
 const CLONE_AT_ONCE: NamespaceType[] = ["user", "mount", "uts", "ipc", "network", "pid"];
@@ -75,7 +74,9 @@ export function compile(input: CompileInput): SetupPlan {
   if (!fresh.has("mount") && !input.joined.has("mount"))
     throw new BuncError("config.json: linux.namespaces: a mount namespace is required", { code: "CONFIG" });
   let cloneFlags = 0;
-  if (input.joined.size === 0) {
+  // A new time namespace needs a fork after it (time_namespaces(7)), and the forking
+  // process must not be a PID namespace's init: then everything is unshared in the child.
+  if (input.joined.size === 0 && !fresh.has("time")) {
     for (const t of CLONE_AT_ONCE) if (fresh.has(t)) cloneFlags |= NAMESPACE_FLAG[t];
     add(Op.SYNC, "wait for the parent's setup", { n: [Msg.SETUP] });
     if (fresh.has("cgroup")) add(Op.UNSHARE, "unshare the cgroup namespace", { n: [CLONE.NEWCGROUP] });
@@ -93,12 +94,12 @@ export function compile(input: CompileInput): SetupPlan {
   if (fresh.has("time")) {
     add(Op.UNSHARE, "unshare the time namespace", { n: [CLONE.NEWTIME] });
     const offsets = Object.entries(spec.linux?.timeOffsets ?? {})
-      .map(([clock, o]) => `${clock} ${o?.secs ?? 0} ${o?.nanosecs ?? 0}\n`)
+      .map(([clock, o]) => `${clock} ${(o as { secs?: number })?.secs ?? 0} ${(o as { nanosecs?: number })?.nanosecs ?? 0}\n`)
       .join("");
     if (offsets) add(Op.WRITE_FILE, "write /proc/self/timens_offsets", { s: ["/proc/self/timens_offsets", offsets] });
   }
   // A new or joined PID or time namespace applies only to children (pid_namespaces(7), time_namespaces(7)).
-  const needsFork = (input.joined.size > 0 && (fresh.has("pid") || input.joined.has("pid"))) || fresh.has("time") || input.joined.has("time");
+  const needsFork = cloneFlags === 0 && (fresh.has("pid") || input.joined.has("pid") || fresh.has("time") || input.joined.has("time"));
   if (needsFork) add(Op.FORK, "fork into the new namespaces");
   add(Op.PDEATHSIG, "set the parent-death signal", { n: [SIGKILL] });
   // A session keyring of its own, so the container cannot read the host's keys (keyrings(7)).
@@ -107,11 +108,10 @@ export function compile(input: CompileInput): SetupPlan {
     add(Op.WRITE_FILE, "write oom_score_adj", { s: ["/proc/self/oom_score_adj", String(proc.oomScoreAdj)] });
 
   compileRootfs(input, add);
-  compileProcess(input, add);
+  compileIdentityAndProcess(input, add);
   return { ops, cloneFlags: BigInt(cloneFlags), newUserNamespace: fresh.has("user") };
 }
 
-type Add = (code: Operation["code"], what: string, fields?: Omit<Operation, "code" | "what">) => void;
 
 function compileRootfs(input: CompileInput, add: Add): void {
   const { spec } = input;
@@ -124,7 +124,7 @@ function compileRootfs(input: CompileInput, add: Add): void {
   const mounts = spec.mounts ?? [];
   for (const m of mounts) compileMount(input, m, add);
 
-  const devBound = mounts.some((m) => path.normalize(m.destination) === "/dev" && parseMountOptions(m.options).bind);
+  const devBound = mounts.some((m) => cleanPath(m.destination) === "/dev" && (m.type === "bind" || parseMountOptions(m.options).bind));
   if (!devBound) {
     const newUser = (linux.namespaces ?? []).some((ns) => ns.type === "user");
     for (const d of [...defaultDevices(), ...(linux.devices ?? [])]) {
@@ -194,7 +194,8 @@ function compileCgroupMount(input: CompileInput, m: Mount, flags: number, add: A
     add(Op.MOUNT, `make ${JSON.stringify(dest)} read-only`, { s: [undefined, dest, undefined, undefined], n: [flags | MS.REMOUNT, Create.NONE] });
 }
 
-function compileProcess(input: CompileInput, add: Add): void {
+/** Hostname and domainname, then the process itself. */
+function compileIdentityAndProcess(input: CompileInput, add: Add): void {
   const { spec } = input;
   const proc = spec.process!;
   const linux = spec.linux ?? {};
@@ -207,50 +208,13 @@ function compileProcess(input: CompileInput, add: Add): void {
     if (!uts) throw new BuncError("config.json: domainname: needs a uts namespace", { code: "CONFIG" });
     add(Op.SETDOMAINNAME, `set domainname ${JSON.stringify(spec.domainname)}`, { s: [spec.domainname] });
   }
-  for (const rl of proc.rlimits ?? []) {
-    const resource = RLIMITS[rl.type];
-    if (resource === undefined) throw new BuncError(`config.json: process.rlimits: unknown rlimit type ${JSON.stringify(rl.type)}`, { code: "CONFIG" });
-    add(Op.SETRLIMIT, `set ${rl.type} to ${rl.soft}/${rl.hard}`, { n: [resource, BigInt(rl.soft), BigInt(rl.hard)] });
-  }
-
-  // User and capabilities: drop the bounding set while still privileged, switch
-  // ids keeping the permitted set (PR_SET_KEEPCAPS), then set the final sets.
-  const caps = proc.capabilities ?? {};
-  const user = proc.user;
-  add(Op.CAPBSET, "drop bounding capabilities", { n: [capabilityMask(caps.bounding, "bounding")] });
-  add(Op.KEEPCAPS, "keep capabilities across setuid", { n: [1] });
-  add(Op.SETGROUPS, "setgroups", { n: [{ u32: user.additionalGids ?? [] }, (user.additionalGids ?? []).length] });
-  add(Op.SETRESGID, `set gid ${user.gid}`, { n: [user.gid] });
-  add(Op.SETRESUID, `set uid ${user.uid}`, { n: [user.uid] });
-  add(Op.KEEPCAPS, "clear keep-capabilities", { n: [0] });
-  const permitted = capabilityMask(caps.permitted, "permitted");
-  const inheritable = capabilityMask(caps.inheritable, "inheritable");
-  add(Op.CAPSET, "set capabilities", { n: [capabilityMask(caps.effective, "effective"), permitted, inheritable] });
-  // The kernel raises an ambient capability only if it is permitted and inheritable
-  // (capabilities(7)); runc skips the others with a warning, and so does bunc.
-  add(Op.AMBIENT, "raise ambient capabilities", { n: [capabilityMask(caps.ambient, "ambient") & permitted & inheritable] });
-  add(Op.CHDIR, `chdir to cwd ${JSON.stringify(proc.cwd)}`, { s: [proc.cwd] });
-  add(Op.UMASK, "set umask", { n: [user.umask ?? 0o022] });
-  if (proc.noNewPrivileges) add(Op.NO_NEW_PRIVS, "set no_new_privs");
-
-  const env = [...(proc.env ?? [])];
-  for (const e of env) {
-    const eq = e.indexOf("=");
-    if (eq <= 0 || e.includes("\0")) throw new BuncError(`config.json: process.env: invalid environment variable ${JSON.stringify(e)}`, { code: "CONFIG" });
-  }
-  if (!env.some((e) => e.startsWith("HOME="))) env.push(`HOME=${input.home}`);
-  const arg0 = proc.args[0]!;
-  add(Op.LOOKUP, `exec: ${JSON.stringify(arg0)}`, { n: [{ strings: candidates(arg0, env) }] });
-  add(Op.CLOSE_FDS, "close the runtime's file descriptors", { n: [3 + input.preserveFds] });
-  add(Op.PDEATHSIG, "clear the parent-death signal", { n: [0] });
-  add(Op.READY, "report ready");
-  if (input.fifo) add(Op.FIFO_WAIT, "wait for start on the exec fifo", { fd: input.fifo.dirFd, s: [input.fifo.name] });
-  add(Op.EXEC, `exec ${JSON.stringify(arg0)}`, { n: [{ strings: proc.args }, { strings: env }] });
+  compileProcess(proc, { home: input.home, preserveFds: input.preserveFds, fifo: input.fifo }, add);
 }
 
-/** Where execve may find args[0]: itself when it has a '/', else each $PATH entry, as execvp(3). */
-export function candidates(arg0: string, env: readonly string[]): string[] {
-  if (arg0.includes("/")) return [arg0];
-  const pathVar = env.findLast((e) => e.startsWith("PATH="))?.slice(5) ?? DEFAULT_PATH;
-  return pathVar.split(":").map((dir) => path.join(dir || ".", arg0));
+export { candidates } from "./process";
+
+/** A path cleaned as Go's filepath.Clean: no ".", "..", doubled or trailing slashes. */
+function cleanPath(p: string): string {
+  const clean = path.normalize(p);
+  return clean.length > 1 && clean.endsWith("/") ? clean.slice(0, -1) : clean;
 }

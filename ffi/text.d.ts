@@ -1,0 +1,5 @@
+// Files imported `with { type: "text" }` (ffi/executor.c) are strings.
+declare module "*.c" {
+  const text: string;
+  export default text;
+}

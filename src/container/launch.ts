@@ -1,0 +1,105 @@
+/**
+ * Starting a setup program (create and exec): clone3 the executor's child,
+ * answer it on the sync socket — its SETUP request (id maps, cgroup
+ * placement), the pid of a grandchild it forked, a failed step — until it
+ * reports READY. On any failure the child is killed.
+ */
+import { closeSync } from "node:fs";
+import { spawn } from "../../ffi/executor";
+import { BuncError } from "../errors";
+import { errnoText } from "../linux/errno";
+import { readFull, socketPair, writeFull } from "../linux/fs";
+import { errnoError } from "../linux/libc";
+import { openProcess, sendSignal, waitExit } from "../linux/pidfd";
+import { procStat } from "../linux/proc";
+import { encode, Msg, type Operation } from "../plan/program";
+import type { Undo } from "./undo";
+
+export interface Launched {
+  pid: number;
+  /** A pidfd of the process, owned by the caller. */
+  pidfd: number;
+  /** /proc/PID/stat field 22 of the process. */
+  startTime: string;
+}
+
+/**
+ * Run ops in a new child; onSetup(firstPid) runs when the child asks for the
+ * parent's part (it is still blocked then). undo learns how to kill the child.
+ */
+export function launch(ops: readonly Operation[], cloneFlags: bigint, onSetup: (firstPid: number) => void, undo: Undo): Launched {
+  const [parentEnd, childEnd] = socketPair();
+  let child: ReturnType<typeof spawn>;
+  try {
+    child = spawn(encode(ops, childEnd), cloneFlags);
+  } finally {
+    closeSync(childEnd);
+  }
+  if (typeof child === "number") {
+    closeSync(parentEnd);
+    throw errnoError("clone3", -child);
+  }
+  const first = child;
+  undo.push(() => {
+    sendSignal(first.pidfd, 9);
+    waitExit(first.pidfd, 1000);
+    closeSync(first.pidfd);
+  });
+  let pid: number;
+  try {
+    pid = serve(parentEnd, first.pid, ops, onSetup);
+  } finally {
+    closeSync(parentEnd);
+  }
+  let pidfd = first.pidfd;
+  if (pid !== first.pid) {
+    // The executor forked once more (PID or time namespace): the process is the grandchild.
+    const fd = openProcess(pid, procStat(pid)?.startTime ?? "");
+    if (fd === undefined) throw new BuncError("container process exited during setup", { code: "ESRCH" });
+    undo.push(() => {
+      sendSignal(fd, 9);
+      closeSync(fd);
+    });
+    waitExit(first.pidfd, 1000);
+    closeSync(first.pidfd);
+    pidfd = fd;
+  }
+  const startTime = procStat(pid)?.startTime;
+  if (startTime === undefined) throw new BuncError("container process exited during setup", { code: "ESRCH" });
+  return { pid, pidfd, startTime };
+}
+
+/** Answer the child until it is ready; returns the pid of the process that will execve. */
+function serve(sock: number, firstPid: number, ops: readonly Operation[], onSetup: (firstPid: number) => void): number {
+  const buf = new Uint8Array(16);
+  const msg = new Int32Array(buf.buffer);
+  let pid = firstPid;
+  for (;;) {
+    if (!readFull(sock, buf)) throw new BuncError("container process exited during setup without a report", { code: "ECHILD" });
+    const [type, index, err, msgPid] = msg;
+    switch (type) {
+      case Msg.SETUP:
+        onSetup(firstPid);
+        msg.set([Msg.GO, 0, 0, 0]);
+        writeFull(sock, buf);
+        break;
+      case Msg.PID:
+        pid = msgPid!;
+        break;
+      case Msg.READY:
+        return pid;
+      case Msg.ERROR:
+        throw stepError(ops[index!], err!);
+      default:
+        throw new BuncError(`unexpected message ${type} from the container process`, { code: "EPROTO" });
+    }
+  }
+}
+
+/** "mount \"proc\" to \"/proc\": operation not permitted"; a missing program reads as runc's. */
+function stepError(op: Operation | undefined, errno: number): BuncError {
+  const what = op?.what ?? "container setup";
+  if (what.startsWith("exec: ") && errno === 2)
+    return new BuncError(`unable to start container process: ${what}: executable file not found in $PATH`, { code: "ENOENT", errno });
+  return new BuncError(`unable to start container process: ${what}: ${errnoText(errno)}`, { code: "ESETUP", errno });
+}

@@ -1,0 +1,73 @@
+/**
+ * The process part of a setup program, shared by create and exec: rlimits,
+ * user and capabilities, cwd, umask, no_new_privs, the program lookup, fd
+ * hygiene, and execve (runc's finalizeNamespace and the end of its init).
+ */
+import { posix as path } from "node:path";
+import { BuncError } from "../errors";
+import type { Process } from "../spec/config";
+import { capabilityMask } from "./capabilities";
+import { Op, type Operation } from "./program";
+import { RLIMITS } from "./rlimits";
+
+export type Add = (code: Operation["code"], what: string, fields?: Omit<Operation, "code" | "what">) => void;
+
+export interface ProcessContext {
+  /** HOME from the container's /etc/passwd, used when process.env has none. */
+  home: string;
+  preserveFds: number;
+  /** For create: the state dir's fd and the exec FIFO's name. */
+  fifo?: { dirFd: number; name: string };
+}
+
+const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** Append the steps that turn the set-up child into the container's process. */
+export function compileProcess(proc: Process, ctx: ProcessContext, add: Add): void {
+  for (const rl of proc.rlimits ?? []) {
+    const resource = RLIMITS[rl.type];
+    if (resource === undefined) throw new BuncError(`config.json: process.rlimits: unknown rlimit type ${JSON.stringify(rl.type)}`, { code: "CONFIG" });
+    add(Op.SETRLIMIT, `set ${rl.type} to ${rl.soft}/${rl.hard}`, { n: [resource, BigInt(rl.soft), BigInt(rl.hard)] });
+  }
+
+  // User and capabilities: drop the bounding set while still privileged, switch
+  // ids keeping the permitted set (PR_SET_KEEPCAPS), then set the final sets.
+  const caps = proc.capabilities ?? {};
+  const user = proc.user ?? { uid: 0, gid: 0 };
+  add(Op.CAPBSET, "drop bounding capabilities", { n: [capabilityMask(caps.bounding, "bounding")] });
+  add(Op.KEEPCAPS, "keep capabilities across setuid", { n: [1] });
+  add(Op.SETGROUPS, "setgroups", { n: [{ u32: user.additionalGids ?? [] }, (user.additionalGids ?? []).length] });
+  add(Op.SETRESGID, `set gid ${user.gid}`, { n: [user.gid] });
+  add(Op.SETRESUID, `set uid ${user.uid}`, { n: [user.uid] });
+  add(Op.KEEPCAPS, "clear keep-capabilities", { n: [0] });
+  const permitted = capabilityMask(caps.permitted, "permitted");
+  const inheritable = capabilityMask(caps.inheritable, "inheritable");
+  add(Op.CAPSET, "set capabilities", { n: [capabilityMask(caps.effective, "effective"), permitted, inheritable] });
+  // The kernel raises an ambient capability only if it is permitted and inheritable
+  // (capabilities(7)); runc skips the others with a warning, and so does bunc.
+  add(Op.AMBIENT, "raise ambient capabilities", { n: [capabilityMask(caps.ambient, "ambient") & permitted & inheritable] });
+  add(Op.CHDIR, `chdir to cwd ${JSON.stringify(proc.cwd)}`, { s: [proc.cwd] });
+  add(Op.UMASK, "set umask", { n: [user.umask ?? 0o022] });
+  if (proc.noNewPrivileges) add(Op.NO_NEW_PRIVS, "set no_new_privs");
+
+  const env = [...(proc.env ?? [])];
+  for (const e of env) {
+    const eq = e.indexOf("=");
+    if (eq <= 0 || e.includes("\0")) throw new BuncError(`config.json: process.env: invalid environment variable ${JSON.stringify(e)}`, { code: "CONFIG" });
+  }
+  if (!env.some((e) => e.startsWith("HOME="))) env.push(`HOME=${ctx.home}`);
+  const arg0 = proc.args[0]!;
+  add(Op.LOOKUP, `exec: ${JSON.stringify(arg0)}`, { n: [{ strings: candidates(arg0, env) }] });
+  add(Op.CLOSE_FDS, "close the runtime's file descriptors", { n: [3 + ctx.preserveFds] });
+  add(Op.PDEATHSIG, "clear the parent-death signal", { n: [0] });
+  add(Op.READY, "report ready");
+  if (ctx.fifo) add(Op.FIFO_WAIT, "wait for start on the exec fifo", { fd: ctx.fifo.dirFd, s: [ctx.fifo.name] });
+  add(Op.EXEC, `exec ${JSON.stringify(arg0)}`, { n: [{ strings: proc.args }, { strings: env }] });
+}
+
+/** Where execve may find args[0]: itself when it has a '/', else each $PATH entry, as execvp(3). */
+export function candidates(arg0: string, env: readonly string[]): string[] {
+  if (arg0.includes("/")) return [arg0];
+  const pathVar = env.findLast((e) => e.startsWith("PATH="))?.slice(5) ?? DEFAULT_PATH;
+  return pathVar.split(":").map((dir) => path.join(dir || ".", arg0));
+}

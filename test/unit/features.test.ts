@@ -1,0 +1,43 @@
+/** src/spec/features.ts: the runtime-spec features document of this build. */
+import { describe, expect, test } from "bun:test";
+import { features } from "../../src/spec/features";
+
+describe("features", () => {
+  const f = features() as any;
+
+  test("namespaces: the eight types", () => {
+    expect(f.linux.namespaces).toEqual(["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"]);
+  });
+
+  test("mountOptions include bind, rbind, ro and rro", () => {
+    for (const o of ["bind", "rbind", "ro", "rro"]) expect(f.mountOptions).toContain(o);
+  });
+
+  test("mountOptions do not claim refused options", () => {
+    for (const o of ["idmap", "ridmap", "ratime", "rnoatime", "tmpcopyup"]) expect(f.mountOptions).not.toContain(o);
+  });
+
+  test("seccomp, apparmor, selinux are disabled", () => {
+    expect(f.linux.seccomp).toEqual({ enabled: false });
+    expect(f.linux.apparmor.enabled).toBe(false);
+    expect(f.linux.selinux.enabled).toBe(false);
+  });
+
+  test("OCI versions, no hooks, all capabilities", () => {
+    expect(f.ociVersionMin).toBe("1.0.0");
+    expect(f.ociVersionMax).toBe("1.3.0");
+    expect(f.hooks).toEqual([]);
+    expect(f.linux.capabilities).toHaveLength(41);
+    expect(f.linux.capabilities[0]).toBe("CAP_CHOWN");
+  });
+
+  test("cgroup v1 only", () => {
+    expect(f.linux.cgroup.v1).toBe(true);
+    expect(f.linux.cgroup.v2).toBe(false);
+    expect(f.linux.cgroup.systemd).toBe(false);
+  });
+
+  test("is plain JSON", () => {
+    expect(JSON.parse(JSON.stringify(f))).toEqual(f);
+  });
+});
