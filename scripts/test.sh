@@ -4,5 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 export PATH="$PWD/node_modules/.bin:$PATH"
+tsc --noEmit -p .
 bun scripts/build.ts
 bun test --timeout 60000 "$@"
