@@ -180,7 +180,7 @@ enum {
   OP_ROOT_RDONLY,      /* make the root's own mount read-only (not its submounts) */
   OP_KEYRING,          /* s0: name of a new session keyring to join */
   OP_MKDIR,            /* s1: directory in root to create (with its parents) */
-  OP_CONSOLE,          /* fd: console socket; n0 rows, n1 columns: make a pty, send its master, make it our terminal */
+  OP_CONSOLE,          /* fd: console socket; n0 rows, n1 columns, n2 bind it on /dev/console: make a pty, send its master, make it our terminal */
 };
 
 /* Messages on the sync socket, both ways: keep in step with src/plan/program.ts (Msg). */
@@ -596,7 +596,7 @@ static long send_fd(long sock, long fd, const char *name)
  * /dev/console. TIOCGPTPEER opens the slave from the master without a path
  * lookup (ioctl_tty(2)).
  */
-static long do_console(long sock, u64 rows, u64 cols)
+static long do_console(long sock, u64 rows, u64 cols, u64 bind_console)
 {
   char p[64];
   i32 zero = 0;
@@ -618,8 +618,8 @@ static long do_console(long sock, u64 rows, u64 cols)
   if (r >= 0) r = SYS3(SYS_ioctl, slave, 0x540E /* TIOCSCTTY */, 0);
   for (fd = 0; r >= 0 && fd < 3; fd++) r = SYS3(SYS_dup3, slave, fd, 0);
   if (r < 0) return r;
-  r = do_bind(fd_path(p, slave), "/dev/console", 0, 0, 0, 0, CREATE_FILE);
-  SYS1(SYS_close, slave);
+  if (bind_console) r = do_bind(fd_path(p, slave), "/dev/console", 0, 0, 0, 0, CREATE_FILE);
+  if (slave > 2) SYS1(SYS_close, slave);
   return r;
 }
 
@@ -637,8 +637,9 @@ static long fork_child(long sync_fd)
   struct clone_args args;
   long pid, i;
   for (i = 0; i < (long)(sizeof args / 8); i++) ((u64 *)&args)[i] = 0;
+  /* With CLONE_PARENT, clone3 wants exit_signal 0: the child inherits ours (SIGCHLD). */
   args.flags = CLONE_PARENT;
-  args.exit_signal = SIGCHLD;
+  args.exit_signal = 0;
   pid = SYS2(SYS_clone3, &args, sizeof args);
   if (pid < 0) return pid;
   if (pid == 0) return 0;
@@ -724,7 +725,7 @@ static long run_op(u8 *prog, struct op *o, long sync_fd, i32 index)
     r = open_in_root(S(1), CREATE_DIR);
     if (r >= 0) SYS1(SYS_close, r);
     return r < 0 ? r : 0;
-  case OP_CONSOLE: return do_console(o->fd, o->n[0], o->n[1]);
+  case OP_CONSOLE: return do_console(o->fd, o->n[0], o->n[1], o->n[2]);
   case OP_ROOT_RDONLY: {
     struct mount_attr attr;
     attr.attr_set = 1 /* MOUNT_ATTR_RDONLY */; attr.attr_clr = 0; attr.propagation = 0; attr.userns_fd = 0;

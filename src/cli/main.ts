@@ -12,6 +12,7 @@ import { reportError } from "./report";
 const verbs: Record<string, () => Promise<CommandDef<any>>> = {
   create: () => import("./create").then((m) => m.default),
   delete: () => import("./delete").then((m) => m.default),
+  exec: () => import("./exec").then((m) => m.default),
   features: () => import("./features").then((m) => m.default),
   kill: () => import("./kill").then((m) => m.default),
   list: () => import("./list").then((m) => m.default),
@@ -69,7 +70,9 @@ async function cli(argv: string[]): Promise<number> {
     return 3; // runc's exit code for an unknown command
   }
   const rest = argv.slice(at + 1);
-  if (rest.includes("--help") || rest.includes("-h")) {
+  // --help counts only before the first positional: `exec ID ls --help` is ls's.
+  const flagsBefore = rest.slice(0, rest.findIndex((a) => !a.startsWith("-")) >>> 0);
+  if (flagsBefore.includes("--help") || flagsBefore.includes("-h")) {
     process.stdout.write(await usage(await verbs[verb]!(), main));
     return 0;
   }

@@ -4,7 +4,7 @@
  * and record the facts once it waits on the exec FIFO. Any failure undoes
  * everything.
  */
-import { closeSync, constants, openSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, constants, openSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { posix as path } from "node:path";
 import { cgroupManager } from "../cgroups/manager";
 import { BuncError } from "../errors";
@@ -15,6 +15,7 @@ import type { NamespaceType } from "../plan/namespaces";
 import type { Spec } from "../spec/config";
 import { loadBundle } from "./bundle";
 import { launch } from "./launch";
+import { homeOf } from "./passwd";
 import { EXEC_FIFO, type ContainerRecord, type Store } from "./store";
 import { Undo } from "./undo";
 import { refuseUnsupported } from "./unsupported";
@@ -159,26 +160,8 @@ function isDirectory(p: string): boolean {
   }
 }
 
-/**
- * HOME of uid from the rootfs's /etc/passwd, "/" when there is none (as
- * runc). A passwd file that resolves outside the rootfs is not read.
- */
-function homeOf(rootfs: string, uid: number): string {
-  try {
-    const file = realpathSync(path.join(rootfs, "etc/passwd"));
-    if (!file.startsWith(realpathSync(rootfs) + "/")) return "/";
-    for (const line of readFileSync(file, "utf8").split("\n")) {
-      const f = line.split(":");
-      if (f.length >= 6 && Number(f[2]) === uid && f[2] !== "") return f[5] || "/";
-    }
-  } catch {
-    // No passwd file: "/".
-  }
-  return "/";
-}
-
 /** The pid file: the pid without a newline, written to a temporary name and renamed (as runc). */
-function writePidFile(file: string, pid: number): void {
+export function writePidFile(file: string, pid: number): void {
   const target = path.resolve(file);
   const tmp = path.join(path.dirname(target), `.${path.basename(target)}`);
   writeFileSync(tmp, String(pid));

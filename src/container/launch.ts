@@ -9,7 +9,7 @@ import { spawn } from "../../ffi/executor";
 import { BuncError } from "../errors";
 import { errnoText } from "../linux/errno";
 import { readFull, socketPair, writeFull } from "../linux/fs";
-import { errnoError } from "../linux/libc";
+import { errnoError, rawSyscall, SYS } from "../linux/libc";
 import { openProcess, sendSignal, waitExit } from "../linux/pidfd";
 import { procStat } from "../linux/proc";
 import { encode, Msg, type Operation } from "../plan/program";
@@ -46,8 +46,14 @@ export function launch(ops: readonly Operation[], cloneFlags: bigint, onSetup: (
     closeSync(first.pidfd);
   });
   let pid: number;
+  const forked = { pid: first.pid };
   try {
-    pid = serve(parentEnd, first.pid, ops, onSetup);
+    pid = serve(parentEnd, first.pid, ops, onSetup, forked);
+  } catch (e) {
+    // A forked grandchild that failed is our child (CLONE_PARENT): reap it, or it would
+    // linger as a zombie under the container's init once we exit.
+    if (forked.pid !== first.pid) rawSyscall(SYS.waitid, 1 /* P_PID */, forked.pid, new Int32Array(32), 4 /* WEXITED */, null);
+    throw e;
   } finally {
     closeSync(parentEnd);
   }
@@ -70,7 +76,7 @@ export function launch(ops: readonly Operation[], cloneFlags: bigint, onSetup: (
 }
 
 /** Answer the child until it is ready; returns the pid of the process that will execve. */
-function serve(sock: number, firstPid: number, ops: readonly Operation[], onSetup: (firstPid: number) => void): number {
+function serve(sock: number, firstPid: number, ops: readonly Operation[], onSetup: (firstPid: number) => void, forked: { pid: number }): number {
   const buf = new Uint8Array(16);
   const msg = new Int32Array(buf.buffer);
   let pid = firstPid;
@@ -84,7 +90,7 @@ function serve(sock: number, firstPid: number, ops: readonly Operation[], onSetu
         writeFull(sock, buf);
         break;
       case Msg.PID:
-        pid = msgPid!;
+        pid = forked.pid = msgPid!;
         break;
       case Msg.READY:
         return pid;

@@ -1,0 +1,118 @@
+import { defineCommand } from "citty";
+import { readFileSync } from "node:fs";
+import { execInContainer } from "../container/exec";
+import { execProcess, type ExecFlags } from "../container/exec-process";
+import { containerPasswd } from "../container/passwd";
+import { BuncError } from "../errors";
+import { parseWith, Process } from "../spec/config";
+import { nonNegative, refuseFlag, store } from "./args";
+
+/** exec's flags (for --help; parsing is below, since it must stop at the first argument after the id). */
+const args = {
+  id: { type: "positional", description: "container id", required: true },
+  "console-socket": { type: "string", description: "path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal" },
+  cwd: { type: "string", description: "current working directory in the container" },
+  env: { type: "string", alias: "e", description: "set environment variables (repeatable)" },
+  tty: { type: "boolean", alias: "t", description: "allocate a pseudo-TTY" },
+  user: { type: "string", alias: "u", description: "UID (format: <uid>[:<gid]>) or user name" },
+  "additional-gids": { type: "string", alias: "g", description: "additional gids (repeatable)" },
+  process: { type: "string", alias: "p", description: "path to the process.json" },
+  detach: { type: "boolean", alias: "d", description: "detach from the container's process" },
+  "pid-file": { type: "string", description: "specify the file to write the process id to" },
+  "process-label": { type: "string", description: "set the asm process label for the process commonly used with selinux (not supported on this host)" },
+  apparmor: { type: "string", description: "set the apparmor profile for the process (not supported on this host)" },
+  "no-new-privs": { type: "boolean", description: "set the no new privileges value for the process" },
+  cap: { type: "string", alias: "c", description: "add a capability to the bounding set for the process (repeatable)" },
+  "preserve-fds": { type: "string", description: "pass N additional file descriptors to the container", default: "0" },
+  cgroup: { type: "string", description: "run the process in an (existing) sub-cgroup (not supported yet)" },
+  "ignore-paused": { type: "boolean", description: "allow exec in a paused container" },
+  "pidfd-socket": { type: "string", description: "path to an AF_UNIX socket which will receive the process's pidfd (not supported yet)" },
+} as const;
+
+const ALIASES: Record<string, string> = { e: "env", t: "tty", u: "user", g: "additional-gids", p: "process", d: "detach", c: "cap" };
+const REPEATED = new Set(["env", "additional-gids", "cap"]);
+
+interface Parsed {
+  id: string;
+  command: string[];
+  values: Record<string, string | undefined>;
+  lists: Record<string, string[]>;
+  bools: Record<string, boolean | undefined>;
+}
+
+/** Flags up to the container id; everything after the id is the command, flags included (as runc). */
+export function parseExecArgs(argv: readonly string[]): Parsed {
+  const out: Parsed = { id: "", command: [], values: {}, lists: { env: [], "additional-gids": [], cap: [] }, bools: {} };
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--") { i++; break; }
+    if (!a.startsWith("-") || a === "-") break;
+    const [rawName, inline] = a.replace(/^--?/, "").split(/=(.*)/s, 2) as [string, string | undefined];
+    const name = ALIASES[rawName] ?? rawName;
+    const def = (args as Record<string, { type: string }>)[name];
+    if (!def || def.type === "positional") throw new BuncError(`flag provided but not defined: -${rawName}`, { code: "EINVAL" });
+    if (def.type === "boolean") {
+      out.bools[name] = inline === undefined ? true : inline === "true";
+      continue;
+    }
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new BuncError(`flag needs an argument: -${rawName}`, { code: "EINVAL" });
+    if (REPEATED.has(name)) out.lists[name]!.push(value);
+    else out.values[name] = value;
+  }
+  out.id = argv[i] ?? "";
+  out.command = argv.slice(i + 1);
+  if (!out.id) throw new BuncError("exec: a container id is required", { code: "EINVAL" });
+  return out;
+}
+
+export default defineCommand({
+  meta: { name: "exec", description: "execute new process inside the container" },
+  args,
+  async run({ rawArgs }) {
+    const a = parseExecArgs(rawArgs);
+    refuseFlag(a.values.cgroup, "cgroup");
+    refuseFlag(a.values["pidfd-socket"], "pidfd-socket");
+    if (a.values.apparmor) throw new BuncError("--apparmor: AppArmor is not enabled on this host", { code: "ENOTSUP" });
+    if (a.values["process-label"]) throw new BuncError("--process-label: SELinux is not enabled on this host", { code: "ENOTSUP" });
+    const s = store();
+    let process;
+    if (a.values.process) {
+      let text: string;
+      try {
+        text = readFileSync(a.values.process, "utf8");
+      } catch (e) {
+        throw new BuncError(`cannot read process file ${a.values.process}: ${(e as Error).message}`, { code: "ENOENT" });
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch (e) {
+        throw new BuncError(`process.json: invalid JSON: ${(e as Error).message}`, { code: "CONFIG" });
+      }
+      process = parseWith(Process, json, "process.json");
+    } else {
+      const record = s.load(a.id);
+      const flags: ExecFlags = {
+        args: a.command,
+        cwd: a.values.cwd,
+        env: a.lists.env!,
+        tty: a.bools.tty,
+        user: a.values.user,
+        additionalGids: a.lists["additional-gids"]!.map((g) => nonNegative(g, "additional-gids")),
+        caps: a.lists.cap!,
+        noNewPrivs: a.bools["no-new-privs"],
+      };
+      process = execProcess(record?.process, flags, () => containerPasswd(`/proc/${record?.pid}/root`));
+    }
+    globalThis.process.exitCode = await execInContainer(s, a.id, {
+      process,
+      detach: a.bools.detach,
+      pidFile: a.values["pid-file"],
+      consoleSocket: a.values["console-socket"],
+      preserveFds: nonNegative(a.values["preserve-fds"] ?? "0", "preserve-fds"),
+      ignorePaused: a.bools["ignore-paused"],
+    });
+  },
+});

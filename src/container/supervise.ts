@@ -1,0 +1,79 @@
+/**
+ * Staying attached to a process (run and exec in the foreground): forward
+ * signals to it through its pidfd, proxy its terminal, and return its exit
+ * status as a shell does (128+N for a death by signal N).
+ */
+import { closeSync } from "node:fs";
+import { proxyTerminal, receiveFd, wait } from "../../ffi/executor";
+import { socketPair } from "../linux/fs";
+import { errnoError } from "../linux/libc";
+import { sendSignal } from "../linux/pidfd";
+import { copyWindowSize, makeRaw } from "../linux/tty";
+
+/** Signals passed on to the process (runc's signal proxy). */
+const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
+const SIGNUM: Record<(typeof FORWARDED)[number], number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12, SIGTERM: 15 };
+const EAGAIN = 11;
+const EINTR = 4;
+/** How long one wait blocks in C before JavaScript gets to run signal handlers. */
+const SLICE_MS = 100;
+
+/** A terminal being set up for a foreground process: give `childEnd` to the executor, then call attach(). */
+export class Terminal {
+  private ends: [number, number];
+  master?: number;
+  private restore?: () => void;
+
+  constructor() {
+    this.ends = socketPair();
+  }
+
+  /** The socket end the executor sends the pty master to. */
+  get childEnd(): number {
+    return this.ends[1];
+  }
+
+  /** Receive the master, size it like our terminal, and put our terminal in raw mode. */
+  attach(): number {
+    closeSync(this.ends[1]);
+    this.ends[1] = -1;
+    const fd = receiveFd(this.ends[0]);
+    if (fd < 0) throw errnoError("receive the container's terminal", -fd);
+    this.master = fd;
+    copyWindowSize(0, fd);
+    this.restore = makeRaw(0);
+    return fd;
+  }
+
+  /** Restore our terminal and close everything. */
+  close(): void {
+    this.restore?.();
+    this.restore = undefined;
+    for (const fd of [...this.ends, this.master ?? -1]) if (fd >= 0) closeSync(fd);
+    this.ends = [-1, -1];
+    this.master = undefined;
+  }
+}
+
+/** Forward signals (and proxy the terminal) until the process exits; its exit status. Closes pidfd. */
+export async function supervise(pidfd: number, pid: number, master?: number): Promise<number> {
+  const handlers: [NodeJS.Signals, () => void][] = FORWARDED.map((name) => [name, () => void sendSignal(pidfd, SIGNUM[name])]);
+  if (master !== undefined) handlers.push(["SIGWINCH", () => void copyWindowSize(0, master)]);
+  for (const [name, handler] of handlers) process.on(name, handler);
+  try {
+    for (;;) {
+      // Block in C for a slice, then come back to the event loop so that signal handlers run.
+      if (master !== undefined) {
+        const p = proxyTerminal(master, 0, 1, pidfd, SLICE_MS);
+        if (p < 0 && p !== -EAGAIN && p !== -EINTR) throw errnoError("proxy the container's terminal", -p);
+      }
+      const r = wait(pidfd, pid, master === undefined ? SLICE_MS : 0);
+      if (r >= 0) return r & 0x7f ? 128 + (r & 0x7f) : r >> 8;
+      if (r !== -EAGAIN && r !== -EINTR) throw errnoError("wait for the container", -r);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    for (const [name, handler] of handlers) process.off(name, handler);
+    closeSync(pidfd);
+  }
+}

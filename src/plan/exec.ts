@@ -1,0 +1,46 @@
+/**
+ * process (exec) → setup program: join every namespace of the container's
+ * process at once through its pidfd (setns(2) with a pidfd, Linux 5.8), fork
+ * once more when that includes a PID or time namespace, then become the new
+ * process as create does. The parent puts the child in the container's
+ * cgroup before it joins anything (the SYNC).
+ */
+import { BuncError } from "../errors";
+import type { Process } from "../spec/config";
+import type { SetupPlan } from "./compile";
+import { NAMESPACE_FLAG, type NamespaceType } from "./namespaces";
+import { compileProcess, type Add } from "./process";
+import { Msg, Op, type Operation } from "./program";
+
+export interface ExecInput {
+  process: Process;
+  /** A pidfd of the container's process, whose namespaces are joined. */
+  pidfd: number;
+  /** The container's namespace types. */
+  namespaces: readonly string[];
+  preserveFds: number;
+  /** With process.terminal: the socket that receives the pty master. */
+  consoleFd?: number;
+  home: string;
+}
+
+const SIGKILL = 9;
+
+export function compileExec(input: ExecInput): SetupPlan {
+  const ops: Operation[] = [];
+  const add: Add = (code, what, fields = {}) => ops.push({ code, what, ...fields });
+  let flags = 0;
+  for (const t of input.namespaces) flags |= NAMESPACE_FLAG[t as NamespaceType] ?? 0;
+  add(Op.SYNC, "wait for the parent's setup", { n: [Msg.SETUP] });
+  if (flags) add(Op.SETNS, "join the container's namespaces", { fd: input.pidfd, n: [flags] });
+  // A PID or time namespace applies to children only (pid_namespaces(7), time_namespaces(7)).
+  if (input.namespaces.includes("pid") || input.namespaces.includes("time")) add(Op.FORK, "fork into the container's namespaces");
+  add(Op.PDEATHSIG, "set the parent-death signal", { n: [SIGKILL] });
+  if (input.process.terminal) {
+    if (input.consoleFd === undefined) throw new BuncError("exec with a terminal needs a console socket (--console-socket) when bunc does not stay attached", { code: "EINVAL" });
+    const size = input.process.consoleSize;
+    add(Op.CONSOLE, "set up the console", { fd: input.consoleFd, n: [size?.height ?? 0, size?.width ?? 0, 0] });
+  }
+  compileProcess(input.process, { home: input.home, preserveFds: input.preserveFds }, add);
+  return { ops, cloneFlags: 0n, newUserNamespace: false };
+}
