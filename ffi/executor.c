@@ -289,17 +289,20 @@ enum { MUST_EXIST = 0, CREATE_DIR = 1, CREATE_FILE = 2, NO_SYMLINKS = 4 };
  * Open path inside the root as O_PATH, creating missing components (as
  * directories, the last one as a file when kind is CREATE_FILE). Each new
  * component is made with mkdirat on an fd of its already-resolved parent,
- * so no step can be redirected out of the root.
+ * so no step can be redirected out of the root. A dangling symlink on the
+ * way is followed inside the root, as runc's SecureJoin does: its target is
+ * created there.
  */
-static long open_in_root(const char *path, long kind)
+static long open_in_root_at_depth(const char *path, long kind, long depth)
 {
-  char buf[4096];
-  long fd, parent, len, i, start;
+  char buf[4096], link[4096], next[4096];
+  long fd, parent, len, i, start, n, k, rest;
   /* proc and sysfs go only on an ordinary directory, never through a symlink (CVE-2019-19921). */
   long no_symlinks = (kind & NO_SYMLINKS) ? RESOLVE_NO_SYMLINKS : 0;
-  kind &= 3;
+  long create = kind & 3;
+  if (depth > 40) return -40; /* ELOOP */
   fd = resolve(path, O_PATH);
-  if (fd != -ENOENT || kind == MUST_EXIST) return fd;
+  if (fd != -ENOENT || create == MUST_EXIST) return fd;
   len = str_len(path);
   if (len >= (long)sizeof buf) return -36; /* ENAMETOOLONG */
   for (i = 0; i <= len; i++) buf[i] = path[i];
@@ -315,14 +318,27 @@ static long open_in_root(const char *path, long kind)
     fd = resolve(buf, O_PATH);
     if (fd == -ENOENT) {
       long r;
-      if (i >= len && kind == CREATE_FILE) {
+      if (i >= len && create == CREATE_FILE) {
         r = SYS4(SYS_openat, parent, buf + start, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (r >= 0) SYS1(SYS_close, r);
       } else {
         r = SYS3(SYS_mkdirat, parent, buf + start, 0755);
       }
-      if (r < 0 && r != -EEXIST) { SYS1(SYS_close, parent); return r; }
+      if (r < 0 && r != -EEXIST && r != -40) { SYS1(SYS_close, parent); return r; }
       fd = resolve(buf, O_PATH);
+      if (fd == -ENOENT && !no_symlinks) {
+        /* A dangling symlink: go on from its target, re-rooted in the root. */
+        n = SYS4(267 /* readlinkat */, parent, buf + start, link, sizeof link - 1);
+        SYS1(SYS_close, parent);
+        if (n < 0) return n;
+        link[n] = 0;
+        k = 0;
+        if (link[0] != '/') for (k = 0; k < start; k++) next[k] = buf[k];
+        for (n = 0; link[n] && k < (long)sizeof next - 1; n++) next[k++] = link[n];
+        for (rest = i; rest < len && k < (long)sizeof next - 1; rest++) next[k++] = rest == i ? '/' : buf[rest];
+        next[k] = 0;
+        return open_in_root_at_depth(next, kind, depth + 1);
+      }
     }
     SYS1(SYS_close, parent);
     if (fd < 0) return fd;
@@ -330,6 +346,11 @@ static long open_in_root(const char *path, long kind)
     if (i < len) buf[i] = '/';
   }
   return parent;
+}
+
+static long open_in_root(const char *path, long kind)
+{
+  return open_in_root_at_depth(path, kind, 0);
 }
 
 /* Split path at its last '/' into an fd of the (created) parent and the base name. */
@@ -401,17 +422,36 @@ static long file_type(long fd)
 }
 
 /* maskedPaths: hide a file behind /dev/null, a directory behind an empty read-only tmpfs. */
+/*
+ * The container's own /dev/null, checked to be the real device (1:3): a
+ * rootfs could make it a symlink or a plain file, and a mask bound from it
+ * would then expose or hide the wrong thing (CVE-2025-31133).
+ */
+static long open_dev_null(void)
+{
+  u8 stx[256];
+  long fd = open_in_root("/dev/null", MUST_EXIST | NO_SYMLINKS), r;
+  if (fd < 0) return fd;
+  r = SYS5(SYS_statx, fd, "", AT_EMPTY_PATH, STATX_TYPE, stx);
+  if (r == 0 && ((*(u16 *)(stx + 28) & S_IFMT) != 0020000 || *(u32 *)(stx + 128) != 1 || *(u32 *)(stx + 132) != 3)) r = -EINVAL;
+  if (r < 0) { SYS1(SYS_close, fd); return r; }
+  return fd;
+}
+
 static long do_mask(const char *target)
 {
-  char p[64];
-  long fd = open_in_root(target, MUST_EXIST), type, r;
+  char p[64], q[64];
+  long fd = open_in_root(target, MUST_EXIST), type, r, null;
   if (fd == -ENOENT) return 0;
   if (fd < 0) return fd;
   type = file_type(fd);
-  if (type == S_IFDIR)
+  if (type == S_IFDIR) {
     r = SYS5(SYS_mount, "tmpfs", fd_path(p, fd), "tmpfs", MS_RDONLY, "size=0");
-  else
-    r = SYS5(SYS_mount, "/dev/null", fd_path(p, fd), 0, MS_BIND, 0);
+  } else {
+    null = open_dev_null();
+    r = null < 0 ? null : SYS5(SYS_mount, fd_path(q, null), fd_path(p, fd), 0, MS_BIND, 0);
+    if (null >= 0) SYS1(SYS_close, null);
+  }
   SYS1(SYS_close, fd);
   return type < 0 ? type : r;
 }

@@ -11,8 +11,22 @@ export interface Hierarchy {
   root: string;
 }
 
-/** Every cgroup and cgroup2 mount of this mount namespace. */
+/**
+ * The cgroup and cgroup2 hierarchies of this mount namespace, one mount
+ * each: the first that shows the hierarchy's root, else the first (a bind
+ * of a sub-tree, as a container's own /sys/fs/cgroup, is not the hierarchy).
+ */
 export function hierarchies(mountinfo = readFileSync("/proc/self/mountinfo", "utf8")): Hierarchy[] {
+  const byKey = new Map<string, Hierarchy>();
+  for (const h of allCgroupMounts(mountinfo)) {
+    const key = `${h.version}:${h.controllers.join(",")}`;
+    const seen = byKey.get(key);
+    if (!seen || (seen.root !== "/" && h.root === "/")) byKey.set(key, h);
+  }
+  return [...byKey.values()];
+}
+
+function allCgroupMounts(mountinfo: string): Hierarchy[] {
   const out: Hierarchy[] = [];
   for (const line of mountinfo.split("\n")) {
     const sep = line.indexOf(" - ");

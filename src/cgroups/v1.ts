@@ -14,6 +14,8 @@ import type { LinuxResources } from "./resources";
 
 export class V1Manager implements CgroupManager {
   readonly paths: Record<string, string>;
+  /** Mount points of cgroup2 hierarchies (not bound into the container's /sys/fs/cgroup). */
+  private unified = new Set<string>();
   constructor(cgroupsPath: string | Record<string, string>) {
     if (typeof cgroupsPath !== "string") {
       this.paths = cgroupsPath;
@@ -21,9 +23,10 @@ export class V1Manager implements CgroupManager {
     }
     const own = ownCgroups();
     this.paths = {};
+    // On a hybrid host the cgroup2 hierarchy (/sys/fs/cgroup/unified) is joined too, as runc does.
     for (const h of hierarchies()) {
-      if (h.version !== 1) continue;
-      const base = cgroupsPath.startsWith("/") ? "/" : (own.get(h.controllers.join(",")) ?? "/");
+      if (h.version === 2) this.unified.add(h.mountpoint);
+      const base = cgroupsPath.startsWith("/") ? "/" : (own.get(h.version === 2 ? "" : h.controllers.join(",")) ?? "/");
       // A mount of a sub-tree (mountinfo root not "/") shows paths relative to that root.
       const inner = path.relative(h.root, path.join(base, cgroupsPath));
       this.paths[h.mountpoint] = path.join(h.mountpoint, inner.startsWith("..") ? cgroupsPath : inner);
@@ -87,7 +90,9 @@ export class V1Manager implements CgroupManager {
   }
 
   binds(): CgroupBind[] {
-    return Object.entries(this.paths).map(([mountpoint, dir]) => ({ source: dir, name: path.basename(mountpoint) }));
+    return Object.entries(this.paths)
+      .filter(([mountpoint]) => !this.unified.has(mountpoint))
+      .map(([mountpoint, dir]) => ({ source: dir, name: path.basename(mountpoint) }));
   }
 
   /** The container's directory in the hierarchy that has this controller. */

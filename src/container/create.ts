@@ -4,7 +4,7 @@
  * and record the facts once it waits on the exec FIFO. Any failure undoes
  * everything.
  */
-import { closeSync, constants, openSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, constants, openSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { posix as path } from "node:path";
 import { cgroupManager } from "../cgroups/manager";
 import { BuncError } from "../errors";
@@ -12,7 +12,6 @@ import { mkfifo } from "../linux/fs";
 import { connectUnix } from "../linux/socket";
 import { compile } from "../plan/compile";
 import type { NamespaceType } from "../plan/namespaces";
-import type { Spec } from "../spec/config";
 import { loadBundle } from "./bundle";
 import { launch } from "./launch";
 import { homeOf } from "./passwd";
@@ -69,7 +68,11 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
     undo.push(() => cgroup.destroy());
     cgroup.apply(spec.linux?.resources);
 
-    if (!opts.startNow) mkfifo(path.join(dir, EXEC_FIFO), 0o622);
+    if (!opts.startNow) {
+      // 0622 whatever the umask: a container root mapped to another host uid must open it.
+      mkfifo(path.join(dir, EXEC_FIFO), 0o622);
+      chmodSync(path.join(dir, EXEC_FIFO), 0o622);
+    }
     const consoleFd = consoleFor(spec.process?.terminal === true, opts, undo);
     const plan = compile({
       spec,
@@ -85,9 +88,10 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
       cgroupBinds: cgroup.binds(),
       isDirectory,
       home: homeOf(rootfs, spec.process?.user?.uid ?? 0),
+      sharedParentMount: spec.linux?.rootfsPropagation ? sharedMountOf(rootfs) : undefined,
     });
     const child = launch(plan.ops, plan.cloneFlags, (firstPid) => {
-      if (plan.newUserNamespace) writeIdMaps(firstPid, spec.linux ?? {});
+      writeProcFiles(firstPid, plan.procWrites);
       cgroup.addProcess(firstPid);
     }, undo);
     const record: ContainerRecord = {
@@ -124,15 +128,34 @@ export function consoleFor(terminal: boolean, opts: { consoleFd?: number; consol
   return fd;
 }
 
-function writeIdMaps(pid: number, linux: NonNullable<Spec["linux"]>): void {
-  const lines = (maps: readonly { containerID: number; hostID: number; size: number }[] = []) =>
-    maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join("");
-  try {
-    writeFileSync(`/proc/${pid}/uid_map`, lines(linux.uidMappings));
-    writeFileSync(`/proc/${pid}/gid_map`, lines(linux.gidMappings));
-  } catch (e) {
-    throw new BuncError(`write uid/gid mappings: ${(e as Error).message}`, { code: "EINVAL", cause: e });
+/** The parent's part of the child's SETUP: /proc/PID files (id maps first), as the plan lists them. */
+function writeProcFiles(pid: number, writes: readonly { file: string; content: string }[]): void {
+  for (const { file, content } of writes) {
+    try {
+      writeFileSync(`/proc/${pid}/${file}`, content);
+    } catch (e) {
+      throw new BuncError(`write /proc/${pid}/${file}: ${(e as Error).message}`, { code: "EINVAL", cause: e });
+    }
   }
+}
+
+/**
+ * The mount point that holds rootfs, if it is a shared mount (optional field
+ * "shared:N" in proc_pid_mountinfo(5)).
+ */
+function sharedMountOf(rootfs: string): string | undefined {
+  const real = realpathSync(rootfs);
+  let best: { mountpoint: string; shared: boolean } | undefined;
+  for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+    const sep = line.indexOf(" - ");
+    if (sep < 0) continue;
+    const fields = line.slice(0, sep).split(" ");
+    const mountpoint = fields[4]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    const inside = mountpoint === "/" || real === mountpoint || real.startsWith(mountpoint + "/");
+    if (inside && (!best || mountpoint.length >= best.mountpoint.length))
+      best = { mountpoint, shared: fields.slice(6).some((f) => f.startsWith("shared:")) };
+  }
+  return best?.shared ? best.mountpoint : undefined;
 }
 
 /** Open /proc/…/ns/… style paths of namespaces to join; the executor setns(2)es on these fds. */

@@ -45,14 +45,39 @@ export interface CompileInput {
   noNewKeyring: boolean;
   /** With process.terminal: the socket that receives the pty master. */
   consoleFd?: number;
+  /** The mount point holding the rootfs, when it is shared and rootfsPropagation is set. */
+  sharedParentMount?: string;
 }
 
 export interface SetupPlan {
   ops: Operation[];
   /** Namespaces created by clone3 itself. */
   cloneFlags: bigint;
-  /** Whether the parent must write uid_map/gid_map when the child asks (Msg.SETUP). */
-  newUserNamespace: boolean;
+  /**
+   * Files of /proc/PID/ the parent writes, in order, while the child waits in
+   * its SETUP: id maps, time offsets, oom_score_adj. The child cannot write
+   * them itself once it is non-dumpable inside a user namespace.
+   */
+  procWrites: { file: string; content: string }[];
+}
+
+/** What the parent writes to /proc/PID/ during SETUP. */
+function procWrites(spec: Spec, fresh: ReadonlySet<NamespaceType>): { file: string; content: string }[] {
+  const out: { file: string; content: string }[] = [];
+  const lines = (maps: readonly { containerID: number; hostID: number; size: number }[] = []) =>
+    maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join("");
+  if (fresh.has("user")) {
+    out.push({ file: "uid_map", content: lines(spec.linux?.uidMappings) });
+    out.push({ file: "gid_map", content: lines(spec.linux?.gidMappings) });
+  }
+  if (fresh.has("time")) {
+    const offsets = Object.entries(spec.linux?.timeOffsets ?? {})
+      .map(([clock, o]) => `${clock} ${(o as { secs?: number })?.secs ?? 0} ${(o as { nanosecs?: number })?.nanosecs ?? 0}\n`)
+      .join("");
+    if (offsets) out.push({ file: "timens_offsets", content: offsets });
+  }
+  if (spec.process?.oomScoreAdj !== undefined) out.push({ file: "oom_score_adj", content: String(spec.process.oomScoreAdj) });
+  return out;
 }
 
 const SIGKILL = 9;
@@ -74,29 +99,41 @@ export function compile(input: CompileInput): SetupPlan {
   if (!fresh.has("mount") && !input.joined.has("mount"))
     throw new BuncError("config.json: linux.namespaces: a mount namespace is required", { code: "CONFIG" });
   let cloneFlags = 0;
+  const userNs = fresh.has("user") || input.joined.has("user");
+  // Host root is unmapped inside a user namespace: the child becomes its root right
+  // after the parent wrote the maps (runc's nsexec stage 2), before it creates the
+  // namespaces that the user namespace will own (their files then belong to root).
+  const becomeRoot = () => {
+    if (!userNs) return;
+    add(Op.SETRESGID, "become gid 0 in the user namespace", { n: [0] });
+    add(Op.SETRESUID, "become uid 0 in the user namespace", { n: [0] });
+  };
+  const unshareRest = (skip: NamespaceType[]) => {
+    let rest = 0;
+    for (const t of fresh) if (!skip.includes(t)) rest |= NAMESPACE_FLAG[t];
+    if (rest) add(Op.UNSHARE, "unshare namespaces", { n: [rest] });
+  };
   // A new time namespace needs a fork after it (time_namespaces(7)), and the forking
   // process must not be a PID namespace's init: then everything is unshared in the child.
   if (input.joined.size === 0 && !fresh.has("time")) {
-    for (const t of CLONE_AT_ONCE) if (fresh.has(t)) cloneFlags |= NAMESPACE_FLAG[t];
+    // clone3 creates what it can; with a new user namespace only it and the PID namespace.
+    const atOnce = fresh.has("user") ? (["user", "pid"] as NamespaceType[]) : CLONE_AT_ONCE;
+    for (const t of atOnce) if (fresh.has(t)) cloneFlags |= NAMESPACE_FLAG[t];
     add(Op.SYNC, "wait for the parent's setup", { n: [Msg.SETUP] });
-    if (fresh.has("cgroup")) add(Op.UNSHARE, "unshare the cgroup namespace", { n: [CLONE.NEWCGROUP] });
+    becomeRoot();
+    // The cgroup namespace comes after the parent placed the child in its cgroup.
+    unshareRest(atOnce);
   } else {
     for (const t of JOIN_ORDER) {
       const fd = input.joined.get(t);
       if (fd !== undefined) add(Op.SETNS, `join the ${t} namespace`, { fd, n: [NAMESPACE_FLAG[t]] });
     }
+    // User first (it owns what follows), time before the SYNC: the parent writes its offsets.
     if (fresh.has("user")) add(Op.UNSHARE, "unshare the user namespace", { n: [CLONE.NEWUSER] });
+    if (fresh.has("time")) add(Op.UNSHARE, "unshare the time namespace", { n: [CLONE.NEWTIME] });
     add(Op.SYNC, "wait for the parent's setup", { n: [Msg.SETUP] });
-    let rest = 0;
-    for (const t of fresh) if (t !== "user" && t !== "time") rest |= NAMESPACE_FLAG[t];
-    if (rest) add(Op.UNSHARE, "unshare namespaces", { n: [rest] });
-  }
-  if (fresh.has("time")) {
-    add(Op.UNSHARE, "unshare the time namespace", { n: [CLONE.NEWTIME] });
-    const offsets = Object.entries(spec.linux?.timeOffsets ?? {})
-      .map(([clock, o]) => `${clock} ${(o as { secs?: number })?.secs ?? 0} ${(o as { nanosecs?: number })?.nanosecs ?? 0}\n`)
-      .join("");
-    if (offsets) add(Op.WRITE_FILE, "write /proc/self/timens_offsets", { s: ["/proc/self/timens_offsets", offsets] });
+    becomeRoot();
+    unshareRest(["user", "time"]);
   }
   // A new or joined PID or time namespace applies only to children (pid_namespaces(7), time_namespaces(7)).
   const needsFork = cloneFlags === 0 && (fresh.has("pid") || input.joined.has("pid") || fresh.has("time") || input.joined.has("time"));
@@ -104,12 +141,10 @@ export function compile(input: CompileInput): SetupPlan {
   add(Op.PDEATHSIG, "set the parent-death signal", { n: [SIGKILL] });
   // A session keyring of its own, so the container cannot read the host's keys (keyrings(7)).
   if (!input.noNewKeyring) add(Op.KEYRING, "join a new session keyring", { s: [`_ses.${input.id}`] });
-  if (proc.oomScoreAdj !== undefined)
-    add(Op.WRITE_FILE, "write oom_score_adj", { s: ["/proc/self/oom_score_adj", String(proc.oomScoreAdj)] });
 
   compileRootfs(input, add);
   compileIdentityAndProcess(input, add);
-  return { ops, cloneFlags: BigInt(cloneFlags), newUserNamespace: fresh.has("user") };
+  return { ops, cloneFlags: BigInt(cloneFlags), procWrites: procWrites(spec, fresh) };
 }
 
 
@@ -119,6 +154,9 @@ function compileRootfs(input: CompileInput, add: Add): void {
   // Mounts made in the container must not propagate back to the host.
   const rootPropagation = linux.rootfsPropagation ? parseMountOptions([linux.rootfsPropagation]).propagation : MS.SLAVE | MS.REC;
   add(Op.PROPAGATE, `set propagation of "/"`, { s: ["/"], n: [rootPropagation] });
+  // pivot_root(2) refuses a shared parent, and a shared parent would carry the
+  // container's mounts back to the host: make it private (runc's rootfsParentMountPrivate).
+  if (input.sharedParentMount) add(Op.PROPAGATE, `make ${JSON.stringify(input.sharedParentMount)} private`, { s: [input.sharedParentMount], n: [MS.PRIVATE] });
   add(Op.SET_ROOT, `bind the rootfs ${JSON.stringify(input.rootfs)} onto itself`, { s: [input.rootfs] });
 
   const mounts = spec.mounts ?? [];

@@ -42,5 +42,5 @@ export function compileExec(input: ExecInput): SetupPlan {
     add(Op.CONSOLE, "set up the console", { fd: input.consoleFd, n: [size?.height ?? 0, size?.width ?? 0, 0] });
   }
   compileProcess(input.process, { home: input.home, preserveFds: input.preserveFds }, add);
-  return { ops, cloneFlags: 0n, newUserNamespace: false };
+  return { ops, cloneFlags: 0n, procWrites: [] };
 }

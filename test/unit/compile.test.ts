@@ -116,27 +116,40 @@ describe("compile: fresh namespaces (nothing joined)", () => {
   test("runc spec's namespaces are all created by clone3", () => {
     const p = plan();
     expect(p.cloneFlags).toBe(BigInt(CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS));
-    expect(p.newUserNamespace).toBe(false);
+    expect(p.procWrites.map((w) => w.file)).not.toContain("uid_map");
     expect(opsOf(p, Op.UNSHARE)).toHaveLength(0);
     expect(opsOf(p, Op.SETNS)).toHaveLength(0);
     expect(opsOf(p, Op.FORK)).toHaveLength(0);
   });
 
-  test("user, mount, uts, ipc, net and pid at once; cgroup unshared after the SYNC", () => {
+  test("mount, uts, ipc, net and pid at once; cgroup unshared after the SYNC", () => {
     const p = plan((c) => {
-      c.linux.namespaces = ["user", "mount", "uts", "ipc", "network", "pid", "cgroup"].map((type) => ({ type }));
-      c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
-      c.linux.gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
+      c.linux.namespaces = ["mount", "uts", "ipc", "network", "pid", "cgroup"].map((type) => ({ type }));
     });
-    expect(p.cloneFlags).toBe(BigInt(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID));
-    expect(p.newUserNamespace).toBe(true);
+    expect(p.cloneFlags).toBe(BigInt(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID));
     expect(names(p).slice(0, 2)).toEqual(["SYNC", "UNSHARE"]);
     expect(nums(p.ops[0]!)).toEqual(big(Msg.SETUP));
     expect(nums(p.ops[1]!)).toEqual(big(CLONE_NEWCGROUP));
     expect(opsOf(p, Op.FORK)).toHaveLength(0);
   });
 
-  test("time: UNSHARE, then the offsets written to timens_offsets, then FORK", () => {
+  test("a new user namespace: clone3 makes it and the pid namespace; the child becomes root in it, then unshares the rest", () => {
+    const p = plan((c) => {
+      c.linux.namespaces = ["user", "mount", "uts", "ipc", "network", "pid", "cgroup"].map((type) => ({ type }));
+      c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
+      c.linux.gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
+    });
+    expect(p.cloneFlags).toBe(BigInt(CLONE_NEWUSER | CLONE_NEWPID));
+    expect(p.procWrites.map((w) => w.file).slice(0, 2)).toEqual(["uid_map", "gid_map"]);
+    expect(p.procWrites[0]!.content).toBe("0 1000 1\n");
+    expect(names(p).slice(0, 4)).toEqual(["SYNC", "SETRESGID", "SETRESUID", "UNSHARE"]);
+    expect(nums(p.ops[1]!)).toEqual(big(0));
+    expect(nums(p.ops[2]!)).toEqual(big(0));
+    expect(nums(p.ops[3]!)).toEqual(big(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP));
+    expect(opsOf(p, Op.FORK)).toHaveLength(0);
+  });
+
+  test("time: UNSHARE before the SYNC (the parent writes the offsets to /proc/PID/timens_offsets), then FORK", () => {
     const p = plan((c) => {
       c.linux.namespaces = [{ type: "mount" }, { type: "time" }];
       c.linux.timeOffsets = { monotonic: { secs: 5, nanosecs: 7 }, boottime: { secs: -3 } };
@@ -144,14 +157,14 @@ describe("compile: fresh namespaces (nothing joined)", () => {
     });
     // With a time namespace everything is unshared in the child, which then forks.
     expect(p.cloneFlags).toBe(0n);
-    expect(names(p).slice(0, 5)).toEqual(["SYNC", "UNSHARE", "UNSHARE", "WRITE_FILE", "FORK"]);
-    expect(nums(p.ops[1]!)).toEqual(big(CLONE_NEWNS));
-    expect(nums(p.ops[2]!)).toEqual(big(CLONE_NEWTIME));
+    expect(names(p).slice(0, 4)).toEqual(["UNSHARE", "SYNC", "UNSHARE", "FORK"]);
+    expect(nums(p.ops[0]!)).toEqual(big(CLONE_NEWTIME));
+    expect(nums(p.ops[2]!)).toEqual(big(CLONE_NEWNS));
+    expect(opsOf(p, Op.WRITE_FILE)).toHaveLength(0);
     // One write, one "<clock> <secs> <nanosecs>" line per clock (time_namespaces(7)); their order does not matter.
-    const [file, text] = p.ops[3]!.s as string[];
-    expect(file).toBe("/proc/self/timens_offsets");
-    expect(text!.endsWith("\n")).toBe(true);
-    expect(text!.split("\n").filter(Boolean).sort()).toEqual(["boottime -3 0", "monotonic 5 7"]);
+    const w = p.procWrites.find((x) => x.file === "timens_offsets")!;
+    expect(w.content.endsWith("\n")).toBe(true);
+    expect(w.content.split("\n").filter(Boolean).sort()).toEqual(["boottime -3 0", "monotonic 5 7"]);
   });
 
   test("time without offsets: UNSHARE and FORK, nothing written", () => {
@@ -159,8 +172,8 @@ describe("compile: fresh namespaces (nothing joined)", () => {
       c.linux.namespaces = [{ type: "mount" }, { type: "time" }];
       c.hostname = "";
     });
-    expect(names(p).slice(0, 4)).toEqual(["SYNC", "UNSHARE", "UNSHARE", "FORK"]);
-    expect(opsOf(p, Op.WRITE_FILE)).toHaveLength(0);
+    expect(names(p).slice(0, 4)).toEqual(["UNSHARE", "SYNC", "UNSHARE", "FORK"]);
+    expect(p.procWrites).toHaveLength(0);
   });
 
   test("time with a new pid namespace: the process that FORKs is not the pid namespace's init", () => {
@@ -201,14 +214,15 @@ describe("compile: joined namespaces", () => {
       { joined: new Map([["network", 10], ["ipc", 11], ["user", 12]] as const) },
     );
     expect(p.cloneFlags).toBe(0n);
-    expect(p.newUserNamespace).toBe(false);
-    expect(names(p).slice(0, 6)).toEqual(["SETNS", "SETNS", "SETNS", "SYNC", "UNSHARE", "FORK"]);
+    expect(p.procWrites.map((w) => w.file)).not.toContain("uid_map");
+    // After joining a user namespace the child becomes its root before it unshares the rest.
+    expect(names(p).slice(0, 8)).toEqual(["SETNS", "SETNS", "SETNS", "SYNC", "SETRESGID", "SETRESUID", "UNSHARE", "FORK"]);
     expect(p.ops.slice(0, 3).map((o) => [o.fd, ...nums(o)])).toEqual([
       [12, BigInt(CLONE_NEWUSER)],
       [11, BigInt(CLONE_NEWIPC)],
       [10, BigInt(CLONE_NEWNET)],
     ]);
-    expect(nums(p.ops[4]!)).toEqual(big(CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWNS));
+    expect(nums(p.ops[6]!)).toEqual(big(CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWNS));
   });
 
   test("mount is joined last, after uts", () => {
@@ -253,11 +267,11 @@ describe("compile: joined namespaces", () => {
       },
       { joined: new Map([["network", 3]] as const) },
     );
-    expect(p.newUserNamespace).toBe(true);
+    expect(p.procWrites.map((w) => w.file).slice(0, 2)).toEqual(["uid_map", "gid_map"]);
     expect(p.cloneFlags).toBe(0n);
-    expect(names(p).slice(0, 4)).toEqual(["SETNS", "UNSHARE", "SYNC", "UNSHARE"]);
+    expect(names(p).slice(0, 6)).toEqual(["SETNS", "UNSHARE", "SYNC", "SETRESGID", "SETRESUID", "UNSHARE"]);
     expect(nums(p.ops[1]!)).toEqual(big(CLONE_NEWUSER));
-    expect(nums(p.ops[3]!)).toEqual(big(CLONE_NEWNS));
+    expect(nums(p.ops[5]!)).toEqual(big(CLONE_NEWNS));
   });
 });
 
@@ -613,9 +627,10 @@ describe("compile: process", () => {
     expect(opsOf(plan(undefined, { noNewKeyring: true }), Op.KEYRING)).toHaveLength(0);
   });
 
-  test("oomScoreAdj is written to /proc/self/oom_score_adj", () => {
-    const w = only(plan((c) => (c.process.oomScoreAdj = -500)), Op.WRITE_FILE);
-    expect(w.s).toEqual(["/proc/self/oom_score_adj", "-500"]);
+  test("oomScoreAdj is written by the parent to /proc/PID/oom_score_adj (no op in the program)", () => {
+    const p = plan((c) => (c.process.oomScoreAdj = -500));
+    expect(opsOf(p, Op.WRITE_FILE)).toHaveLength(0);
+    expect(p.procWrites).toEqual([{ file: "oom_score_adj", content: "-500" }]);
   });
 
   test("a config without process cannot be compiled", () => {
