@@ -88,7 +88,7 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
       cgroupBinds: cgroup.binds(),
       isDirectory,
       home: homeOf(rootfs, spec.process?.user?.uid ?? 0),
-      sharedParentMount: spec.linux?.rootfsPropagation ? sharedMountOf(rootfs) : undefined,
+      rootfsParentMount: spec.linux?.rootfsPropagation ? parentMountOf(rootfs) : undefined,
     });
     const child = launch(plan.ops, plan.cloneFlags, (firstPid) => {
       writeProcFiles(firstPid, plan.procWrites);
@@ -139,11 +139,8 @@ function writeProcFiles(pid: number, writes: readonly { file: string; content: s
   }
 }
 
-/**
- * The mount point that holds rootfs, if it is a shared mount (optional field
- * "shared:N" in proc_pid_mountinfo(5)).
- */
-function sharedMountOf(rootfs: string): string | undefined {
+/** The mount point that holds rootfs, and whether it is shared (optional field "shared:N" in proc_pid_mountinfo(5)). */
+function parentMountOf(rootfs: string): { mountpoint: string; shared: boolean } | undefined {
   const real = realpathSync(rootfs);
   let best: { mountpoint: string; shared: boolean } | undefined;
   for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
@@ -155,7 +152,7 @@ function sharedMountOf(rootfs: string): string | undefined {
     if (inside && (!best || mountpoint.length >= best.mountpoint.length))
       best = { mountpoint, shared: fields.slice(6).some((f) => f.startsWith("shared:")) };
   }
-  return best?.shared ? best.mountpoint : undefined;
+  return best;
 }
 
 /** Open /proc/…/ns/… style paths of namespaces to join; the executor setns(2)es on these fds. */

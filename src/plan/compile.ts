@@ -45,8 +45,8 @@ export interface CompileInput {
   noNewKeyring: boolean;
   /** With process.terminal: the socket that receives the pty master. */
   consoleFd?: number;
-  /** The mount point holding the rootfs, when it is shared and rootfsPropagation is set. */
-  sharedParentMount?: string;
+  /** The mount holding the rootfs (read from mountinfo when rootfsPropagation is set). */
+  rootfsParentMount?: { mountpoint: string; shared: boolean };
 }
 
 export interface SetupPlan {
@@ -156,7 +156,8 @@ function compileRootfs(input: CompileInput, add: Add): void {
   add(Op.PROPAGATE, `set propagation of "/"`, { s: ["/"], n: [rootPropagation] });
   // pivot_root(2) refuses a shared parent, and a shared parent would carry the
   // container's mounts back to the host: make it private (runc's rootfsParentMountPrivate).
-  if (input.sharedParentMount) add(Op.PROPAGATE, `make ${JSON.stringify(input.sharedParentMount)} private`, { s: [input.sharedParentMount], n: [MS.PRIVATE] });
+  if (input.rootfsParentMount?.shared && stillShared(input.rootfsParentMount.mountpoint, rootPropagation))
+    add(Op.PROPAGATE, `make ${JSON.stringify(input.rootfsParentMount.mountpoint)} private`, { s: [input.rootfsParentMount.mountpoint], n: [MS.PRIVATE] });
   add(Op.SET_ROOT, `bind the rootfs ${JSON.stringify(input.rootfs)} onto itself`, { s: [input.rootfs] });
 
   const mounts = spec.mounts ?? [];
@@ -255,4 +256,11 @@ export { candidates } from "./process";
 function cleanPath(p: string): string {
   const clean = path.normalize(p);
   return clean.length > 1 && clean.endsWith("/") ? clean.slice(0, -1) : clean;
+}
+
+/** Whether a mount that is shared on the host is still shared after "/" got the propagation flags. */
+function stillShared(mountpoint: string, propagation: number): boolean {
+  const type = propagation & ~MS.REC;
+  if (type === MS.SHARED) return true;
+  return !(propagation & MS.REC) && mountpoint !== "/";
 }
