@@ -1,37 +1,55 @@
 /**
- * Loads ffi/executor.c through bun:ffi `cc` (TinyCC), only when a command
- * starts a process. Inside a compiled executable `cc` cannot open embedded
- * $bunfs paths, so the source (embedded as text) is written to a memfd and
- * compiled from /proc/self/fd/N.
+ * Loads the C executor (ffi/executor.c), only when a command starts a process.
+ *
+ * The built executable carries executor.so, compiled from the same source
+ * by the system C compiler at build time (scripts/build.ts) and embedded as
+ * a file: it is written to a memfd and dlopen'ed from /proc/self/fd/N
+ * (~0.3 ms). Run from source, there is no embedded object, and the source
+ * is compiled at run time by bun:ffi `cc` (TinyCC, ~4 ms): it is embedded as
+ * text and compiled from a memfd too, since TinyCC cannot open $bunfs paths.
  */
-import { cc, ptr } from "bun:ffi";
-import { closeSync, writeSync } from "node:fs";
+import { cc, dlopen, ptr, type FFIFunction } from "bun:ffi";
+import { closeSync, readFileSync, writeSync } from "node:fs";
 import source from "./executor.c" with { type: "text" };
 import { cstr, SYS, syscall } from "../src/linux/libc";
 
 const MFD_CLOEXEC = 1;
 
-function compile() {
-  const fd = syscall("memfd_create", SYS.memfd_create, cstr("bunc-executor.c"), MFD_CLOEXEC);
+const SYMBOLS = {
+  bunc_spawn: { args: ["ptr", "i64", "i64", "ptr"], returns: "i64" },
+  bunc_wait: { args: ["i64", "i64", "i64"], returns: "i64" },
+  bunc_recv_fd: { args: ["i64"], returns: "i64" },
+  bunc_proxy: { args: ["i64", "i64", "i64", "i64", "i64"], returns: "i64" },
+} as const satisfies Record<string, FFIFunction>;
+
+/** A memfd holding data, for a loader that wants a path. */
+function memfd(name: string, data: Uint8Array): number {
+  const fd = syscall("memfd_create", SYS.memfd_create, cstr(name), MFD_CLOEXEC);
+  writeSync(fd, data);
+  return fd;
+}
+
+function load() {
+  const embedded = Bun.embeddedFiles.some((f) => (f as Blob & { name?: string }).name === "executor.so");
+  if (embedded) {
+    const fd = memfd("bunc-executor.so", readFileSync("/$bunfs/root/executor.so"));
+    try {
+      return dlopen(`/proc/self/fd/${fd}`, SYMBOLS).symbols;
+    } finally {
+      closeSync(fd);
+    }
+  }
+  const fd = memfd("bunc-executor.c", new TextEncoder().encode(source));
   try {
-    writeSync(fd, source);
-    return cc({
-      source: `/proc/self/fd/${fd}`,
-      symbols: {
-        bunc_spawn: { args: ["ptr", "i64", "i64", "ptr"], returns: "i64" },
-        bunc_wait: { args: ["i64", "i64", "i64"], returns: "i64" },
-        bunc_recv_fd: { args: ["i64"], returns: "i64" },
-        bunc_proxy: { args: ["i64", "i64", "i64", "i64", "i64"], returns: "i64" },
-      },
-    }).symbols;
+    return cc({ source: `/proc/self/fd/${fd}`, symbols: SYMBOLS }).symbols;
   } finally {
     closeSync(fd);
   }
 }
 
-let symbols: ReturnType<typeof compile> | undefined;
+let symbols: ReturnType<typeof load> | undefined;
 function executor() {
-  return (symbols ??= compile());
+  return (symbols ??= load());
 }
 
 /**
