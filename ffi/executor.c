@@ -873,13 +873,45 @@ long bunc_recv_fd(long sock)
   return cm.fd;
 }
 
+/* Send fd over the unix socket sock with name as the message (as runc's cmsg.SendRawFd). Returns 0 or -errno. */
+long bunc_send_fd(long sock, long fd, const char *name)
+{
+  long r = send_fd(sock, fd, name);
+  return r < 0 ? r : 0;
+}
+
+/*
+ * Input ended: wait (up to 2 s) until the container has read what is queued
+ * on the slave, then write eof_char, as util-linux script(1) does. In
+ * canonical mode a VEOF sent while a line is still queued would only end that
+ * line, not the input. TIOCGPTPEER opens the slave from the master to poll it.
+ */
+static void send_eof(long master, long eof_char)
+{
+  struct { i32 fd; short events; short revents; } one;
+  struct { i64 sec; i64 nsec; } ts;
+  char c = (char)eof_char;
+  long slave = SYS3(SYS_ioctl, master, 0x5441 /* TIOCGPTPEER */, 2 | 0400 | O_CLOEXEC), tries;
+  for (tries = 0; slave >= 0 && tries < 40; tries++) {
+    one.fd = (i32)slave; one.events = POLLIN; one.revents = 0;
+    ts.sec = 0; ts.nsec = 0;
+    if (SYS5(SYS_ppoll, &one, 1, (long)&ts, 0, 8) <= 0) break; /* nothing queued: the reader has it all */
+    ts.nsec = 50000000;
+    SYS5(SYS_ppoll, 0, 0, (long)&ts, 0, 8);
+  }
+  if (slave >= 0) SYS1(SYS_close, slave);
+  full_write(master, &c, 1);
+}
+
 /*
  * Copy in_fd → master and master → out_fd until the process of pidfd exits
  * or timeout_ms passes (then returns -EAGAIN, or -EINTR on a signal). When
  * the process has exited, what the master still holds is drained to out_fd
- * and 0 is returned. in_fd < 0: no input.
+ * and 0 is returned. in_fd < 0: no input. When in_fd reaches its end, 1 is
+ * returned (after writing eof_char to the master, unless it is < 0): the
+ * caller stops passing it.
  */
-long bunc_proxy(long master, long in_fd, long out_fd, long pidfd, long timeout_ms)
+long bunc_proxy(long master, long in_fd, long out_fd, long pidfd, long timeout_ms, long eof_char)
 {
   struct { i32 fd; short events; short revents; } pfd[3];
   struct { i64 sec; i64 nsec; } ts;
@@ -898,21 +930,33 @@ long bunc_proxy(long master, long in_fd, long out_fd, long pidfd, long timeout_m
       n = SYS3(SYS_read, master, buf, sizeof buf);
       if (n > 0) full_write(out_fd, buf, n);
     }
-    if (pfd[2].revents & (POLLIN | 0x10 /* POLLHUP */)) {
+    if (pfd[2].revents & (POLLIN | 0x10 /* POLLHUP */ | 0x08 /* POLLERR */)) {
       n = SYS3(SYS_read, in_fd, buf, sizeof buf);
       if (n > 0) full_write(master, buf, n);
-      else pfd[2].fd = -1; /* end of input: stop watching it */
+      else if (n != -EINTR && n != -11) {
+        if (eof_char >= 0) send_eof(master, eof_char);
+        return 1;
+      }
     }
     if (pfd[0].revents & POLLIN) {
-      /* The process is gone: drain what it wrote (EIO once the slave is closed). */
-      for (;;) {
+      /*
+       * The process is gone: drain what it wrote. A pty passes data on through
+       * a work queue (tty_flip_buffer_push), so its last output may reach the
+       * master only after it exited: read until EIO (every slave fd closed),
+       * 100 ms of silence (a background process still holds the slave), or 2 s.
+       */
+      for (n = 0; n < 20;) {
         struct { i32 fd; short events; short revents; } one;
-        struct { i64 sec; i64 nsec; } none;
-        one.fd = (i32)master; one.events = POLLIN; one.revents = 0; none.sec = 0; none.nsec = 0;
-        if (SYS5(SYS_ppoll, &one, 1, (long)&none, 0, 8) <= 0 || !(one.revents & POLLIN)) break;
-        n = SYS3(SYS_read, master, buf, sizeof buf);
-        if (n <= 0) break;
-        full_write(out_fd, buf, n);
+        struct { i64 sec; i64 nsec; } wait;
+        long got;
+        one.fd = (i32)master; one.events = POLLIN; one.revents = 0; wait.sec = 0; wait.nsec = 100000000;
+        r = SYS5(SYS_ppoll, &one, 1, (long)&wait, 0, 8);
+        if (r == -EINTR) continue;
+        if (r <= 0 || !(one.revents & POLLIN)) break;
+        got = SYS3(SYS_read, master, buf, sizeof buf);
+        if (got <= 0) break;
+        full_write(out_fd, buf, got);
+        n++;
       }
       return 0;
     }

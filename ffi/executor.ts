@@ -19,7 +19,8 @@ const SYMBOLS = {
   bunc_spawn: { args: ["ptr", "i64", "i64", "ptr"], returns: "i64" },
   bunc_wait: { args: ["i64", "i64", "i64"], returns: "i64" },
   bunc_recv_fd: { args: ["i64"], returns: "i64" },
-  bunc_proxy: { args: ["i64", "i64", "i64", "i64", "i64"], returns: "i64" },
+  bunc_proxy: { args: ["i64", "i64", "i64", "i64", "i64", "i64"], returns: "i64" },
+  bunc_send_fd: { args: ["i64", "i64", "ptr"], returns: "i64" },
 } as const satisfies Record<string, FFIFunction>;
 
 /** A memfd holding data, for a loader that wants a path. */
@@ -77,11 +78,17 @@ export function receiveFd(sock: number): number {
   return Number(executor().bunc_recv_fd(sock));
 }
 
+/** Send fd over the unix socket sock with SCM_RIGHTS, name as the message (runc's cmsg.SendRawFd); 0 or -errno. */
+export function sendFd(sock: number, fd: number, name: string): number {
+  return Number(executor().bunc_send_fd(sock, fd, ptr(cstr(name))));
+}
+
 /**
  * Proxy a terminal: input → master, master → output, until the process of
  * pidfd exits (0) or timeoutMs passes (-EAGAIN; -EINTR on a signal).
- * input -1: no input.
+ * input -1: no input. When input ends, eofChar (if >= 0) is written to the
+ * master once the container has read what was queued, and 1 is returned.
  */
-export function proxyTerminal(master: number, input: number, output: number, pidfd: number, timeoutMs: number): number {
-  return Number(executor().bunc_proxy(master, input, output, pidfd, timeoutMs));
+export function proxyTerminal(master: number, input: number, output: number, pidfd: number, timeoutMs: number, eofChar = -1): number {
+  return Number(executor().bunc_proxy(master, input, output, pidfd, timeoutMs, eofChar));
 }

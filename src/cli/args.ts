@@ -50,5 +50,5 @@ export const createArgs = {
   "no-pivot": { type: "boolean", description: "do not use pivot root to jail process inside rootfs" },
   "no-new-keyring": { type: "boolean", description: "do not create a new session keyring for the container" },
   "preserve-fds": { type: "string", description: "pass N additional file descriptors to the container (stdio + N in total)", default: "0" },
-  "pidfd-socket": { type: "string", description: "path to an AF_UNIX socket which will receive the container process's pidfd (not supported yet)" },
+  "pidfd-socket": { type: "string", description: "path to an AF_UNIX socket which will receive a pidfd of the container's process" },
 } as const satisfies ArgsDef;

@@ -1,11 +1,12 @@
 import { defineCommand } from "citty";
 import { readFileSync } from "node:fs";
-import { execInContainer } from "../container/exec";
-import { execProcess, type ExecFlags } from "../container/exec-process";
+import { execInContainer, execTarget } from "../container/exec";
+import { execProcess } from "../container/exec-process";
 import { containerPasswd } from "../container/passwd";
 import { BuncError } from "../errors";
 import { parseWith, Process } from "../spec/config";
-import { nonNegative, refuseFlag, store } from "./args";
+import { nonNegative, store } from "./args";
+import { reportError } from "./report";
 
 /** exec's flags (for --help; parsing is below, since it must stop at the first argument after the id). */
 const args = {
@@ -24,13 +25,13 @@ const args = {
   "no-new-privs": { type: "boolean", description: "set the no new privileges value for the process" },
   cap: { type: "string", alias: "c", description: "add a capability to the bounding set for the process (repeatable)" },
   "preserve-fds": { type: "string", description: "pass N additional file descriptors to the container", default: "0" },
-  cgroup: { type: "string", description: "run the process in an (existing) sub-cgroup (not supported yet)" },
+  cgroup: { type: "string", description: "run the process in an (existing) sub-cgroup(s); format is [<controller>:]<cgroup> (repeatable)" },
   "ignore-paused": { type: "boolean", description: "allow exec in a paused container" },
-  "pidfd-socket": { type: "string", description: "path to an AF_UNIX socket which will receive the process's pidfd (not supported yet)" },
+  "pidfd-socket": { type: "string", description: "path to an AF_UNIX socket which will receive a pidfd of the process" },
 } as const;
 
 const ALIASES: Record<string, string> = { e: "env", t: "tty", u: "user", g: "additional-gids", p: "process", d: "detach", c: "cap" };
-const REPEATED = new Set(["env", "additional-gids", "cap"]);
+const REPEATED = new Set(["env", "additional-gids", "cap", "cgroup"]);
 
 interface Parsed {
   id: string;
@@ -42,7 +43,7 @@ interface Parsed {
 
 /** Flags up to the container id; everything after the id is the command, flags included (as runc). */
 export function parseExecArgs(argv: readonly string[]): Parsed {
-  const out: Parsed = { id: "", command: [], values: {}, lists: { env: [], "additional-gids": [], cap: [] }, bools: {} };
+  const out: Parsed = { id: "", command: [], values: {}, lists: { env: [], "additional-gids": [], cap: [], cgroup: [] }, bools: {} };
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i]!;
@@ -71,48 +72,66 @@ export default defineCommand({
   meta: { name: "exec", description: "execute new process inside the container" },
   args,
   async run({ rawArgs }) {
-    const a = parseExecArgs(rawArgs);
-    refuseFlag(a.values.cgroup, "cgroup");
-    refuseFlag(a.values["pidfd-socket"], "pidfd-socket");
-    if (a.values.apparmor) throw new BuncError("--apparmor: AppArmor is not enabled on this host", { code: "ENOTSUP" });
-    if (a.values["process-label"]) throw new BuncError("--process-label: SELinux is not enabled on this host", { code: "ENOTSUP" });
-    const s = store();
-    let process;
-    if (a.values.process) {
-      let text: string;
-      try {
-        text = readFileSync(a.values.process, "utf8");
-      } catch (e) {
-        throw new BuncError(`cannot read process file ${a.values.process}: ${(e as Error).message}`, { code: "ENOENT" });
-      }
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch (e) {
-        throw new BuncError(`process.json: invalid JSON: ${(e as Error).message}`, { code: "CONFIG" });
-      }
-      process = parseWith(Process, json, "process.json");
-    } else {
-      const record = s.load(a.id);
-      const flags: ExecFlags = {
-        args: a.command,
-        cwd: a.values.cwd,
-        env: a.lists.env!,
-        tty: a.bools.tty,
-        user: a.values.user,
-        additionalGids: a.lists["additional-gids"]!.map((g) => nonNegative(g, "additional-gids")),
-        caps: a.lists.cap!,
-        noNewPrivs: a.bools["no-new-privs"],
-      };
-      process = execProcess(record?.process, flags, () => containerPasswd(`/proc/${record?.pid}/root`));
+    // As runc: a failed exec exits 255, so that it is never taken for the exit status of the process.
+    try {
+      globalThis.process.exitCode = await exec(rawArgs);
+    } catch (e) {
+      reportError(e);
+      globalThis.process.exitCode = 255;
     }
-    globalThis.process.exitCode = await execInContainer(s, a.id, {
-      process,
-      detach: a.bools.detach,
-      pidFile: a.values["pid-file"],
-      consoleSocket: a.values["console-socket"],
-      preserveFds: nonNegative(a.values["preserve-fds"] ?? "0", "preserve-fds"),
-      ignorePaused: a.bools["ignore-paused"],
-    });
   },
 });
+
+/** The exec verb proper; returns the exit status. */
+async function exec(rawArgs: string[]): Promise<number> {
+  const a = parseExecArgs(rawArgs);
+  if (a.values.apparmor) throw new BuncError("--apparmor: AppArmor is not enabled on this host", { code: "ENOTSUP" });
+  if (a.values["process-label"]) throw new BuncError("--process-label: SELinux is not enabled on this host", { code: "ENOTSUP" });
+  const s = store();
+  const ignorePaused = a.bools["ignore-paused"];
+  // The container's state first: a stopped container has no /etc/passwd to look a user up in.
+  const record = execTarget(s, a.id, ignorePaused);
+  const process = a.values.process
+    ? readProcessFile(a.values.process)
+    : execProcess(
+        record.process,
+        {
+          args: a.command,
+          cwd: a.values.cwd,
+          env: a.lists.env!,
+          tty: a.bools.tty,
+          user: a.values.user,
+          additionalGids: a.lists["additional-gids"]!.map((g) => nonNegative(g, "additional-gids")),
+          caps: a.lists.cap!,
+          noNewPrivs: a.bools["no-new-privs"],
+        },
+        () => containerPasswd(`/proc/${record.pid}/root`),
+      );
+  return await execInContainer(s, a.id, {
+    process,
+    detach: a.bools.detach,
+    pidFile: a.values["pid-file"],
+    consoleSocket: a.values["console-socket"],
+    preserveFds: nonNegative(a.values["preserve-fds"] ?? "0", "preserve-fds"),
+    ignorePaused,
+    cgroups: a.lists.cgroup!,
+    pidfdSocket: a.values["pidfd-socket"],
+  });
+}
+
+/** A process.json (-p), checked against the schema of config.json's process. */
+function readProcessFile(file: string): Process {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new BuncError(`cannot read process file ${file}: ${(e as Error).message}`, { code: "ENOENT" });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new BuncError(`process.json: invalid JSON: ${(e as Error).message}`, { code: "CONFIG" });
+  }
+  return parseWith(Process, json, "process.json");
+}

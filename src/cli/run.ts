@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { runContainer } from "../container/run";
-import { checkFlags, createArgs, nonNegative, refuseFlag, store } from "./args";
+import { checkFlags, createArgs, nonNegative, store } from "./args";
 
 const runArgs = {
   ...createArgs,
@@ -14,12 +14,12 @@ export default defineCommand({
   args: runArgs,
   async run({ args, rawArgs }) {
     checkFlags(rawArgs, runArgs);
-    refuseFlag(args["pidfd-socket"], "pidfd-socket");
     process.exitCode = await runContainer(store(), {
       id: args.id,
       bundle: args.bundle,
       pidFile: args["pid-file"],
       consoleSocket: args["console-socket"],
+      pidfdSocket: args["pidfd-socket"],
       noPivot: args["no-pivot"],
       noNewKeyring: args["no-new-keyring"],
       preserveFds: nonNegative(args["preserve-fds"], "preserve-fds"),

@@ -9,7 +9,7 @@ import { posix as path } from "node:path";
 import { cgroupManager } from "../cgroups/manager";
 import { BuncError } from "../errors";
 import { mkfifo } from "../linux/fs";
-import { connectUnix } from "../linux/socket";
+import { connectUnix, sendPidfd } from "../linux/socket";
 import { compile } from "../plan/compile";
 import type { NamespaceType } from "../plan/namespaces";
 import { loadBundle } from "./bundle";
@@ -32,6 +32,8 @@ export interface CreateOptions {
   consoleSocket?: string;
   /** An fd (a socket) to send the pty master to instead, for run in the foreground. */
   consoleFd?: number;
+  /** --pidfd-socket: a unix socket that receives a pidfd of the container's process. */
+  pidfdSocket?: string;
 }
 
 export interface Created {
@@ -74,6 +76,8 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
       chmodSync(path.join(dir, EXEC_FIFO), 0o622);
     }
     const consoleFd = consoleFor(spec.process?.terminal === true, opts, undo);
+    const pidfdSocket = opts.pidfdSocket === undefined ? undefined : connectUnix(path.resolve(opts.pidfdSocket), "pidfd socket");
+    if (pidfdSocket !== undefined) undo.push(() => closeSync(pidfdSocket));
     const plan = compile({
       spec,
       rootfs,
@@ -109,10 +113,12 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
       namespaces: (spec.linux?.namespaces ?? []).map((ns) => ns.type),
     };
     store.save(record);
+    if (pidfdSocket !== undefined) sendPidfd(pidfdSocket, child.pidfd, "standard");
     if (opts.pidFile) writePidFile(opts.pidFile, child.pid);
     closeSync(dirFd);
     for (const fd of joined.values()) closeSync(fd);
     if (consoleFd !== undefined && consoleFd !== opts.consoleFd) closeSync(consoleFd);
+    if (pidfdSocket !== undefined) closeSync(pidfdSocket);
     return { record, pidfd: child.pidfd };
   } catch (e) {
     undo.run();

@@ -7,14 +7,17 @@
 import { closeSync } from "node:fs";
 import { cgroupManagerFromPaths } from "../cgroups/manager";
 import { BuncError } from "../errors";
+import { posix as path } from "node:path";
+import { subCgroupPaths } from "../cgroups/sub";
 import { openProcess } from "../linux/pidfd";
+import { connectUnix, sendPidfd } from "../linux/socket";
 import { compileExec } from "../plan/exec";
 import type { Process } from "../spec/config";
 import { consoleFor, writePidFile } from "./create";
 import { homeOf } from "./passwd";
 import { launch } from "./launch";
 import { deriveStatus } from "./status";
-import type { Store } from "./store";
+import type { ContainerRecord, Store } from "./store";
 import { supervise, Terminal } from "./supervise";
 import { guard } from "./transitions";
 import { Undo } from "./undo";
@@ -26,32 +29,53 @@ export interface ExecOptions {
   consoleSocket?: string;
   preserveFds?: number;
   ignorePaused?: boolean;
+  /** --cgroup: sub-cgroups of the container's to run in ("[controller[,…]:]path"). */
+  cgroups?: string[];
+  /** --pidfd-socket: a unix socket that receives a pidfd of the new process. */
+  pidfdSocket?: string;
+}
+
+/** The record of container id if exec may enter it now (running or created; paused only with ignorePaused). */
+export function execTarget(store: Store, id: string, ignorePaused = false): ContainerRecord {
+  const record = store.load(id);
+  const status = deriveStatus(record, store.dir(id));
+  if (status === "paused" && !ignorePaused)
+    throw new BuncError(`cannot exec into container ${id}: it is paused (use --ignore-paused to override)`, { code: "STATE" });
+  if (status !== "paused") guard("exec", id, status);
+  return record!;
 }
 
 /** Start a process in container id; returns its exit status, or 0 when detached. */
 export async function execInContainer(store: Store, id: string, opts: ExecOptions): Promise<number> {
-  const record = store.load(id);
-  const status = deriveStatus(record, store.dir(id));
-  if (status !== "paused" || !opts.ignorePaused) guard("exec", id, status);
-  // undo runs only on failure (it would kill the new process); fds are closed either way.
+  const record = execTarget(store, id, opts.ignorePaused);
+  const cgroupPaths = subCgroupPaths(record.cgroupPaths, opts.cgroups ?? []);
+  // undo runs only on failure (it would kill the new process); closers run either way.
   const undo = new Undo();
+  const closers = new Undo();
   let pidfd: number | undefined;
   let terminal: Terminal | undefined;
   try {
-    pidfd = openProcess(record!.pid, record!.pidStartTime);
+    pidfd = openProcess(record.pid, record.pidStartTime);
     if (pidfd === undefined) throw new BuncError(`cannot exec into container ${id}: container not running`, { code: "STATE" });
-    if (opts.process.terminal && !opts.consoleSocket && !opts.detach) terminal = new Terminal();
-    const consoleFd = consoleFor(opts.process.terminal === true, { consoleFd: terminal?.childEnd, consoleSocket: opts.consoleSocket }, undo);
+    if (opts.process.terminal && !opts.consoleSocket && opts.detach)
+      throw new BuncError("cannot allocate tty if bunc will detach without setting console socket (--console-socket)", { code: "EINVAL" });
+    if (opts.process.terminal && !opts.consoleSocket) terminal = new Terminal();
+    // Connected before the process exists: a bad path fails with nothing started.
+    const pidfdSocket = opts.pidfdSocket === undefined ? undefined : connectUnix(path.resolve(opts.pidfdSocket), "pidfd socket");
+    if (pidfdSocket !== undefined) closers.push(() => closeSync(pidfdSocket));
+    const consoleFd = consoleFor(opts.process.terminal === true, { consoleFd: terminal?.childEnd, consoleSocket: opts.consoleSocket }, closers);
     const plan = compileExec({
       process: opts.process,
       pidfd,
-      namespaces: record!.namespaces,
+      namespaces: record.namespaces,
       preserveFds: opts.preserveFds ?? 0,
       consoleFd,
-      home: homeOf(`/proc/${record!.pid}/root`, opts.process.user?.uid ?? 0),
+      home: homeOf(`/proc/${record.pid}/root`, opts.process.user?.uid ?? 0),
     });
-    const cgroup = cgroupManagerFromPaths(record!.cgroupPaths);
+    const cgroup = cgroupManagerFromPaths(cgroupPaths);
     const child = launch(plan.ops, plan.cloneFlags, (firstPid) => cgroup.addProcess(firstPid), undo);
+    if (pidfdSocket !== undefined) sendPidfd(pidfdSocket, child.pidfd, "setns");
+    closers.run();
     if (opts.pidFile) writePidFile(opts.pidFile, child.pid);
     if (opts.detach) {
       closeSync(child.pidfd);
@@ -62,6 +86,7 @@ export async function execInContainer(store: Store, id: string, opts: ExecOption
     undo.run();
     throw e;
   } finally {
+    closers.run();
     terminal?.close();
     if (pidfd !== undefined) closeSync(pidfd);
   }

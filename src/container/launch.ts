@@ -10,7 +10,7 @@ import { BuncError } from "../errors";
 import { errnoText } from "../linux/errno";
 import { readFull, socketPair, writeFull } from "../linux/fs";
 import { errnoError, rawSyscall, SYS } from "../linux/libc";
-import { openProcess, sendSignal, waitExit } from "../linux/pidfd";
+import { openChild, sendSignal, waitExit } from "../linux/pidfd";
 import { procStat } from "../linux/proc";
 import { encode, Msg, type Operation } from "../plan/program";
 import type { Undo } from "./undo";
@@ -59,9 +59,9 @@ export function launch(ops: readonly Operation[], cloneFlags: bigint, onSetup: (
   }
   let pidfd = first.pidfd;
   if (pid !== first.pid) {
-    // The executor forked once more (PID or time namespace): the process is the grandchild.
-    const fd = openProcess(pid, procStat(pid)?.startTime ?? "");
-    if (fd === undefined) throw new BuncError("container process exited during setup", { code: "ESRCH" });
+    // The executor forked once more (PID or time namespace): the process is the grandchild,
+    // our child too (CLONE_PARENT), so it cannot be reaped and recycled behind our back.
+    const fd = openChild(pid);
     undo.push(() => {
       sendSignal(fd, 9);
       closeSync(fd);

@@ -8,7 +8,7 @@ import { proxyTerminal, receiveFd, wait } from "../../ffi/executor";
 import { socketPair } from "../linux/fs";
 import { errnoError } from "../linux/libc";
 import { sendSignal } from "../linux/pidfd";
-import { copyWindowSize, makeRaw } from "../linux/tty";
+import { copyWindowSize, eofCharOf, isTerminal, makeRaw } from "../linux/tty";
 
 /** Signals passed on to the process (runc's signal proxy). */
 const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
@@ -60,12 +60,23 @@ export async function supervise(pidfd: number, pid: number, master?: number): Pr
   const handlers: [NodeJS.Signals, () => void][] = FORWARDED.map((name) => [name, () => void sendSignal(pidfd, SIGNUM[name])]);
   if (master !== undefined) handlers.push(["SIGWINCH", () => void copyWindowSize(0, master)]);
   for (const [name, handler] of handlers) process.on(name, handler);
+  // When our stdin is a pipe or a file, its end is passed on as the terminal's
+  // EOF character, as script(1) does: a shell reading it then exits instead of
+  // waiting forever (runc just stops copying). A terminal of ours never "ends".
+  let input = 0;
+  const eof = master !== undefined && !isTerminal(0) ? eofCharOf(master) : -1;
   try {
     for (;;) {
       // Block in C for a slice, then come back to the event loop so that signal handlers run.
       if (master !== undefined) {
-        const p = proxyTerminal(master, 0, 1, pidfd, SLICE_MS);
+        const p = proxyTerminal(master, input, 1, pidfd, SLICE_MS, eof);
         if (p < 0 && p !== -EAGAIN && p !== -EINTR) throw errnoError("proxy the container's terminal", -p);
+        if (p === 1) input = -1;
+        // Only the proxy's 0 says the process exited and its last output was copied.
+        if (p !== 0) {
+          await new Promise((resolve) => setImmediate(resolve));
+          continue;
+        }
       }
       const r = wait(pidfd, pid, master === undefined ? SLICE_MS : 0);
       if (r >= 0) return r & 0x7f ? 128 + (r & 0x7f) : r >> 8;

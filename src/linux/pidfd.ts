@@ -22,6 +22,17 @@ export function openProcess(pid: number, startTime: string): number | undefined 
   return fd;
 }
 
+/**
+ * A pidfd for pid, one of our own children, even when it has already exited:
+ * an unreaped child stays a zombie and its pid cannot be recycled, so no
+ * start-time check is needed (a quick exec'd `true` is gone before we look).
+ */
+export function openChild(pid: number): number {
+  const fd = rawSyscall(SYS.pidfd_open, pid, 0);
+  if (fd < 0) throw errnoError(`pidfd_open ${pid}`, -fd);
+  return fd;
+}
+
 /** Send sig through pidfd. Returns false if the process has already exited. */
 export function sendSignal(pidfd: number, sig: number): boolean {
   const r = rawSyscall(SYS.pidfd_send_signal, pidfd, sig, null, 0);

@@ -1,5 +1,6 @@
-/** AF_UNIX sockets the parent needs: connecting to a console socket (unix(7)). */
+/** AF_UNIX sockets the parent needs: connecting to a console or pidfd socket, passing an fd (unix(7)). */
 import { closeSync } from "node:fs";
+import { sendFd } from "../../ffi/executor";
 import { cstr, errnoError, rawSyscall } from "./libc";
 
 const SYS_socket = 41;
@@ -8,8 +9,8 @@ const AF_UNIX = 1;
 const SOCK_STREAM = 1;
 const SOCK_CLOEXEC = 0o2000000;
 
-/** A stream socket connected to the unix socket at path. */
-export function connectUnix(path: string): number {
+/** A stream socket connected to the unix socket at path; what names it in errors. */
+export function connectUnix(path: string, what = "console socket"): number {
   const name = cstr(path);
   if (name.length > 108) throw errnoError(`connect to ${path}`, 36 /* ENAMETOOLONG */);
   const addr = new Uint8Array(110);
@@ -20,7 +21,13 @@ export function connectUnix(path: string): number {
   const r = rawSyscall(SYS_connect, fd, addr, 2 + name.length);
   if (r < 0) {
     closeSync(fd);
-    throw errnoError(`connect to console socket ${path}`, -r);
+    throw errnoError(`connect to ${what} ${path}`, -r);
   }
   return fd;
+}
+
+/** Send pidfd over sock as runc 1.3's --pidfd-socket does: one message whose text is kind ("standard" for the container's process, "setns" for an exec'd one) with the fd in SCM_RIGHTS. */
+export function sendPidfd(sock: number, pidfd: number, kind: "standard" | "setns"): void {
+  const r = sendFd(sock, pidfd, kind);
+  if (r < 0) throw errnoError("send the pidfd on --pidfd-socket", -r);
 }

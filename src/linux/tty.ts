@@ -30,3 +30,14 @@ export function copyWindowSize(from: number, to: number): boolean {
   rawSyscall(SYS_ioctl, to, TIOCSWINSZ, ws);
   return true;
 }
+
+/** Whether fd is a terminal (isatty(3)). */
+export function isTerminal(fd: number): boolean {
+  return rawSyscall(SYS_ioctl, fd, TCGETS, new Uint8Array(60)) >= 0;
+}
+
+/** The end-of-file character (c_cc[VEOF], ^D by default) of the terminal behind fd; a pty master reports its slave's. */
+export function eofCharOf(fd: number): number {
+  const t = new Uint8Array(60); // struct termios: 4 flag words, c_line, then c_cc[], VEOF = 4
+  return rawSyscall(SYS_ioctl, fd, TCGETS, t) < 0 ? 4 : t[17 + 4]!;
+}
