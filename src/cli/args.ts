@@ -21,12 +21,33 @@ export function checkFlags(rawArgs: readonly string[], def: ArgsDef): void {
     known.add(name);
     for (const alias of [(a as { alias?: string | string[] }).alias ?? []].flat()) known.add(alias);
   }
-  for (const arg of rawArgs) {
-    if (arg === "--") return;
-    if (!arg.startsWith("-") || arg === "-") continue;
+  const takesValue = (name: string) => Object.entries(def).some(([n, a]) => a.type === "string" && (n === name || [(a as { alias?: string | string[] }).alias ?? []].flat().includes(name)));
+  const positionals = Object.values(def).filter((a) => a.type === "positional").length;
+  let extra = 0;
+  for (let i = 0; i < rawArgs.length; i++) {
+    const arg = rawArgs[i]!;
+    if (arg === "--") break;
+    if (!arg.startsWith("-") || arg === "-") {
+      if (++extra > positionals) throw new BuncError(`too many arguments: ${JSON.stringify(arg)} (takes ${positionals})`, { code: "EINVAL" });
+      continue;
+    }
     const name = arg.replace(/^--?/, "").split("=")[0]!;
     if (!known.has(name)) throw new BuncError(`flag provided but not defined: -${name}`, { code: "EINVAL" });
+    if (!arg.includes("=") && takesValue(name)) i++;
   }
+}
+
+/**
+ * Whether the boolean flag `name` was given. For "no-…" flags citty reads
+ * --no-pivot as pivot=false, so those are looked up in the raw arguments.
+ */
+export function boolFlag(rawArgs: readonly string[], name: string): boolean {
+  for (const arg of rawArgs) {
+    if (arg === "--") break;
+    const [flag, value] = arg.replace(/^--?/, "").split(/=(.*)/s, 2) as [string, string | undefined];
+    if (arg.startsWith("-") && flag === name) return value === undefined || value === "true";
+  }
+  return false;
 }
 
 /** A non-negative integer flag value. */

@@ -1,7 +1,8 @@
 import { defineCommand } from "citty";
 import { createContainer } from "../container/create";
 import { closeSync } from "node:fs";
-import { checkFlags, createArgs, nonNegative, store } from "./args";
+import { boolFlag, checkFlags, createArgs, nonNegative, store } from "./args";
+import { globals } from "./globals";
 
 export default defineCommand({
   meta: { name: "create", description: "create a container" },
@@ -14,8 +15,9 @@ export default defineCommand({
       pidFile: args["pid-file"],
       consoleSocket: args["console-socket"],
       pidfdSocket: args["pidfd-socket"],
-      noPivot: args["no-pivot"],
-      noNewKeyring: args["no-new-keyring"],
+      noPivot: boolFlag(rawArgs, "no-pivot"),
+      noNewKeyring: boolFlag(rawArgs, "no-new-keyring"),
+      systemdCgroup: globals.systemdCgroup,
       preserveFds: nonNegative(args["preserve-fds"], "preserve-fds"),
     });
     closeSync(pidfd);

@@ -3,7 +3,8 @@
  * imported only when it runs, so `state` never loads the C executor and
  * `--version` loads nothing. Errors are printed here, once.
  */
-import { defineCommand, renderUsage, runCommand, type CommandDef } from "citty";
+import { defineCommand, parseArgs, renderUsage, runCommand, type CommandDef } from "citty";
+import { checkFlags } from "./args";
 import { BuncError } from "../errors";
 import { VERSION, SPEC_VERSION } from "../version";
 import { globalArgs, setGlobals } from "./globals";
@@ -22,13 +23,11 @@ const verbs: Record<string, () => Promise<CommandDef<any>>> = {
   state: () => import("./state").then((m) => m.default),
 };
 
+/** The top-level command, for --help (main runs the verb itself, see cli()). */
 const main = defineCommand({
   meta: { name: "bunc", version: VERSION, description: "an OCI container runtime, a drop-in replacement for runc" },
   args: globalArgs,
   subCommands: verbs,
-  setup({ args }) {
-    setGlobals(args as Record<string, unknown>);
-  },
 });
 
 /** citty's usage text, without colours unless stdout is a terminal. */
@@ -76,8 +75,12 @@ async function cli(argv: string[]): Promise<number> {
     process.stdout.write(await usage(await verbs[verb]!(), main));
     return 0;
   }
+  // Global flags are parsed from what stands before the verb only, so a verb's
+  // own flag of the same name (spec --rootless) is never taken for one.
+  checkFlags(before, globalArgs);
+  setGlobals(parseArgs(before, globalArgs) as Record<string, unknown>);
   process.exitCode = 0;
-  await runCommand(main, { rawArgs: argv });
+  await runCommand(await verbs[verb]!(), { rawArgs: rest });
   return Number(process.exitCode ?? 0);
 }
 

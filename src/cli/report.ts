@@ -15,17 +15,22 @@ export function messageOf(e: unknown): string {
 /** Report an error to stderr and the log file. */
 export function reportError(e: unknown): void {
   const msg = messageOf(e);
-  process.stderr.write(`bunc: ${msg}\n`);
+  // As runc: with --log-format json and no --log file, stderr is the log and gets the JSON line.
+  if (globals.logFormat === "json" && !globals.log) process.stderr.write(logLine("error", msg) + "\n");
+  else process.stderr.write(`bunc: ${msg}\n`);
   writeLog("error", msg);
+}
+
+function logLine(level: string, msg: string): string {
+  const time = new Date().toISOString();
+  return globals.logFormat === "json" ? JSON.stringify({ level, msg, time }) : `time="${time}" level=${level} msg=${JSON.stringify(msg)}`;
 }
 
 /** Append one entry to the --log file, if there is one. */
 export function writeLog(level: "error" | "warning" | "info" | "debug", msg: string): void {
   if (!globals.log) return;
-  const time = new Date().toISOString();
-  const line = globals.logFormat === "json" ? JSON.stringify({ level, msg, time }) : `time="${time}" level=${level} msg=${JSON.stringify(msg)}`;
   try {
-    appendFileSync(globals.log, line + "\n");
+    appendFileSync(globals.log, logLine(level, msg) + "\n");
   } catch {
     // The log is best effort; stderr already has the message.
   }

@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { runContainer } from "../container/run";
-import { checkFlags, createArgs, nonNegative, store } from "./args";
+import { boolFlag, checkFlags, createArgs, nonNegative, store } from "./args";
+import { globals } from "./globals";
 
 const runArgs = {
   ...createArgs,
@@ -20,12 +21,13 @@ export default defineCommand({
       pidFile: args["pid-file"],
       consoleSocket: args["console-socket"],
       pidfdSocket: args["pidfd-socket"],
-      noPivot: args["no-pivot"],
-      noNewKeyring: args["no-new-keyring"],
+      noPivot: boolFlag(rawArgs, "no-pivot"),
+      noNewKeyring: boolFlag(rawArgs, "no-new-keyring"),
+      systemdCgroup: globals.systemdCgroup,
       preserveFds: nonNegative(args["preserve-fds"], "preserve-fds"),
       detach: args.detach,
       keep: args.keep,
-      noSubreaper: args["no-subreaper"],
+      noSubreaper: boolFlag(rawArgs, "no-subreaper"),
     });
   },
 });

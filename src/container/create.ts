@@ -34,6 +34,8 @@ export interface CreateOptions {
   consoleFd?: number;
   /** --pidfd-socket: a unix socket that receives a pidfd of the container's process. */
   pidfdSocket?: string;
+  /** --systemd-cgroup: refused until a systemd driver exists. */
+  systemdCgroup?: boolean;
 }
 
 export interface Created {
@@ -52,6 +54,9 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
   const bundle = path.resolve(opts.bundle);
   const spec = loadBundle(bundle);
   refuseUnsupported(spec);
+  // runc's checkTerminal: a console socket only when a tty is allocated for a detached process.
+  if (opts.consoleSocket && !spec.process?.terminal)
+    throw new BuncError("cannot use console socket if bunc will not allocate tty (process.terminal is false)", { code: "EINVAL" });
   const rootfs = path.resolve(bundle, spec.root?.path ?? "rootfs");
   if (!isDirectory(rootfs)) throw new BuncError(`rootfs (${JSON.stringify(rootfs)}) does not exist or is not a directory`, { code: "ENOENT" });
 
@@ -65,7 +70,7 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
     const dirFd = openSync(dir, O_PATH | constants.O_DIRECTORY);
     undo.push(() => closeSync(dirFd));
 
-    const cgroup = cgroupManager(opts.id, spec.linux?.cgroupsPath);
+    const cgroup = cgroupManager(opts.id, spec.linux?.cgroupsPath, { systemd: opts.systemdCgroup });
     cgroup.create();
     undo.push(() => cgroup.destroy());
     cgroup.apply(spec.linux?.resources);

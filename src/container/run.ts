@@ -4,6 +4,7 @@
  * and delete the container afterwards unless --keep.
  */
 import { closeSync } from "node:fs";
+import { BuncError } from "../errors";
 import { setChildSubreaper } from "../linux/pidfd";
 import { loadBundle } from "./bundle";
 import { createContainer, type CreateOptions } from "./create";
@@ -24,7 +25,8 @@ export async function runContainer(store: Store, opts: RunOptions): Promise<numb
     closeSync(pidfd);
     return 0;
   }
-  const terminal = !opts.consoleSocket && loadBundle(opts.bundle).process?.terminal === true ? new Terminal() : undefined;
+  if (opts.consoleSocket) throw new BuncError("cannot use console socket if bunc will not detach (use run -d)", { code: "EINVAL" });
+  const terminal = loadBundle(opts.bundle).process?.terminal === true ? new Terminal() : undefined;
   if (!opts.noSubreaper) setChildSubreaper();
   let created = false;
   try {

@@ -29,7 +29,9 @@ export function containerState(store: Store, id: string): ContainerState {
     created: record?.created ?? "",
   };
   // runc's field order: annotations (only when there are some), then owner.
-  if (record?.annotations && Object.keys(record.annotations).length > 0) state.annotations = record.annotations;
+  // Sorted by key, as runc prints a Go map.
+  if (record?.annotations && Object.keys(record.annotations).length > 0)
+    state.annotations = Object.fromEntries(Object.entries(record.annotations).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   state.owner = record?.owner ?? "";
   return state;
 }

@@ -14,10 +14,9 @@ const SIGRTMAX = 64;
 
 /** "KILL", "SIGKILL", "9", "RTMIN+3" → a signal number; anything else is an error. */
 export function parseSignal(text: string): number {
-  if (/^\d+$/.test(text)) {
-    const n = Number(text);
-    if (n >= 1 && n <= SIGRTMAX) return n;
-  } else {
+  // A number is taken as it is, as runc does; the kernel refuses one out of range.
+  if (/^[+-]?\d+$/.test(text)) return Number(text);
+  {
     const name = text.toUpperCase().startsWith("SIG") ? text.toUpperCase() : `SIG${text.toUpperCase()}`;
     if (name in SIGNALS) return SIGNALS[name]!;
     const rt = /^SIGRT(MIN|MAX)([+-]\d+)?$/.exec(name);

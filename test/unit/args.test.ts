@@ -63,7 +63,11 @@ describe("checkFlags", () => {
   });
 
   test('"-" and plain words are not flags', () => {
-    expect(() => checkFlags(["-", "c1", "KILL"], killArgs)).not.toThrow();
+    expect(() => checkFlags(["c1", "-"], killArgs)).not.toThrow();
+  });
+
+  test("more positional arguments than the command takes are refused", () => {
+    expect(() => checkFlags(["c1", "KILL", "extra"], killArgs)).toThrow('too many arguments: "extra" (takes 2)');
   });
 });
 
