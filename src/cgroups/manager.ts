@@ -1,31 +1,53 @@
 /**
- * One interface over the host's cgroup layout. This host kind is v1
- * "hybrid" (v1 controllers plus cgroup2 at /sys/fs/cgroup/unified with no
- * controllers): the v1 manager owns the container's cgroups there.
+ * One interface over the host's cgroup layout: v1 (one hierarchy per
+ * controller; this host kind is v1 "hybrid", whose cgroup2 at
+ * /sys/fs/cgroup/unified has no controllers and is only joined) or v2 (one
+ * unified hierarchy), chosen by looking at /sys/fs/cgroup.
  */
 import { existsSync } from "node:fs";
 import { BuncError } from "../errors";
 import type { CgroupBind } from "../plan/compile";
 import type { LinuxResources } from "./resources";
+import type { Stats } from "./stats";
 import { V1Manager } from "./v1";
+import { V2Manager } from "./v2";
 
 export interface CgroupManager {
+  readonly version: 1 | 2;
   /** The container's cgroup directory in every hierarchy, by hierarchy mount point. */
   readonly paths: Record<string, string>;
   /** Make the directories; remove what was made if any step fails. */
   create(): void;
-  /** Write the limits of linux.resources. */
-  apply(resources: LinuxResources | undefined): void;
+  /**
+   * Write the limits of linux.resources (create: with the default device
+   * rules; update: only what is given). Invalid values throw before any write.
+   */
+  apply(resources: LinuxResources | undefined, opts?: { update?: boolean }): void;
   /** Move a process into the container's cgroups. */
   addProcess(pid: number): void;
   /** The pids in the container's cgroup. */
   pids(): number[];
+  /** Freeze every process in the cgroup and wait until the kernel says it is frozen. */
+  freeze(): void;
   /** Let a frozen (paused) cgroup run again; nothing if it is not frozen. */
   thaw(): void;
+  /** Whether the cgroup is frozen (or freezing). */
+  isFrozen(): boolean;
+  /** Signal every process in the cgroup (v2 SIGKILL: cgroup.kill). */
+  signalAll(signal: number): void;
+  /** How many processes the OOM killer has killed in this cgroup. */
+  oomKills(): number;
+  /** runc's stats shape (libcontainer/cgroups/stats.go as `runc events` prints it). */
+  stats(): Stats;
   /** Remove the directories (the cgroup must be empty of processes). */
   destroy(): void;
   /** What a "cgroup" mount inside the container binds. */
   binds(): CgroupBind[];
+}
+
+/** Whether this mount namespace's /sys/fs/cgroup is a cgroup2 (unified) hierarchy. */
+export function isUnifiedHost(): boolean {
+  return existsSync("/sys/fs/cgroup/cgroup.controllers");
 }
 
 /** The manager for this host, for a container with the given cgroupsPath (or default from its id). */
@@ -34,12 +56,10 @@ export function cgroupManager(id: string, cgroupsPath: string | undefined, opts:
     throw new BuncError("systemd cgroup driver is not supported (--systemd-cgroup, cgroupsPath \"slice:prefix:name\")", { code: "ENOTSUP" });
   if (cgroupsPath?.split("/").includes(".."))
     throw new BuncError(`config.json: linux.cgroupsPath: must not contain "..": ${JSON.stringify(cgroupsPath)}`, { code: "CONFIG" });
-  if (existsSync("/sys/fs/cgroup/cgroup.controllers"))
-    throw new BuncError("cgroup v2 (unified) hosts are not supported yet", { code: "ENOTSUP" });
-  return new V1Manager(cgroupsPath || id);
+  return isUnifiedHost() ? new V2Manager(cgroupsPath || id) : new V1Manager(cgroupsPath || id);
 }
 
 /** Rebuild a manager from the paths saved in state.json. */
 export function cgroupManagerFromPaths(paths: Record<string, string>): CgroupManager {
-  return V1Manager.fromPaths(paths);
+  return isUnifiedHost() ? V2Manager.fromPaths(paths) : V1Manager.fromPaths(paths);
 }

@@ -3,16 +3,20 @@
  * A relative cgroupsPath is relative to this process's own cgroup in each
  * hierarchy, an absolute one to the hierarchy's root, as in runc's fs driver.
  */
-import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmdirSync } from "node:fs";
 import { posix as path } from "node:path";
 import { BuncError } from "../errors";
+import { rawSyscall, SYS } from "../linux/libc";
 import type { CgroupBind } from "../plan/compile";
-import { deviceLine, deviceRules } from "./devices";
+import { keyValues, readCgroupFile, readNumber, readProcs, waitFor, writeCgroupFile as write } from "./fsio";
 import { hierarchies, ownCgroups } from "./hierarchies";
 import type { CgroupManager } from "./manager";
 import type { LinuxResources } from "./resources";
+import { v1Stats, type Stats } from "./stats";
+import { v1Writes, type CgroupWrite } from "./writes";
 
 export class V1Manager implements CgroupManager {
+  readonly version = 1;
   readonly paths: Record<string, string>;
   /** Mount points of cgroup2 hierarchies (not bound into the container's /sys/fs/cgroup). */
   private unified = new Set<string>();
@@ -49,12 +53,32 @@ export class V1Manager implements CgroupManager {
     }
   }
 
-  apply(resources: LinuxResources | undefined): void {
-    const devices = this.dir("devices");
-    if (!devices) return;
-    for (const rule of deviceRules(resources?.devices)) {
-      const file = path.join(devices, rule.allow ? "devices.allow" : "devices.deny");
-      write(file, deviceLine(rule));
+  apply(resources: LinuxResources | undefined, opts: { update?: boolean } = {}): void {
+    const writes = v1Writes(resources, { devices: !opts.update });
+    // Every controller first, so that nothing is written when one is missing.
+    const dirs = writes.map((w) => {
+      const dir = this.dir(w.controller);
+      if (!dir) throw new BuncError(`cgroup: the ${w.controller} controller is not mounted on this host (needed for ${w.file})`, { code: "ENOTSUP" });
+      return dir;
+    });
+    if (opts.update && resources?.memory?.checkBeforeUpdate && resources.memory.limit !== undefined && resources.memory.limit >= 0) {
+      const usage = readNumber(path.join(this.dir("memory")!, "memory.usage_in_bytes"));
+      if (BigInt(resources.memory.limit) < usage)
+        throw new BuncError(`linux.resources.memory.limit: ${resources.memory.limit} is below the current usage ${usage} (checkBeforeUpdate)`, { code: "CONFIG" });
+    }
+    for (let i = 0; i < writes.length; i++) {
+      const w = writes[i]!;
+      const next = writes[i + 1];
+      // Raising the limit above the current memory+swap limit fails: write memsw first then.
+      if (w.file === "memory.limit_in_bytes" && next?.file === "memory.memsw.limit_in_bytes") {
+        if (!tryWrite(dirs[i]!, w)) {
+          write(path.join(dirs[i + 1]!, next.file), next.value);
+          write(path.join(dirs[i]!, w.file), w.value);
+        } else write(path.join(dirs[i + 1]!, next.file), next.value);
+        i++;
+        continue;
+      }
+      write(path.join(dirs[i]!, w.file), w.value);
     }
   }
 
@@ -64,17 +88,50 @@ export class V1Manager implements CgroupManager {
 
   pids(): number[] {
     const dir = this.dir("pids") ?? this.dir("freezer") ?? Object.values(this.paths)[0];
-    if (!dir) return [];
-    try {
-      return readFileSync(path.join(dir, "cgroup.procs"), "utf8").split("\n").filter(Boolean).map(Number);
-    } catch {
-      return [];
+    return dir ? readProcs(path.join(dir, "cgroup.procs")) : [];
+  }
+
+  freeze(): void {
+    const file = this.freezerFile();
+    // The kernel may leave the cgroup FREEZING while a task is busy; writing FROZEN again retries (as runc does).
+    const frozen = waitFor(() => {
+      write(file, "FROZEN");
+      return readCgroupFile(file)?.trim() === "FROZEN";
+    }, 5_000);
+    if (!frozen) {
+      write(file, "THAWED");
+      throw new BuncError(`freeze ${file}: the cgroup did not freeze within 5s`, { code: "ETIMEDOUT" });
     }
   }
 
   thaw(): void {
     const freezer = this.dir("freezer");
     if (freezer) write(path.join(freezer, "freezer.state"), "THAWED");
+  }
+
+  isFrozen(): boolean {
+    const freezer = this.dir("freezer");
+    const state = freezer ? readCgroupFile(path.join(freezer, "freezer.state"))?.trim() : undefined;
+    return state !== undefined && state !== "THAWED";
+  }
+
+  signalAll(signal: number): void {
+    for (const pid of this.pids()) rawSyscall(SYS.kill, pid, signal);
+  }
+
+  oomKills(): number {
+    const memory = this.dir("memory");
+    return memory ? Number(keyValues(readCgroupFile(path.join(memory, "memory.oom_control"))).get("oom_kill") ?? 0n) : 0;
+  }
+
+  stats(): Stats {
+    return v1Stats((c) => this.dir(c));
+  }
+
+  private freezerFile(): string {
+    const freezer = this.dir("freezer");
+    if (!freezer) throw new BuncError("cgroup: the freezer controller is not mounted on this host", { code: "ENOTSUP" });
+    return path.join(freezer, "freezer.state");
   }
 
   destroy(): void {
@@ -120,10 +177,13 @@ function inheritCpuset(mountpoint: string, dir: string): void {
   }
 }
 
-function write(file: string, value: string): void {
+/** One write; false when the kernel refuses the value with EINVAL (the caller may retry in another order). */
+function tryWrite(dir: string, w: CgroupWrite): boolean {
   try {
-    writeFileSync(file, value);
+    write(path.join(dir, w.file), w.value);
+    return true;
   } catch (e) {
-    throw new BuncError(`write ${JSON.stringify(value)} to ${file}: ${(e as Error).message}`, { code: "CGROUP", cause: e });
+    if ((e as BuncError).cause && ((e as BuncError).cause as NodeJS.ErrnoException).code === "EINVAL") return false;
+    throw e;
   }
 }

@@ -13,14 +13,19 @@ import { reportError } from "./report";
 const verbs: Record<string, () => Promise<CommandDef<any>>> = {
   create: () => import("./create").then((m) => m.default),
   delete: () => import("./delete").then((m) => m.default),
+  events: () => import("./events").then((m) => m.default),
   exec: () => import("./exec").then((m) => m.default),
   features: () => import("./features").then((m) => m.default),
   kill: () => import("./kill").then((m) => m.default),
   list: () => import("./list").then((m) => m.default),
+  pause: () => import("./pause").then((m) => m.default),
+  ps: () => import("./ps").then((m) => m.default),
+  resume: () => import("./resume").then((m) => m.default),
   run: () => import("./run").then((m) => m.default),
   spec: () => import("./spec").then((m) => m.default),
   start: () => import("./start").then((m) => m.default),
   state: () => import("./state").then((m) => m.default),
+  update: () => import("./update").then((m) => m.default),
 };
 
 /** The top-level command, for --help (main runs the verb itself, see cli()). */

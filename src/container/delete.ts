@@ -5,7 +5,6 @@
 import { closeSync } from "node:fs";
 import { cgroupManagerFromPaths } from "../cgroups/manager";
 import { BuncError } from "../errors";
-import { rawSyscall, SYS } from "../linux/libc";
 import { openProcess, sendSignal, waitExit } from "../linux/pidfd";
 import { deriveStatus } from "./status";
 import { validateId, type ContainerRecord, type Store } from "./store";
@@ -41,7 +40,7 @@ function killAndWait(record: ContainerRecord): void {
       closeSync(fd);
     }
   }
-  for (const pid of cgroup.pids()) rawSyscall(SYS.kill, pid, SIGKILL);
+  cgroup.signalAll(SIGKILL);
 }
 
 /** rmdir the cgroup; processes that just got SIGKILL may take a moment to leave it. */
@@ -53,7 +52,7 @@ function destroyCgroup(record: ContainerRecord): void {
       return;
     } catch (e) {
       if (attempt >= 100) throw e;
-      for (const pid of cgroup.pids()) rawSyscall(SYS.kill, pid, SIGKILL);
+      cgroup.signalAll(SIGKILL);
       Bun.sleepSync(10);
     }
   }

@@ -2,7 +2,6 @@
 import { closeSync } from "node:fs";
 import { cgroupManagerFromPaths } from "../cgroups/manager";
 import { BuncError } from "../errors";
-import { rawSyscall, SYS } from "../linux/libc";
 import { openProcess, sendSignal } from "../linux/pidfd";
 import { deriveStatus } from "./status";
 import type { Store } from "./store";
@@ -16,7 +15,7 @@ export function killContainer(store: Store, id: string, signal: number, all = fa
   guard("kill", id, status);
   if (all) {
     // Every process in the container's cgroup (runc kill --all).
-    for (const pid of cgroupManagerFromPaths(record!.cgroupPaths).pids()) rawSyscall(SYS.kill, pid, signal);
+    cgroupManagerFromPaths(record!.cgroupPaths).signalAll(signal);
     return;
   }
   const fd = openProcess(record!.pid, record!.pidStartTime);

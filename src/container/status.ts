@@ -1,8 +1,10 @@
 /**
  * A container's status is derived, never stored (as crun does): from the
- * process (pid + start time), the exec FIFO, and the freezer.
+ * process (pid + start time), the exec FIFO, and the freezer (v1
+ * freezer.state, v2 cgroup.freeze).
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
+import { cgroupManagerFromPaths } from "../cgroups/manager";
 import { posix as path } from "node:path";
 import { isSameProcess } from "../linux/proc";
 import { EXEC_FIFO, type ContainerRecord } from "./store";
@@ -18,11 +20,5 @@ export function deriveStatus(record: ContainerRecord | undefined, dir: string): 
 }
 
 function isFrozen(record: ContainerRecord): boolean {
-  const dir = Object.entries(record.cgroupPaths).find(([mp]) => path.basename(mp).split(",").includes("freezer"))?.[1];
-  if (!dir) return false;
-  try {
-    return readFileSync(path.join(dir, "freezer.state"), "utf8").trim() !== "THAWED";
-  } catch {
-    return false;
-  }
+  return Object.keys(record.cgroupPaths).length > 0 && cgroupManagerFromPaths(record.cgroupPaths).isFrozen();
 }

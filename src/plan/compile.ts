@@ -18,7 +18,7 @@ import { compileProcess } from "./process";
 export interface CgroupBind {
   /** The container's cgroup directory in one host hierarchy: /sys/fs/cgroup/memory/ID. */
   source: string;
-  /** Its name under the container's cgroup mount: "memory". */
+  /** Its name under the container's cgroup mount: "memory"; "" (the only bind) for cgroup v2, whose one directory is the whole mount. */
   name: string;
 }
 
@@ -224,10 +224,18 @@ function compileMount(input: CompileInput, m: Mount, add: Add): void {
  */
 function compileCgroupMount(input: CompileInput, m: Mount, flags: number, add: Add): void {
   const dest = m.destination;
+  const attrs = bindAttributes(parseMountOptions(m.options));
+  if (input.cgroupBinds.length === 1 && input.cgroupBinds[0]!.name === "") {
+    // cgroup v2: the container's own cgroup directory is the whole mount. Read-only
+    // comes from the bind's mount attributes: a remount without MS_BIND here would
+    // make the host's cgroup2 superblock read-only.
+    add(Op.BIND, `mount cgroup to ${JSON.stringify(dest)}`, { s: [input.cgroupBinds[0]!.source, dest], n: [0, attrs.set, 0, 0, Create.DIR] });
+    return;
+  }
   add(Op.MOUNT, `mount tmpfs for cgroups to ${JSON.stringify(dest)}`, { s: ["tmpfs", dest, "tmpfs", "mode=755"], n: [flags & ~MS.RDONLY, Create.DIR] });
   for (const b of input.cgroupBinds) {
     const target = path.join(dest, b.name);
-    add(Op.BIND, `mount cgroup ${b.name} to ${JSON.stringify(target)}`, { s: [b.source, target], n: [0, bindAttributes(parseMountOptions(m.options)).set, 0, 0, Create.DIR] });
+    add(Op.BIND, `mount cgroup ${b.name} to ${JSON.stringify(target)}`, { s: [b.source, target], n: [0, attrs.set, 0, 0, Create.DIR] });
   }
   if (flags & MS.RDONLY)
     add(Op.MOUNT, `make ${JSON.stringify(dest)} read-only`, { s: [undefined, dest, undefined, undefined], n: [flags | MS.REMOUNT, Create.NONE] });

@@ -1,0 +1,55 @@
+/** Reading and writing cgroup files with errors that name the file and say what a missing file means. */
+import { readFileSync, writeFileSync } from "node:fs";
+import { BuncError } from "../errors";
+
+/** Write one value (no newline, one write(2), as the kernel wants it). */
+export function writeCgroupFile(file: string, value: string): void {
+  try {
+    writeFileSync(file, value);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "this kernel or cgroup has no such file (controller or feature missing)" : (e as Error).message;
+    throw new BuncError(`write ${JSON.stringify(value)} to ${file}: ${why}`, { code: "CGROUP", cause: e });
+  }
+}
+
+/** The file's text, or undefined when it cannot be read. */
+export function readCgroupFile(file: string): string | undefined {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/** "key value" lines (memory.stat, cpu.stat, memory.events, …) as bigints. */
+export function keyValues(text: string | undefined): Map<string, bigint> {
+  const out = new Map<string, bigint>();
+  for (const line of (text ?? "").split("\n")) {
+    const [k, v] = line.trim().split(/\s+/);
+    if (k && v && /^-?\d+$/.test(v)) out.set(k, BigInt(v));
+  }
+  return out;
+}
+
+/** A file holding one number ("max" → max, unreadable → 0n). */
+export function readNumber(file: string, max = 0n): bigint {
+  const t = readCgroupFile(file)?.trim();
+  if (t === "max") return max;
+  return t && /^-?\d+$/.test(t) ? BigInt(t) : 0n;
+}
+
+/** The pids listed in a cgroup.procs file. */
+export function readProcs(file: string): number[] {
+  return (readCgroupFile(file) ?? "").split("\n").filter(Boolean).map(Number);
+}
+
+/** Poll until check() holds or timeoutMs passes; returns whether it held. */
+export function waitFor(check: () => boolean, timeoutMs: number): boolean {
+  const end = performance.now() + timeoutMs;
+  for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
+    if (check()) return true;
+    if (performance.now() > end) return false;
+    Bun.sleepSync(delay);
+  }
+}

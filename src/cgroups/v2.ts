@@ -1,0 +1,164 @@
+/**
+ * cgroup v2: one unified hierarchy (Documentation/admin-guide/cgroup-v2.rst).
+ * Paths resolve as in v1: a relative cgroupsPath is under this process's own
+ * cgroup, an absolute one under the hierarchy's root. Device rules would
+ * need an eBPF program attached to the cgroup; this build refuses them on v2
+ * (see writes.ts) rather than run a container without them.
+ */
+import { existsSync, mkdirSync, rmdirSync } from "node:fs";
+import { posix as path } from "node:path";
+import { BuncError } from "../errors";
+import { rawSyscall, SYS } from "../linux/libc";
+import type { CgroupBind } from "../plan/compile";
+import { keyValues, readCgroupFile, readNumber, readProcs, waitFor, writeCgroupFile as write } from "./fsio";
+import { hierarchies, ownCgroups } from "./hierarchies";
+import type { CgroupManager } from "./manager";
+import type { LinuxResources } from "./resources";
+import { v2Stats, type Stats } from "./stats";
+import { v2Writes } from "./writes";
+
+const SIGKILL = 9;
+
+export class V2Manager implements CgroupManager {
+  readonly version = 2;
+  readonly paths: Record<string, string>;
+  private readonly mountpoint: string;
+  private readonly dir: string;
+
+  constructor(cgroupsPath: string | Record<string, string>) {
+    if (typeof cgroupsPath !== "string") {
+      const entry = Object.entries(cgroupsPath)[0];
+      if (!entry) throw new BuncError("state.json has no cgroup path", { code: "STATE" });
+      this.paths = cgroupsPath;
+      [this.mountpoint, this.dir] = entry;
+      return;
+    }
+    const h = hierarchies().find((x) => x.version === 2);
+    if (!h) throw new BuncError("cgroup v2: no cgroup2 mount found in /proc/self/mountinfo", { code: "ENOTSUP" });
+    const base = cgroupsPath.startsWith("/") ? "/" : (ownCgroups().get("") ?? "/");
+    const inner = path.relative(h.root, path.join(base, cgroupsPath));
+    this.mountpoint = h.mountpoint;
+    this.dir = path.join(h.mountpoint, inner.startsWith("..") ? cgroupsPath : inner);
+    this.paths = { [this.mountpoint]: this.dir };
+  }
+
+  static fromPaths(paths: Record<string, string>): V2Manager {
+    return new V2Manager(paths);
+  }
+
+  create(): void {
+    try {
+      mkdirSync(this.dir, { recursive: true });
+      this.enableControllers();
+    } catch (e) {
+      this.destroy();
+      throw new BuncError(`create cgroup: ${(e as Error).message}`, { code: "CGROUP", cause: e });
+    }
+  }
+
+  /**
+   * A controller's files appear in a cgroup only when its parent lists it in
+   * cgroup.subtree_control: enable what each ancestor has, top down (as runc).
+   * A level that refuses (processes in it, or a threaded cgroup) is left as
+   * it is; a limit that then cannot be written says so.
+   */
+  private enableControllers(): void {
+    let parent = this.mountpoint;
+    for (const level of path.relative(this.mountpoint, this.dir).split("/").filter(Boolean)) {
+      const available = (readCgroupFile(path.join(parent, "cgroup.controllers")) ?? "").trim();
+      if (available === "") return; // nothing below can have more
+      const wanted = available.split(/\s+/).map((c) => `+${c}`);
+      const file = path.join(parent, "cgroup.subtree_control");
+      try {
+        write(file, wanted.join(" "));
+      } catch {
+        for (const c of wanted) {
+          try {
+            write(file, c);
+          } catch {
+            // Left disabled: see above.
+          }
+        }
+      }
+      parent = path.join(parent, level);
+    }
+  }
+
+  apply(resources: LinuxResources | undefined, opts: { update?: boolean } = {}): void {
+    const writes = v2Writes(resources, { devices: !opts.update });
+    // Every controller first, so that nothing is written when one is missing.
+    if (writes.length > 0) {
+      const enabled = new Set((readCgroupFile(path.join(this.dir, "cgroup.controllers")) ?? "").trim().split(/\s+/));
+      const missing = writes.find((w) => w.controller !== "cgroup" && !enabled.has(w.controller));
+      if (missing) throw new BuncError(`cgroup v2: the ${missing.controller} controller is not enabled for ${this.dir} (needed for ${missing.file})`, { code: "ENOTSUP" });
+    }
+    if (opts.update && resources?.memory?.checkBeforeUpdate && resources.memory.limit !== undefined && resources.memory.limit >= 0) {
+      const usage = readNumber(path.join(this.dir, "memory.current"));
+      if (BigInt(resources.memory.limit) < usage)
+        throw new BuncError(`linux.resources.memory.limit: ${resources.memory.limit} is below the current usage ${usage} (checkBeforeUpdate)`, { code: "CONFIG" });
+    }
+    for (const w of writes) write(path.join(this.dir, w.file), w.value);
+  }
+
+  addProcess(pid: number): void {
+    write(path.join(this.dir, "cgroup.procs"), String(pid));
+  }
+
+  pids(): number[] {
+    return readProcs(path.join(this.dir, "cgroup.procs"));
+  }
+
+  freeze(): void {
+    write(path.join(this.dir, "cgroup.freeze"), "1");
+    if (!waitFor(() => this.events().get("frozen") === 1n, 5_000)) {
+      write(path.join(this.dir, "cgroup.freeze"), "0");
+      throw new BuncError(`freeze ${this.dir}: the cgroup did not freeze within 5s`, { code: "ETIMEDOUT" });
+    }
+  }
+
+  thaw(): void {
+    try {
+      write(path.join(this.dir, "cgroup.freeze"), "0");
+    } catch (e) {
+      if (existsSync(path.join(this.dir, "cgroup.freeze"))) throw e;
+    }
+  }
+
+  isFrozen(): boolean {
+    return readCgroupFile(path.join(this.dir, "cgroup.freeze"))?.trim() === "1";
+  }
+
+  signalAll(signal: number): void {
+    // cgroup.kill (Linux 5.14) kills every process, even ones forking meanwhile.
+    if (signal === SIGKILL && existsSync(path.join(this.dir, "cgroup.kill"))) {
+      write(path.join(this.dir, "cgroup.kill"), "1");
+      return;
+    }
+    for (const pid of this.pids()) rawSyscall(SYS.kill, pid, signal);
+  }
+
+  oomKills(): number {
+    return Number(keyValues(readCgroupFile(path.join(this.dir, "memory.events"))).get("oom_kill") ?? 0n);
+  }
+
+  stats(): Stats {
+    return v2Stats(this.dir);
+  }
+
+  destroy(): void {
+    try {
+      rmdirSync(this.dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw new BuncError(`remove cgroup: ${(e as Error).message}`, { code: "CGROUP", cause: e });
+    }
+  }
+
+  binds(): CgroupBind[] {
+    // The container's /sys/fs/cgroup shows its own cgroup.
+    return [{ source: this.dir, name: "" }];
+  }
+
+  private events(): Map<string, bigint> {
+    return keyValues(readCgroupFile(path.join(this.dir, "cgroup.events")));
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * Resource limits and the cgroup verbs on this host's cgroup v1 hierarchies,
+ * through the compiled binary, compared with runc where the output has a
+ * shape to compare. Containers use an absolute cgroupsPath /bunc-cg-ID so
+ * the test knows where their cgroups are.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { BUNC, integrationSkipReason, RUNC, Sandbox } from "../harness";
+
+const V1 = existsSync("/sys/fs/cgroup/memory/memory.limit_in_bytes") && existsSync("/sys/fs/cgroup/freezer");
+const skip = integrationSkipReason() ?? (V1 ? undefined : "the host has no cgroup v1 memory and freezer hierarchies");
+if (skip) console.warn(`skipping cgroup v1 integration tests: ${skip}`);
+
+type Config = Record<string, any>;
+const MiB = 1024 * 1024;
+
+describe.skipIf(!!skip)("cgroups v1", () => {
+  const sb = new Sandbox();
+  afterAll(() => sb.cleanup());
+
+  /** A bundle whose cgroup is /bunc-cg-ID in every hierarchy, with these resources. */
+  function bundle(id: string, args: string[], resources: Config = {}, edit?: (c: Config) => void): string {
+    return sb.bundle(args, (c) => {
+      c.linux.cgroupsPath = `/bunc-cg-${id}`;
+      c.linux.resources = { ...c.linux.resources, ...resources };
+      c.root.readonly = false;
+      edit?.(c);
+    });
+  }
+  const cg = (controller: string, id: string, file: string) => readFileSync(`/sys/fs/cgroup/${controller}/bunc-cg-${id}/${file}`, "utf8").trim();
+  const noCgroup = (id: string) => ["memory", "cpu", "pids", "devices", "freezer"].every((c) => !existsSync(`/sys/fs/cgroup/${c}/bunc-cg-${id}`));
+
+  test("a memory limit OOM-kills: exit 137, memory.failcnt and an oom event", async () => {
+    const limit = { memory: { limit: 8 * MiB, swap: 8 * MiB } };
+    const ran = sb.bunc(["run", "-b", bundle("x", ["sh", "-c", "head -c 104857600 /dev/zero | tail"], limit), sb.id()]);
+    expect(ran.code).toBe(137);
+
+    const id = sb.id();
+    expect(sb.bunc(["run", "-d", "-b", bundle(id, ["sh", "-c", "sleep 1.5; head -c 104857600 /dev/zero | tail; sleep 60"], limit), id]).code).toBe(0);
+    const events = Bun.spawn([BUNC, "--root", sb.root, "events", "--interval", "1s", id], { stdout: "pipe", stderr: "pipe" });
+    await Bun.sleep(4000);
+    events.kill();
+    const lines = (await new Response(events.stdout).text()).trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines.some((e) => e.type === "oom" && e.id === id)).toBe(true);
+    expect(lines.filter((e) => e.type === "stats").length).toBeGreaterThanOrEqual(2);
+    const stats = JSON.parse(sb.bunc(["events", "--stats", id]).stdout);
+    // This kernel (6.18) kills without counting memory.failcnt on v1; the OOM kill count is where runc's eventfd looks.
+    expect(stats.data.memory.usage).toHaveProperty("failcnt");
+    expect(cg("memory", id, "memory.oom_control")).toMatch(/oom_kill [1-9]/);
+    expect(stats.data.memory.usage.limit).toBe(8 * MiB);
+  }, 30_000);
+
+  test("a pids limit refuses fork", () => {
+    const r = sb.bunc(["run", "-b", bundle(sb.id(), ["sh", "-c", "for i in 1 2 3 4 5 6 7 8; do sleep 1 & done; wait; echo done"], { pids: { limit: 4 } }), sb.id()]);
+    expect(r.stderr + r.stdout).toMatch(/can't fork|Resource temporarily unavailable/);
+  });
+
+  test("a cpu quota is in cpu.cfs_quota_us, seen from inside too", () => {
+    const id = sb.id();
+    const r = sb.bunc(["run", "-b", bundle(id, ["sh", "-c", "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us"], { cpu: { quota: 20000, period: 50000, shares: 512 } }), id]);
+    expect(r.stdout).toBe("20000\n50000\n");
+    expect(r.code).toBe(0);
+  });
+
+  test("device rules: a denied device cannot be opened, an allowed one can", () => {
+    // /dev/null cannot be denied: runc (and bunc) append their default allow list after
+    // the config's rules. /dev/kmsg (c 1:11) is not in it.
+    const kmsg = (c: Config) => c.linux.devices = [{ path: "/dev/kmsg", type: "c", major: 1, minor: 11, fileMode: 0o644, uid: 0, gid: 0 }];
+    // Writing /dev/kmsg needs no capability (reading does: CAP_SYSLOG).
+    const script = "echo bunc-cgroups-test > /dev/kmsg && echo writable; echo x > /dev/null && echo null-ok";
+    const denied = sb.bunc(["run", "-b", bundle(sb.id(), ["sh", "-c", script], {}, kmsg), sb.id()]);
+    expect(denied.stdout).toBe("null-ok\n");
+    expect(denied.stderr).toContain("Operation not permitted");
+    const allowed = sb.bunc(["run", "-b", bundle(sb.id(), ["sh", "-c", script], { devices: [{ allow: false, access: "rwm" }, { allow: true, type: "c", major: 1, minor: 11, access: "w" }] }, kmsg), sb.id()]);
+    expect(allowed.stdout).toBe("writable\nnull-ok\n");
+  });
+
+  test("pause freezes the process and state says paused; resume lets it run", () => {
+    const id = sb.id();
+    const b = bundle(id, ["sh", "-c", "i=0; while :; do i=$((i+1)); echo $i > /ticks; sleep 0.05; done"]);
+    expect(sb.bunc(["run", "-d", "-b", b, id]).code).toBe(0);
+    Bun.sleepSync(300);
+    expect(sb.bunc(["pause", id]).code).toBe(0);
+    expect(sb.state(id).status).toBe("paused");
+    expect(cg("freezer", id, "freezer.state")).toBe("FROZEN");
+    const list = JSON.parse(sb.bunc(["list", "-f", "json"]).stdout);
+    expect(list.find((s: Config) => s.id === id).status).toBe("paused");
+    const before = readFileSync(`${b}/rootfs/ticks`, "utf8");
+    Bun.sleepSync(400);
+    expect(readFileSync(`${b}/rootfs/ticks`, "utf8")).toBe(before);
+    const again = sb.bunc(["pause", id]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain("container not running");
+    expect(sb.bunc(["resume", id]).code).toBe(0);
+    expect(sb.state(id).status).toBe("running");
+    Bun.sleepSync(400);
+    expect(readFileSync(`${b}/rootfs/ticks`, "utf8")).not.toBe(before);
+    expect(sb.bunc(["resume", id]).stderr).toContain("not paused");
+    // delete -f of a paused container thaws and kills it.
+    expect(sb.bunc(["pause", id]).code).toBe(0);
+    expect(sb.bunc(["delete", "-f", id]).code).toBe(0);
+    expect(noCgroup(id)).toBe(true);
+  });
+
+  test("update changes limits, by flags and by -r JSON; a stopped container cannot be updated", () => {
+    const id = sb.id();
+    expect(sb.bunc(["run", "-d", "-b", bundle(id, ["sleep", "60"], { memory: { limit: 64 * MiB } }), id]).code).toBe(0);
+    expect(sb.bunc(["update", "--memory", "32m", "--pids-limit", "9", "--cpu-quota", "30000", id]).code).toBe(0);
+    expect(cg("memory", id, "memory.limit_in_bytes")).toBe(String(32 * MiB));
+    expect(cg("pids", id, "pids.max")).toBe("9");
+    expect(cg("cpu", id, "cpu.cfs_quota_us")).toBe("30000");
+    // Raising the memory limit above memory+swap needs memsw written first.
+    const r = sb.bunc(["update", "-r", "-", id], { stdin: JSON.stringify({ memory: { limit: 128 * MiB, swap: 256 * MiB }, pids: { limit: -1 } }) });
+    expect(r.stderr).toBe("");
+    expect(cg("memory", id, "memory.limit_in_bytes")).toBe(String(128 * MiB));
+    expect(cg("memory", id, "memory.memsw.limit_in_bytes")).toBe(String(256 * MiB));
+    expect(cg("pids", id, "pids.max")).toBe("max");
+    for (const bad of [["--memory", "1x"], ["--cpu-share", "-3"], ["--kernel-memory", "1m"], ["-r", "-"]]) {
+      const out = sb.bunc(["update", ...bad, id], { stdin: '{"memory":{"limit":"lots"}}' });
+      expect(out.code).toBe(1);
+      expect(out.stderr.trim().split("\n")).toHaveLength(1);
+    }
+    expect(cg("memory", id, "memory.limit_in_bytes")).toBe(String(128 * MiB));
+    sb.bunc(["kill", id, "KILL"]);
+    Bun.sleepSync(200);
+    const stopped = sb.bunc(["update", "--memory", "16m", id]);
+    expect(stopped.code).toBe(1);
+    expect(stopped.stderr).toContain("it is stopped");
+  });
+
+  test.skipIf(!RUNC)("events --stats has runc's JSON shape for the same container", () => {
+    const id = sb.id();
+    const res = { memory: { limit: 64 * MiB }, pids: { limit: 50 } };
+    expect(sb.bunc(["run", "-d", "-b", bundle(id, ["sleep", "60"], res), id]).code).toBe(0);
+    const rid = sb.id();
+    expect(sb.runc(["run", "-d", "-b", bundle(rid, ["sleep", "60"], res), rid]).code).toBe(0);
+    const ours = JSON.parse(sb.bunc(["events", "--stats", id]).stdout);
+    const theirs = JSON.parse(sb.runc(["events", "--stats", rid]).stdout);
+    const keys = (o: Config) => Object.keys(o).sort();
+    expect(keys(ours)).toEqual(keys(theirs));
+    expect(ours.type).toBe("stats");
+    expect(ours.id).toBe(id);
+    expect(keys(ours.data)).toEqual(keys(theirs.data));
+    for (const k of ["cpu", "cpuset", "memory", "pids"]) expect(keys(ours.data[k])).toEqual(keys(theirs.data[k]));
+    for (const k of ["usage", "swap", "kernel"]) expect(keys(ours.data.memory[k])).toEqual(keys(theirs.data.memory[k]));
+    expect(keys(ours.data.cpu.usage)).toEqual(keys(theirs.data.cpu.usage));
+    expect(keys(ours.data.memory.raw)).toEqual(keys(theirs.data.memory.raw));
+    expect(ours.data.pids).toEqual({ current: 1, limit: 50 });
+    expect(ours.data.memory.usage.limit).toBe(theirs.data.memory.usage.limit);
+    expect(ours.data.memory.swap.limit).toBe(theirs.data.memory.swap.limit); // 2^63-ish, printed in full
+    expect(sb.bunc(["events", "--stats", "--interval", "soon", id]).stderr).toContain("invalid interval");
+  });
+
+  test("ps -f json lists the cgroup's pids; the table is ps -ef filtered; kill -a reaches them all", () => {
+    const id = sb.id();
+    expect(sb.bunc(["run", "-d", "-b", bundle(id, ["sh", "-c", "sleep 60 & sleep 60 & wait"]), id]).code).toBe(0);
+    Bun.sleepSync(200);
+    const pids: number[] = JSON.parse(sb.bunc(["ps", "-f", "json", id]).stdout);
+    const procs = cg("pids", id, "cgroup.procs").split("\n").map(Number);
+    expect([...pids].sort()).toEqual([...procs].sort());
+    expect(pids).toHaveLength(3);
+    expect(pids).toContain(sb.state(id).pid);
+    const table = sb.bunc(["ps", id]).stdout.trim().split("\n");
+    expect(table[0]).toMatch(/^UID\s+PID\s+PPID/);
+    expect(table).toHaveLength(4);
+    const custom = sb.bunc(["ps", id, "-o", "pid,comm"]).stdout.trim().split("\n");
+    expect(custom.slice(1).map((l) => l.trim().split(/\s+/)[1]).sort()).toEqual(["sh", "sleep", "sleep"]);
+    if (RUNC) {
+      const rid = sb.id();
+      sb.runc(["run", "-d", "-b", bundle(rid, ["sh", "-c", "sleep 60 & sleep 60 & wait"]), rid]);
+      Bun.sleepSync(200);
+      const theirs = JSON.parse(sb.runc(["ps", "-f", "json", rid]).stdout);
+      expect(theirs).toHaveLength(pids.length);
+      expect(typeof theirs[0]).toBe(typeof pids[0]);
+    }
+    expect(sb.bunc(["kill", "-a", id, "KILL"]).code).toBe(0);
+    Bun.sleepSync(300);
+    expect(sb.state(id).status).toBe("stopped");
+    expect(cg("pids", id, "cgroup.procs")).toBe("");
+    expect(sb.bunc(["delete", id]).code).toBe(0);
+    expect(noCgroup(id)).toBe(true);
+  });
+
+  const BAD: [string, Config, RegExp][] = [
+    ["a negative memory limit", { memory: { limit: -5 } }, /linux\.resources\.memory\.limit/],
+    ["a non-numeric pids limit", { pids: { limit: "lots" } }, /pids\.limit/],
+    ["a cpuset outside the host's cpus", { cpu: { cpus: "0-63" } }, /cpuset\.cpus/],
+    ["a device rule with a bad type", { devices: [{ allow: true, type: "x", access: "r" }] }, /devices/],
+    ["net_cls, which is not mounted here", { network: { classID: 1 } }, /net_cls controller is not mounted/],
+    ["unified on v1", { unified: { "memory.high": "1" } }, /needs cgroup v2/],
+    ["a swap limit below the memory limit", { memory: { limit: 16 * MiB, swap: 8 * MiB } }, /memory\.swap/],
+  ];
+  for (const [what, resources, message] of BAD) {
+    test(`bad input: ${what} → one clear error, nothing left behind`, () => {
+      const id = sb.id();
+      const r = sb.bunc(["run", "-b", bundle(id, ["true"], resources), id]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(existsSync(`${sb.root}/${id}`)).toBe(false);
+      expect(noCgroup(id)).toBe(true);
+    });
+  }
+
+  test("bad input: a cgroupsPath with '..'", () => {
+    const id = sb.id();
+    const r = sb.bunc(["run", "-b", sb.bundle(["true"], (c) => (c.linux.cgroupsPath = "/a/../../escape")), id]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('must not contain ".."');
+    expect(existsSync("/sys/fs/cgroup/memory/escape")).toBe(false);
+    expect(existsSync(`${sb.root}/${id}`)).toBe(false);
+  });
+});
