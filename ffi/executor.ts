@@ -22,6 +22,7 @@ function compile() {
         bunc_wait: { args: ["i64", "i64", "i64"], returns: "i64" },
         bunc_recv_fd: { args: ["i64"], returns: "i64" },
         bunc_proxy: { args: ["i64", "i64", "i64", "i64", "i64"], returns: "i64" },
+        bunc_send_fd: { args: ["i64", "i64", "ptr", "i64"], returns: "i64" },
       },
     }).symbols;
   } finally {
@@ -66,4 +67,9 @@ export function receiveFd(sock: number): number {
  */
 export function proxyTerminal(master: number, input: number, output: number, pidfd: number, timeoutMs: number): number {
   return Number(executor().bunc_proxy(master, input, output, pidfd, timeoutMs));
+}
+
+/** Send data with fd attached (SCM_RIGHTS) on sock; returns 0 or -errno. */
+export function sendFd(sock: number, fd: number, data: Uint8Array): number {
+  return Number(executor().bunc_send_fd(sock, fd, ptr(data), data.length));
 }

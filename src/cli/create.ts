@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { createContainer } from "../container/create";
 import { closeSync } from "node:fs";
 import { checkFlags, createArgs, nonNegative, refuseFlag, store } from "./args";
+import { reportWarning } from "./report";
 
 export default defineCommand({
   meta: { name: "create", description: "create a container" },
@@ -9,7 +10,7 @@ export default defineCommand({
   run({ args, rawArgs }) {
     checkFlags(rawArgs, createArgs);
     refuseFlag(args["pidfd-socket"], "pidfd-socket");
-    const { pidfd } = createContainer(store(), {
+    const { pidfd, warnings } = createContainer(store(), {
       id: args.id,
       bundle: args.bundle,
       pidFile: args["pid-file"],
@@ -19,5 +20,6 @@ export default defineCommand({
       preserveFds: nonNegative(args["preserve-fds"], "preserve-fds"),
     });
     closeSync(pidfd);
+    for (const w of warnings) reportWarning(w);
   },
 });

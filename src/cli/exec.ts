@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { readFileSync } from "node:fs";
 import { execInContainer } from "../container/exec";
+import { reportWarning } from "./report";
 import { execProcess, type ExecFlags } from "../container/exec-process";
 import { containerPasswd } from "../container/passwd";
 import { BuncError } from "../errors";
@@ -113,6 +114,7 @@ export default defineCommand({
       consoleSocket: a.values["console-socket"],
       preserveFds: nonNegative(a.values["preserve-fds"] ?? "0", "preserve-fds"),
       ignorePaused: a.bools["ignore-paused"],
+      onWarning: reportWarning,
     });
   },
 });

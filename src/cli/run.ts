@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { runContainer } from "../container/run";
 import { checkFlags, createArgs, nonNegative, refuseFlag, store } from "./args";
+import { reportWarning } from "./report";
 
 const runArgs = {
   ...createArgs,
@@ -26,6 +27,7 @@ export default defineCommand({
       detach: args.detach,
       keep: args.keep,
       noSubreaper: args["no-subreaper"],
+      onWarning: reportWarning,
     });
   },
 });

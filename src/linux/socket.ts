@@ -9,7 +9,7 @@ const SOCK_STREAM = 1;
 const SOCK_CLOEXEC = 0o2000000;
 
 /** A stream socket connected to the unix socket at path. */
-export function connectUnix(path: string): number {
+export function connectUnix(path: string, what = "console socket"): number {
   const name = cstr(path);
   if (name.length > 108) throw errnoError(`connect to ${path}`, 36 /* ENAMETOOLONG */);
   const addr = new Uint8Array(110);
@@ -20,7 +20,7 @@ export function connectUnix(path: string): number {
   const r = rawSyscall(SYS_connect, fd, addr, 2 + name.length);
   if (r < 0) {
     closeSync(fd);
-    throw errnoError(`connect to console socket ${path}`, -r);
+    throw errnoError(`connect to ${what} ${path}`, -r);
   }
   return fd;
 }
