@@ -486,9 +486,17 @@ static long do_mknod(const char *path, u64 mode, u64 dev, u64 uid, u64 gid)
   long parent = open_parent(path, dir, &base), r;
   if (parent < 0) return parent;
   r = SYS4(SYS_mknodat, parent, base, mode, dev);
-  if (r == -EEXIST) r = 0;
+  /*
+   * An existing entry is left alone, as runc: the rootfs may have made it a
+   * symlink, and fchmodat(2) follows symlinks — out of the root, onto a host
+   * file. The mode is set with fchmodat2 AT_SYMLINK_NOFOLLOW (Linux 6.6).
+   */
+  if (r == -EEXIST) { SYS1(SYS_close, parent); return 0; }
   if (r == 0) r = SYS5(SYS_fchownat, parent, base, uid, gid, 0x100 /* AT_SYMLINK_NOFOLLOW */);
-  if (r == 0) r = SYS3(SYS_fchmodat, parent, base, mode & 07777);
+  if (r == 0) {
+    r = SYS4(452 /* fchmodat2 */, parent, base, mode & 07777, 0x100);
+    if (r == -38 /* ENOSYS */) r = SYS3(SYS_fchmodat, parent, base, mode & 07777);
+  }
   SYS1(SYS_close, parent);
   return r;
 }
