@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Install what building and testing bunc needs on a fresh Debian 12 machine, as root:
 # Debian's busybox-static (test rootfs), runc (the reference runtime the tests compare
-# with), and the npm packages (bun itself comes from the npm registry).
+# with), containers-common (podman's default seccomp profile for the seccomp tests), and the npm packages (bun itself comes from the npm registry).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in busybox-static runc; do
+for pkg in busybox-static runc libseccomp2 golang-github-containers-common; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
