@@ -133,6 +133,23 @@ describe.skipIf(!!skip)("seccomp", () => {
     expect(r.stdout, show(r)).toBe("Seccomp:\t2\ndenied\n");
   });
 
+  test.skipIf(!Bun.which("python3"))("SCMP_ACT_NOTIFY: the listener gets the notify fd with the container's state", async () => {
+    const sock = `${sb.dir}/agent.sock`;
+    const py = [
+      "import socket, json, sys",
+      "s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(sys.argv[1]); s.listen(1)",
+      "c, _ = s.accept()",
+      "msg, fds, _, _ = socket.recv_fds(c, 65536, 4)",
+      "d = json.loads(msg)",
+      "print(d['fds'], d['metadata'], d['state']['status'], d['pid'] == d['state']['pid'], len(fds))",
+    ].join("\n");
+    const agent = Bun.spawn(["python3", "-c", py, sock], { stdout: "pipe" });
+    for (let i = 0; i < 100 && !existsSync(sock); i++) Bun.sleepSync(20);
+    const r = buncRun(sb, "true", withSeccomp({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: sock, listenerMetadata: "meta", syscalls: [{ names: ["mknodat"], action: "SCMP_ACT_NOTIFY" }] }));
+    expect(r.code, show(r)).toBe(0);
+    expect(await new Response(agent.stdout).text()).toBe("['seccompFd'] meta creating True 1\n");
+  });
+
   for (const [what, seccomp, msg] of [
     ["an architecture libseccomp does not know", { defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_LOONGARCH64"] }, "SCMP_ARCH_LOONGARCH64 is not supported"],
     ["errnoRet on SCMP_ACT_KILL", { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_KILL", errnoRet: 1 }] }, "errnoRet is only valid"],
