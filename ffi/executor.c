@@ -181,10 +181,16 @@ enum {
   OP_KEYRING,          /* s0: name of a new session keyring to join */
   OP_MKDIR,            /* s1: directory in root to create (with its parents) */
   OP_CONSOLE,          /* fd: console socket; n0 rows, n1 columns, n2 bind it on /dev/console: make a pty, send its master, make it our terminal */
+  OP_HOOK,             /* s0 path, s1 message for stderr on failure; fd: state (stdin); n0 argv, n1 envp tables, n2 timeout (s, 0: none) */
+  OP_SYSCTL,           /* s0 path under the container's /proc ("sys/..."), s1 value */
+  OP_PERSONALITY,      /* n0 persona */
+  OP_SCHEDULER,        /* n0 offset of a struct sched_attr, n1 its size */
+  OP_IOPRIO,           /* n0 ioprio value */
+  OP_AFFINITY,         /* n0 offset of a CPU mask, n1 its size in bytes */
 };
 
 /* Messages on the sync socket, both ways: keep in step with src/plan/program.ts (Msg). */
-enum { MSG_ERROR = 1, MSG_PID, MSG_READY, MSG_USERMAP, MSG_GO };
+enum { MSG_ERROR = 1, MSG_PID, MSG_READY, MSG_USERMAP, MSG_GO, MSG_SECCOMP, MSG_HOOKS };
 
 struct op { u32 code; i32 fd; u32 s[4]; u64 n[5]; };
 struct header { u32 magic; u32 nops; u32 ops_off; u32 size; i32 sync_fd; i32 pad; };
@@ -480,9 +486,17 @@ static long do_mknod(const char *path, u64 mode, u64 dev, u64 uid, u64 gid)
   long parent = open_parent(path, dir, &base), r;
   if (parent < 0) return parent;
   r = SYS4(SYS_mknodat, parent, base, mode, dev);
-  if (r == -EEXIST) r = 0;
+  /*
+   * An existing entry is left alone, as runc: the rootfs may have made it a
+   * symlink, and fchmodat(2) follows symlinks — out of the root, onto a host
+   * file. The mode is set with fchmodat2 AT_SYMLINK_NOFOLLOW (Linux 6.6).
+   */
+  if (r == -EEXIST) { SYS1(SYS_close, parent); return 0; }
   if (r == 0) r = SYS5(SYS_fchownat, parent, base, uid, gid, 0x100 /* AT_SYMLINK_NOFOLLOW */);
-  if (r == 0) r = SYS3(SYS_fchmodat, parent, base, mode & 07777);
+  if (r == 0) {
+    r = SYS4(452 /* fchmodat2 */, parent, base, mode & 07777, 0x100);
+    if (r == -38 /* ENOSYS */) r = SYS3(SYS_fchmodat, parent, base, mode & 07777);
+  }
   SYS1(SYS_close, parent);
   return r;
 }
@@ -663,6 +677,92 @@ static long do_console(long sock, u64 rows, u64 cols, u64 bind_console)
   return r;
 }
 
+/*
+ * A hook run from inside the container's namespaces (createContainer,
+ * startContainer): fork, give the child the state JSON on stdin, execve the
+ * hook; wait for it up to timeout seconds, then SIGKILL it. A non-zero exit
+ * is reported as -(HOOK_STATUS | wait status) so the parent can say which.
+ */
+#define HOOK_STATUS 0x100000
+#define SYS_lseek 8
+#define SYS_pidfd_send_signal 424
+static void reset_signals(void);
+static long do_hook(const char *path, const char *fail, long state_fd, char **argv, char **envp, u64 timeout)
+{
+  struct clone_args args;
+  struct { i32 fd; short events; short revents; } pfd;
+  struct { i64 sec; i64 nsec; } ts;
+  i32 pidfd = -1, info[32];
+  long pid, r, i;
+  r = SYS4(SYS_faccessat, AT_FDCWD, path, X_OK, 0);
+  if (r < 0) goto failed;
+  for (i = 0; i < (long)(sizeof args / 8); i++) ((u64 *)&args)[i] = 0;
+  args.flags = CLONE_PIDFD; args.pidfd = (u64)&pidfd; args.exit_signal = SIGCHLD;
+  pid = SYS2(SYS_clone3, &args, sizeof args);
+  if (pid < 0) { r = pid; goto failed; }
+  if (pid == 0) {
+    SYS3(SYS_lseek, state_fd, 0, 0);
+    if (SYS3(SYS_dup3, state_fd, 0, 0) < 0) SYS1(SYS_exit_group, 126);
+    SYS3(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+    SYS2(SYS_prctl, PR_SET_PDEATHSIG, 9);
+    reset_signals();
+    SYS3(SYS_execve, path, argv, envp);
+    SYS1(SYS_exit_group, 127);
+  }
+  pfd.fd = pidfd; pfd.events = POLLIN; pfd.revents = 0;
+  ts.sec = (i64)timeout; ts.nsec = 0;
+  do r = SYS5(SYS_ppoll, &pfd, 1, timeout ? (long)&ts : 0, 0, 8); while (r == -EINTR);
+  if (r == 0) { SYS4(SYS_pidfd_send_signal, pidfd, 9, 0, 0); r = -110; /* ETIMEDOUT */ }
+  for (i = 0; i < 32; i++) info[i] = 0;
+  if (SYS5(SYS_waitid, P_PIDFD, pidfd, info, WEXITED, 0) == 0 && r >= 0) {
+    /* si_code at [2], si_status at [6] */
+    if (info[2] == 1 /* CLD_EXITED */) r = info[6] ? -(HOOK_STATUS | ((info[6] & 0xff) << 8)) : 0;
+    else r = -(HOOK_STATUS | (info[6] & 0x7f));
+  }
+  SYS1(SYS_close, pidfd);
+  if (r >= 0) return 0;
+failed:
+  /* startContainer hooks fail after create returned: stderr is the only witness. */
+  if (fail) full_write(2, fail, str_len(fail));
+  return r;
+}
+
+#define SYS_fstatfs 138
+#define PROC_SUPER_MAGIC 0x9fa0
+#define RESOLVE_NO_XDEV 0x01
+#define RESOLVE_BENEATH 0x08
+
+static long is_procfs(long fd)
+{
+  u64 st[15];
+  long r = SYS2(SYS_fstatfs, fd, st);
+  if (r < 0) return r;
+  return st[0] == PROC_SUPER_MAGIC ? 0 : -EINVAL;
+}
+
+/*
+ * A sysctl goes only to the container's own procfs (CVE-2025-52881): /proc
+ * is resolved in the root without symlinks and must be a procfs; the file
+ * is reached beneath it without symlinks or crossing into another mount.
+ */
+static long do_sysctl(const char *key, const char *value)
+{
+  struct open_how how;
+  long proc = open_in_root("/proc", MUST_EXIST | NO_SYMLINKS), fd, r;
+  if (proc < 0) return proc;
+  r = is_procfs(proc);
+  if (r < 0) { SYS1(SYS_close, proc); return r; }
+  how.flags = O_WRONLY | O_CLOEXEC; how.mode = 0;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+  fd = SYS4(SYS_openat2, proc, key, &how, sizeof how);
+  SYS1(SYS_close, proc);
+  if (fd < 0) return fd;
+  r = is_procfs(fd);
+  if (r == 0) r = full_write(fd, value, str_len(value));
+  SYS1(SYS_close, fd);
+  return r;
+}
+
 /* Make the table of string offsets at off into a table of pointers, in place. */
 static char **table(u8 *prog, u64 off)
 {
@@ -753,8 +853,26 @@ static long run_op(u8 *prog, struct op *o, long sync_fd, i32 index)
   case OP_SECCOMP: {
     struct { u16 len; u16 pad[3]; u64 filter; } fprog;
     fprog.len = (u16)o->n[1]; fprog.filter = (u64)(prog + o->n[0]);
-    return SYS3(317 /* seccomp */, 1 /* SECCOMP_SET_MODE_FILTER */, o->n[2], &fprog);
+    r = SYS3(317 /* seccomp */, 1 /* SECCOMP_SET_MODE_FILTER */, o->n[2], &fprog);
+    if (r < 0 || !o->n[3]) return r < 0 ? r : 0;
+    /* NEW_LISTENER: the notify fd goes to the parent, which hands it to the listener. */
+    {
+      long fd = r;
+      r = send_msg(sync_fd, (i32)o->n[3], index, 0, 0);
+      if (r == 0) r = send_fd(sync_fd, fd, "seccomp");
+      SYS1(SYS_close, fd);
+      if (r < 0) return r;
+      r = full_read(sync_fd, &m, sizeof m);
+      if (r == 0 && m.type != MSG_GO) r = -EINVAL;
+      return r;
+    }
   }
+  case OP_HOOK: return do_hook(S(0), S(1), o->fd, table(prog, o->n[0]), table(prog, o->n[1]), o->n[2]);
+  case OP_SYSCTL: return do_sysctl(S(0), S(1));
+  case OP_PERSONALITY: r = SYS1(135 /* personality */, o->n[0]); return r < 0 ? r : 0;
+  case OP_SCHEDULER: return SYS3(314 /* sched_setattr */, 0, prog + o->n[0], 0);
+  case OP_IOPRIO: return SYS3(251 /* ioprio_set */, 1 /* IOPRIO_WHO_PROCESS */, 0, o->n[0]);
+  case OP_AFFINITY: return SYS3(203 /* sched_setaffinity */, 0, o->n[1], prog + o->n[0]);
   case OP_CLOSE: return SYS1(SYS_close, o->fd);
   case OP_WRITE_FD: return full_write(o->fd, S(1), str_len(S(1)));
   case OP_KEYRING:
@@ -873,13 +991,6 @@ long bunc_recv_fd(long sock)
   return cm.fd;
 }
 
-/* Send fd over the unix socket sock with name as the message (as runc's cmsg.SendRawFd). Returns 0 or -errno. */
-long bunc_send_fd(long sock, long fd, const char *name)
-{
-  long r = send_fd(sock, fd, name);
-  return r < 0 ? r : 0;
-}
-
 /*
  * Input ended: wait (up to 2 s) until the container has read what is queued
  * on the slave, then write eof_char, as util-linux script(1) does. In
@@ -961,4 +1072,22 @@ long bunc_proxy(long master, long in_fd, long out_fd, long pidfd, long timeout_m
       return 0;
     }
   }
+}
+
+/* Send len bytes of data with fd attached (SCM_RIGHTS) on sock: a pidfd socket's or a seccomp listener's message. */
+long bunc_send_fd(long sock, long fd, const char *data, long len)
+{
+  struct iovec iov;
+  struct msghdr mh;
+  struct cmsg_fd cm;
+  long i, r;
+  for (i = 0; i < (long)(sizeof mh / 8); i++) ((u64 *)&mh)[i] = 0;
+  iov.base = (void *)data; iov.len = len;
+  cm.len = 20; cm.level = SOL_SOCKET; cm.type = SCM_RIGHTS; cm.fd = (i32)fd; cm.pad = 0;
+  mh.iov = &iov; mh.iovlen = 1; mh.control = &cm; mh.controllen = sizeof cm;
+  r = SYS3(SYS_sendmsg, sock, &mh, 0x4000 /* MSG_NOSIGNAL */);
+  if (r >= 0 && r < len) {
+    r = full_write(sock, data + r, len - r);
+  }
+  return r < 0 ? r : 0;
 }

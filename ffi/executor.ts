@@ -20,7 +20,7 @@ const SYMBOLS = {
   bunc_wait: { args: ["i64", "i64", "i64"], returns: "i64" },
   bunc_recv_fd: { args: ["i64"], returns: "i64" },
   bunc_proxy: { args: ["i64", "i64", "i64", "i64", "i64", "i64"], returns: "i64" },
-  bunc_send_fd: { args: ["i64", "i64", "ptr"], returns: "i64" },
+  bunc_send_fd: { args: ["i64", "i64", "ptr", "i64"], returns: "i64" },
 } as const satisfies Record<string, FFIFunction>;
 
 /** A memfd holding data, for a loader that wants a path. */
@@ -78,11 +78,6 @@ export function receiveFd(sock: number): number {
   return Number(executor().bunc_recv_fd(sock));
 }
 
-/** Send fd over the unix socket sock with SCM_RIGHTS, name as the message (runc's cmsg.SendRawFd); 0 or -errno. */
-export function sendFd(sock: number, fd: number, name: string): number {
-  return Number(executor().bunc_send_fd(sock, fd, ptr(cstr(name))));
-}
-
 /**
  * Proxy a terminal: input → master, master → output, until the process of
  * pidfd exits (0) or timeoutMs passes (-EAGAIN; -EINTR on a signal).
@@ -91,4 +86,10 @@ export function sendFd(sock: number, fd: number, name: string): number {
  */
 export function proxyTerminal(master: number, input: number, output: number, pidfd: number, timeoutMs: number, eofChar = -1): number {
   return Number(executor().bunc_proxy(master, input, output, pidfd, timeoutMs, eofChar));
+}
+
+/** Send data (a message, as runc's cmsg.SendRawFd) with fd attached (SCM_RIGHTS) on sock; returns 0 or -errno. */
+export function sendFd(sock: number, fd: number, data: Uint8Array | string): number {
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  return Number(executor().bunc_send_fd(sock, fd, ptr(bytes), bytes.length));
 }

@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { deleteContainer } from "../container/delete";
 import { withLock } from "../container/lock";
 import { checkFlags, store } from "./args";
+import { reportWarning } from "./report";
 
 const args = {
   id: { type: "positional", description: "container id", required: true },
@@ -14,6 +15,6 @@ export default defineCommand({
   run({ args: a, rawArgs }) {
     checkFlags(rawArgs, args);
     const s = store();
-    withLock(s, a.id, () => deleteContainer(s, a.id, a.force));
+    for (const w of withLock(s, a.id, () => deleteContainer(s, a.id, a.force))) reportWarning(w);
   },
 });

@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { readFileSync } from "node:fs";
 import { execInContainer, execTarget } from "../container/exec";
 import { execProcess } from "../container/exec-process";
+import { reportWarning } from "./report";
 import { containerPasswd } from "../container/passwd";
 import { BuncError } from "../errors";
 import { parseWith, Process } from "../spec/config";
@@ -116,6 +117,7 @@ async function exec(rawArgs: string[]): Promise<number> {
     ignorePaused,
     cgroups: a.lists.cgroup!,
     pidfdSocket: a.values["pidfd-socket"],
+    onWarning: reportWarning,
   });
 }
 

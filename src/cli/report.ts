@@ -35,3 +35,9 @@ export function writeLog(level: "error" | "warning" | "info" | "debug", msg: str
     // The log is best effort; stderr already has the message.
   }
 }
+
+/** Report a warning: "bunc: warning: …" on stderr, and the log file. */
+export function reportWarning(msg: string): void {
+  process.stderr.write(`bunc: warning: ${messageOf(msg)}\n`);
+  writeLog("warning", messageOf(msg));
+}

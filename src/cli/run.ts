@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { runContainer } from "../container/run";
 import { boolFlag, checkFlags, createArgs, nonNegative, store } from "./args";
 import { globals } from "./globals";
+import { reportWarning } from "./report";
 
 const runArgs = {
   ...createArgs,
@@ -28,6 +29,7 @@ export default defineCommand({
       detach: args.detach,
       keep: args.keep,
       noSubreaper: boolFlag(rawArgs, "no-subreaper"),
+      onWarning: reportWarning,
     });
   },
 });

@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { withLock } from "../container/lock";
 import { startContainer } from "../container/start";
 import { checkFlags, store } from "./args";
+import { reportWarning } from "./report";
 
 const args = { id: { type: "positional", description: "container id", required: true } } as const;
 
@@ -11,6 +12,6 @@ export default defineCommand({
   run({ args: a, rawArgs }) {
     checkFlags(rawArgs, args);
     const s = store();
-    withLock(s, a.id, () => startContainer(s, a.id));
+    for (const w of withLock(s, a.id, () => startContainer(s, a.id))) reportWarning(w);
   },
 });

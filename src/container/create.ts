@@ -4,13 +4,20 @@
  * and record the facts once it waits on the exec FIFO. Any failure undoes
  * everything.
  */
-import { chmodSync, closeSync, constants, openSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, constants, openSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { posix as path } from "node:path";
 import { cgroupManager } from "../cgroups/manager";
 import { BuncError } from "../errors";
 import { mkfifo } from "../linux/fs";
 import { connectUnix, sendPidfd } from "../linux/socket";
-import { compile } from "../plan/compile";
+import { compile, type ContainerHooks } from "../plan/compile";
+import type { CompiledSeccomp } from "../plan/process";
+import { planSeccomp } from "../plan/seccomp";
+import { buildFilter } from "../linux/seccomp";
+import type { LinuxSeccomp, Spec } from "../spec/config";
+import { cstr, SYS, syscall } from "../linux/libc";
+import { sendFd } from "../../ffi/executor";
+import { checkHookPaths, has, runHooks, runHooksWarning, stateJson, type HookState } from "./hooks";
 import type { NamespaceType } from "../plan/namespaces";
 import { loadBundle } from "./bundle";
 import { launch } from "./launch";
@@ -42,6 +49,8 @@ export interface Created {
   record: ContainerRecord;
   /** A pidfd of the container's process (the caller closes it). */
   pidfd: number;
+  /** What was dropped or ignored rather than refused, for the CLI to print. */
+  warnings: string[];
 }
 
 /** The OCI version of the state this bunc writes. */
@@ -57,11 +66,15 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
   // runc's checkTerminal: a console socket only when a tty is allocated for a detached process.
   if (opts.consoleSocket && !spec.process?.terminal)
     throw new BuncError("cannot use console socket if bunc will not allocate tty (process.terminal is false)", { code: "EINVAL" });
+  checkHookPaths(spec.hooks);
   const rootfs = path.resolve(bundle, spec.root?.path ?? "rootfs");
   if (!isDirectory(rootfs)) throw new BuncError(`rootfs (${JSON.stringify(rootfs)}) does not exist or is not a directory`, { code: "ENOENT" });
 
   const undo = new Undo();
+  const warnings: string[] = [];
+  let hooksRan = false;
   try {
+    const seccomp = spec.linux?.seccomp ? compileSeccomp(spec.linux.seccomp, warnings) : undefined;
     const joined = openNamespaces(spec.linux?.namespaces ?? [], undo);
     const dir = store.claim(opts.id);
     undo.push(() => store.remove(opts.id));
@@ -83,6 +96,9 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
     const consoleFd = consoleFor(spec.process?.terminal === true, opts, undo);
     const pidfdSocket = opts.pidfdSocket === undefined ? undefined : connectUnix(path.resolve(opts.pidfdSocket), "pidfd socket");
     if (pidfdSocket !== undefined) undo.push(() => closeSync(pidfdSocket));
+    const hooks = containerHooks(spec, undo);
+    const state = (status: HookState["status"], pid: number): HookState =>
+      ({ ociVersion: OCI_VERSION, id: opts.id, status, pid, bundle, annotations: spec.annotations });
     const plan = compile({
       spec,
       rootfs,
@@ -98,11 +114,31 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
       isDirectory,
       home: homeOf(rootfs, spec.process?.user?.uid ?? 0),
       rootfsParentMount: spec.linux?.rootfsPropagation ? parentMountOf(rootfs) : undefined,
+      seccomp,
+      lastCap: lastCap(),
+      hooks,
     });
+    warnings.push(...plan.warnings);
     const child = launch(plan.ops, plan.cloneFlags, (firstPid) => {
       writeProcFiles(firstPid, plan.procWrites);
       cgroup.addProcess(firstPid);
-    }, undo);
+    }, undo, {
+      onHooks: (pid) => {
+        writeSync(hooks!.createStateFd, stateJson(state("creating", pid)), 0);
+        writeSync(hooks!.startStateFd, stateJson(state("created", pid)), 0);
+        hooksRan = true;
+        // prestart is deprecated but still run, before createRuntime (config.md).
+        runHooks("prestart", spec.hooks?.prestart, state("creating", pid));
+        runHooks("createRuntime", spec.hooks?.createRuntime, state("creating", pid));
+      },
+      onSeccomp: (fd, pid) => {
+        try {
+          sendToListener(spec.linux!.seccomp!, fd, state("creating", pid));
+        } finally {
+          closeSync(fd);
+        }
+      },
+    });
     const record: ContainerRecord = {
       ociVersion: OCI_VERSION,
       id: opts.id,
@@ -116,18 +152,81 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
       cgroupPaths: cgroup.paths,
       process: spec.process,
       namespaces: (spec.linux?.namespaces ?? []).map((ns) => ns.type),
+      hooks: spec.hooks?.poststart?.length || spec.hooks?.poststop?.length ? { poststart: spec.hooks.poststart, poststop: spec.hooks.poststop } : undefined,
+      seccomp: spec.linux?.seccomp,
     };
     store.save(record);
     if (pidfdSocket !== undefined) sendPidfd(pidfdSocket, child.pidfd, "standard");
     if (opts.pidFile) writePidFile(opts.pidFile, child.pid);
     closeSync(dirFd);
+    if (hooks) for (const fd of [hooks.createStateFd, hooks.startStateFd]) closeSync(fd);
     for (const fd of joined.values()) closeSync(fd);
     if (consoleFd !== undefined && consoleFd !== opts.consoleFd) closeSync(consoleFd);
     if (pidfdSocket !== undefined) closeSync(pidfdSocket);
-    return { record, pidfd: child.pidfd };
+    return { record, pidfd: child.pidfd, warnings };
   } catch (e) {
     undo.run();
+    // A failed prestart/createRuntime/createContainer hook stops the container and the
+    // lifecycle goes on with the poststop hooks (runtime.md, step 12); their failures are only warnings.
+    if (hooksRan) runHooksWarning("poststop", spec.hooks?.poststop, { ociVersion: OCI_VERSION, id: opts.id, status: "stopped", bundle, annotations: spec.annotations });
     throw e;
+  }
+}
+
+/** linux.seccomp → BPF, with libseccomp loaded only now. */
+export function compileSeccomp(s: LinuxSeccomp, warnings: string[]): CompiledSeccomp {
+  const plan = planSeccomp(s);
+  const filter = buildFilter(plan);
+  warnings.push(...filter.warnings);
+  return { bpf: filter.bpf, flags: plan.flags, listener: plan.listener };
+}
+
+/** This kernel's last capability, or undefined when /proc does not say. */
+export function lastCap(): number | undefined {
+  try {
+    const n = Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8").trim());
+    return Number.isInteger(n) ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The hooks of create, with a memfd for each state the in-container hooks read; undefined with none. */
+function containerHooks(spec: Spec, undo: Undo): ContainerHooks | undefined {
+  const h = spec.hooks;
+  if (!has(h, "prestart") && !has(h, "createRuntime") && !has(h, "createContainer") && !has(h, "startContainer")) return undefined;
+  const memfd = (name: string) => {
+    const fd = syscall("memfd_create", SYS.memfd_create, cstr(name), 1 /* MFD_CLOEXEC */);
+    undo.push(() => closeSync(fd));
+    return fd;
+  };
+  return {
+    parentSync: has(h, "prestart") || has(h, "createRuntime"),
+    createContainer: h?.createContainer ?? [],
+    startContainer: h?.startContainer ?? [],
+    createStateFd: memfd("bunc-state-creating"),
+    startStateFd: memfd("bunc-state-created"),
+  };
+}
+
+/**
+ * SCMP_ACT_NOTIFY: hand the listener fd to the agent at listenerPath with the
+ * container's process state, as runc does (config-linux.md "seccomp", ContainerProcessState).
+ */
+export function sendToListener(s: LinuxSeccomp, fd: number, state: HookState): void {
+  const sock = connectUnix(s.listenerPath!, "seccomp listener");
+  try {
+    const msg = {
+      ociVersion: OCI_VERSION,
+      fds: ["seccompFd"],
+      pid: state.pid,
+      metadata: s.listenerMetadata ?? "",
+      state: { ociVersion: state.ociVersion, id: state.id, status: state.status, pid: state.pid, bundle: state.bundle, annotations: state.annotations ?? {} },
+    };
+    const r = sendFd(sock, fd, new TextEncoder().encode(JSON.stringify(msg)));
+    if (r < 0) throw new BuncError(`send the seccomp fd to ${s.listenerPath}: errno ${-r}`, { code: "EIO", errno: -r });
+  } finally {
+    closeSync(sock);
   }
 }
 

@@ -6,16 +6,18 @@ import { closeSync } from "node:fs";
 import { cgroupManagerFromPaths } from "../cgroups/manager";
 import { BuncError } from "../errors";
 import { openProcess, sendSignal, waitExit } from "../linux/pidfd";
+import { runHooksWarning } from "./hooks";
 import { deriveStatus } from "./status";
 import { validateId, type ContainerRecord, type Store } from "./store";
 import { guard } from "./transitions";
 
 const SIGKILL = 9;
 
-export function deleteContainer(store: Store, id: string, force = false): void {
+/** Delete a container; returns warnings of failed poststop hooks. */
+export function deleteContainer(store: Store, id: string, force = false): string[] {
   if (!store.exists(id)) {
     validateId(id);
-    if (force) return; // As runc: delete -f of an unknown container succeeds quietly.
+    if (force) return []; // As runc: delete -f of an unknown container succeeds quietly.
   }
   const record = store.load(id);
   const status = deriveStatus(record, store.dir(id));
@@ -25,6 +27,11 @@ export function deleteContainer(store: Store, id: string, force = false): void {
     destroyCgroup(record);
   }
   store.remove(id);
+  if (!record) return [];
+  // poststop: after the container is deleted (runtime.md, step 12); failures are warnings.
+  return runHooksWarning("poststop", record.hooks?.poststop, {
+    ociVersion: record.ociVersion, id: record.id, status: "stopped", bundle: record.bundle, annotations: record.annotations,
+  });
 }
 
 /** SIGKILL the container's process and whatever else is in its cgroup, and wait until they are gone. */

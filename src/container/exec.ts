@@ -13,7 +13,7 @@ import { openProcess } from "../linux/pidfd";
 import { connectUnix, sendPidfd } from "../linux/socket";
 import { compileExec } from "../plan/exec";
 import type { Process } from "../spec/config";
-import { consoleFor, writePidFile } from "./create";
+import { compileSeccomp, consoleFor, lastCap, OCI_VERSION, sendToListener, writePidFile } from "./create";
 import { homeOf } from "./passwd";
 import { launch } from "./launch";
 import { deriveStatus } from "./status";
@@ -23,6 +23,8 @@ import { guard } from "./transitions";
 import { Undo } from "./undo";
 
 export interface ExecOptions {
+  /** Called with each warning (an unknown syscall name, a capability this kernel lacks). */
+  onWarning?: (msg: string) => void;
   process: Process;
   detach?: boolean;
   pidFile?: string;
@@ -57,6 +59,7 @@ export async function execInContainer(store: Store, id: string, opts: ExecOption
   try {
     pidfd = openProcess(record.pid, record.pidStartTime);
     if (pidfd === undefined) throw new BuncError(`cannot exec into container ${id}: container not running`, { code: "STATE" });
+    const warnings: string[] = [];
     if (opts.process.terminal && !opts.consoleSocket && opts.detach)
       throw new BuncError("cannot allocate tty if bunc will detach without setting console socket (--console-socket)", { code: "EINVAL" });
     if (opts.process.terminal && !opts.consoleSocket) terminal = new Terminal();
@@ -71,9 +74,20 @@ export async function execInContainer(store: Store, id: string, opts: ExecOption
       preserveFds: opts.preserveFds ?? 0,
       consoleFd,
       home: homeOf(`/proc/${record.pid}/root`, opts.process.user?.uid ?? 0),
+      seccomp: record.seccomp ? compileSeccomp(record.seccomp, warnings) : undefined,
+      lastCap: lastCap(),
     });
+    for (const w of [...warnings, ...plan.warnings]) opts.onWarning?.(w);
     const cgroup = cgroupManagerFromPaths(cgroupPaths);
-    const child = launch(plan.ops, plan.cloneFlags, (firstPid) => cgroup.addProcess(firstPid), undo);
+    const child = launch(plan.ops, plan.cloneFlags, (firstPid) => cgroup.addProcess(firstPid), undo, {
+      onSeccomp: (fd, pid) => {
+        try {
+          sendToListener(record.seccomp!, fd, { ociVersion: OCI_VERSION, id, status: "running", pid, bundle: record.bundle, annotations: record.annotations });
+        } finally {
+          closeSync(fd);
+        }
+      },
+    });
     if (pidfdSocket !== undefined) sendPidfd(pidfdSocket, child.pidfd, "setns");
     closers.run();
     if (opts.pidFile) writePidFile(opts.pidFile, child.pid);

@@ -5,14 +5,17 @@
  * reports READY. On any failure the child is killed.
  */
 import { closeSync } from "node:fs";
-import { spawn } from "../../ffi/executor";
+import { receiveFd, spawn } from "../../ffi/executor";
 import { BuncError } from "../errors";
 import { errnoText } from "../linux/errno";
 import { readFull, socketPair, writeFull } from "../linux/fs";
 import { errnoError, rawSyscall, SYS } from "../linux/libc";
 import { openChild, sendSignal, waitExit } from "../linux/pidfd";
 import { procStat } from "../linux/proc";
-import { encode, Msg, type Operation } from "../plan/program";
+import { encode, Msg, Op, type Operation } from "../plan/program";
+
+/** executor.c's HOOK_STATUS: a hook's wait status rides in the errno field with this bit. */
+const HOOK_STATUS = 0x100000;
 import type { Undo } from "./undo";
 
 export interface Launched {
@@ -23,11 +26,19 @@ export interface Launched {
   startTime: string;
 }
 
+/** The parent's parts at later sync points; the child waits while each runs. */
+export interface LaunchHandlers {
+  /** HOOKS: before pivot_root; pid is the container's process. */
+  onHooks?: (pid: number) => void;
+  /** SECCOMP: the filter's listener fd (the handler closes it). */
+  onSeccomp?: (fd: number, pid: number) => void;
+}
+
 /**
  * Run ops in a new child; onSetup(firstPid) runs when the child asks for the
  * parent's part (it is still blocked then). undo learns how to kill the child.
  */
-export function launch(ops: readonly Operation[], cloneFlags: bigint, onSetup: (firstPid: number) => void, undo: Undo): Launched {
+export function launch(ops: readonly Operation[], cloneFlags: bigint, onSetup: (firstPid: number) => void, undo: Undo, handlers: LaunchHandlers = {}): Launched {
   const [parentEnd, childEnd] = socketPair();
   let child: ReturnType<typeof spawn>;
   try {
@@ -48,7 +59,7 @@ export function launch(ops: readonly Operation[], cloneFlags: bigint, onSetup: (
   let pid: number;
   const forked = { pid: first.pid };
   try {
-    pid = serve(parentEnd, first.pid, ops, onSetup, forked);
+    pid = serve(parentEnd, first.pid, ops, onSetup, forked, handlers);
   } catch (e) {
     // A forked grandchild that failed is our child (CLONE_PARENT): reap it, or it would
     // linger as a zombie under the container's init once we exit.
@@ -76,7 +87,7 @@ export function launch(ops: readonly Operation[], cloneFlags: bigint, onSetup: (
 }
 
 /** Answer the child until it is ready; returns the pid of the process that will execve. */
-function serve(sock: number, firstPid: number, ops: readonly Operation[], onSetup: (firstPid: number) => void, forked: { pid: number }): number {
+function serve(sock: number, firstPid: number, ops: readonly Operation[], onSetup: (firstPid: number) => void, forked: { pid: number }, handlers: LaunchHandlers): number {
   const buf = new Uint8Array(16);
   const msg = new Int32Array(buf.buffer);
   let pid = firstPid;
@@ -89,6 +100,20 @@ function serve(sock: number, firstPid: number, ops: readonly Operation[], onSetu
         msg.set([Msg.GO, 0, 0, 0]);
         writeFull(sock, buf);
         break;
+      case Msg.HOOKS:
+        handlers.onHooks?.(pid);
+        msg.set([Msg.GO, 0, 0, 0]);
+        writeFull(sock, buf);
+        break;
+      case Msg.SECCOMP: {
+        const fd = receiveFd(sock);
+        if (fd < 0) throw errnoError("receive the seccomp listener fd", -fd);
+        if (handlers.onSeccomp) handlers.onSeccomp(fd, pid);
+        else closeSync(fd);
+        msg.set([Msg.GO, 0, 0, 0]);
+        writeFull(sock, buf);
+        break;
+      }
       case Msg.PID:
         pid = forked.pid = msgPid!;
         break;
@@ -105,6 +130,12 @@ function serve(sock: number, firstPid: number, ops: readonly Operation[], onSetu
 /** "mount \"proc\" to \"/proc\": operation not permitted"; a missing program reads as runc's. */
 function stepError(op: Operation | undefined, errno: number): BuncError {
   const what = op?.what ?? "container setup";
+  if (op?.code === Op.HOOK && errno & HOOK_STATUS) {
+    const status = errno & 0xffff;
+    const how = status & 0x7f ? `killed by signal ${status & 0x7f}` : `exit status ${status >> 8}`;
+    return new BuncError(`${what.replace(/^run /, "")} failed: ${how}`, { code: "HOOK" });
+  }
+  if (op?.code === Op.HOOK && errno === 110) return new BuncError(`${what.replace(/^run /, "")} failed: timed out`, { code: "HOOK", errno });
   if (what.startsWith("exec: ") && errno === 2)
     return new BuncError(`unable to start container process: ${what}: executable file not found in $PATH`, { code: "ENOENT", errno });
   return new BuncError(`unable to start container process: ${what}: ${errnoText(errno)}`, { code: "ESETUP", errno });

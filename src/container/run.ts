@@ -9,6 +9,7 @@ import { setChildSubreaper } from "../linux/pidfd";
 import { loadBundle } from "./bundle";
 import { createContainer, type CreateOptions } from "./create";
 import { deleteContainer } from "./delete";
+import { poststart } from "./start";
 import type { Store } from "./store";
 import { supervise, Terminal } from "./supervise";
 
@@ -16,13 +17,16 @@ export interface RunOptions extends CreateOptions {
   detach?: boolean;
   keep?: boolean;
   noSubreaper?: boolean;
+  /** Called with each warning as it happens (the CLI prints it). */
+  onWarning?: (msg: string) => void;
 }
 
 /** Run a container; returns its exit status (128+N when killed by signal N), or 0 when detached. */
 export async function runContainer(store: Store, opts: RunOptions): Promise<number> {
   if (opts.detach) {
-    const { pidfd } = createContainer(store, { ...opts, startNow: true });
+    const { pidfd, record, warnings } = createContainer(store, { ...opts, startNow: true });
     closeSync(pidfd);
+    for (const w of [...warnings, ...poststart(record)]) opts.onWarning?.(w);
     return 0;
   }
   if (opts.consoleSocket) throw new BuncError("cannot use console socket if bunc will not detach (use run -d)", { code: "EINVAL" });
@@ -30,12 +34,13 @@ export async function runContainer(store: Store, opts: RunOptions): Promise<numb
   if (!opts.noSubreaper) setChildSubreaper();
   let created = false;
   try {
-    const { record, pidfd } = createContainer(store, { ...opts, startNow: true, consoleFd: terminal?.childEnd });
+    const { record, pidfd, warnings } = createContainer(store, { ...opts, startNow: true, consoleFd: terminal?.childEnd });
     created = true;
+    for (const w of [...warnings, ...poststart(record)]) opts.onWarning?.(w);
     return await supervise(pidfd, record.pid, terminal?.attach());
   } finally {
     terminal?.close();
     // Only what this run created: a failed create (say, a duplicate id) must not delete another container.
-    if (created && !opts.keep) deleteContainer(store, opts.id, true);
+    if (created && !opts.keep) for (const w of deleteContainer(store, opts.id, true)) opts.onWarning?.(w);
   }
 }

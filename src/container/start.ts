@@ -5,12 +5,14 @@ import { BuncError } from "../errors";
 import { rawSyscall } from "../linux/libc";
 import { isSameProcess } from "../linux/proc";
 import { deriveStatus } from "./status";
-import { EXEC_FIFO, type Store } from "./store";
+import { runHooksWarning } from "./hooks";
+import { EXEC_FIFO, type ContainerRecord, type Store } from "./store";
 import { guard } from "./transitions";
 
 const SYS_ppoll = 271;
 
-export function startContainer(store: Store, id: string): void {
+/** Start a created container; returns warnings of failed poststart hooks. */
+export function startContainer(store: Store, id: string): string[] {
   const record = store.load(id);
   const dir = store.dir(id);
   guard("start", id, deriveStatus(record, dir));
@@ -31,4 +33,12 @@ export function startContainer(store: Store, id: string): void {
   } finally {
     closeSync(fd);
   }
+  return poststart(record!);
+}
+
+/** poststart hooks, after the process was released; a failure is a warning (config.md). */
+export function poststart(record: ContainerRecord): string[] {
+  return runHooksWarning("poststart", record.hooks?.poststart, {
+    ociVersion: record.ociVersion, id: record.id, status: "running", pid: record.pid, bundle: record.bundle, annotations: record.annotations,
+  });
 }

@@ -6,7 +6,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { posix as path } from "node:path";
 import { BuncError } from "../errors";
-import type { Process } from "../spec/config";
+import type { Hooks, LinuxSeccomp, Process } from "../spec/config";
 
 /** What bunc persists about a container. */
 export interface ContainerRecord {
@@ -28,6 +28,10 @@ export interface ContainerRecord {
   process?: Process;
   /** The container's namespace types: what exec joins. */
   namespaces: string[];
+  /** The hooks that run after create: poststart (start) and poststop (delete). */
+  hooks?: Pick<Hooks, "poststart" | "poststop">;
+  /** linux.seccomp: exec applies it to its process too. */
+  seccomp?: LinuxSeccomp;
 }
 
 export const STATE_FILE = "state.json";

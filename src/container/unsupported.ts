@@ -10,18 +10,10 @@ import type { Spec } from "../spec/config";
 export function refuseUnsupported(spec: Spec): void {
   const p = spec.process;
   const l = spec.linux;
-  const hooks = Object.entries(spec.hooks ?? {}).find(([, list]) => Array.isArray(list) && list.length > 0);
   const checks: [unknown, string][] = [
-    [hooks, `hooks.${hooks?.[0]}`],
-    [l?.seccomp, "linux.seccomp"],
-    [l?.sysctl && Object.keys(l.sysctl).length, "linux.sysctl"],
     [p?.apparmorProfile, "process.apparmorProfile"],
     [p?.selinuxLabel, "process.selinuxLabel"],
     [l?.mountLabel, "linux.mountLabel"],
-    [p?.scheduler, "process.scheduler"],
-    [p?.ioPriority, "process.ioPriority"],
-    [p?.execCPUAffinity, "process.execCPUAffinity"],
-    [l?.personality, "linux.personality"],
     [l?.memoryPolicy, "linux.memoryPolicy"],
     [l?.intelRdt, "linux.intelRdt"],
     [l?.netDevices && Object.keys(l.netDevices).length, "linux.netDevices"],

@@ -13,7 +13,10 @@ import { bindAttributes, MS, parseMountOptions } from "./mount-options";
 import { CLONE, JOIN_ORDER, NAMESPACE_FLAG, type NamespaceType } from "./namespaces";
 import { Create, Msg, Op, type Operation } from "./program";
 import type { Add } from "./process";
-import { compileProcess } from "./process";
+import { compileProcess, type CompiledSeccomp } from "./process";
+import { personaValue } from "./sched";
+import { planSysctl } from "./sysctl";
+import type { Hook } from "../spec/config";
 
 export interface CgroupBind {
   /** The container's cgroup directory in one host hierarchy: /sys/fs/cgroup/memory/ID. */
@@ -47,6 +50,22 @@ export interface CompileInput {
   consoleFd?: number;
   /** The mount holding the rootfs (read from mountinfo when rootfsPropagation is set). */
   rootfsParentMount?: { mountpoint: string; shared: boolean };
+  /** The finished seccomp filter, when the config has linux.seccomp. */
+  seccomp?: CompiledSeccomp;
+  /** /proc/sys/kernel/cap_last_cap. */
+  lastCap?: number;
+  /** Hooks: whether the parent runs some at the HOOKS sync, and those the executor runs. */
+  hooks?: ContainerHooks;
+}
+
+export interface ContainerHooks {
+  /** prestart/createRuntime hooks exist: the child waits while the parent runs them before pivot_root. */
+  parentSync: boolean;
+  createContainer: readonly Hook[];
+  startContainer: readonly Hook[];
+  /** fds of memfds the parent fills with the state JSON at the HOOKS sync ("creating" / "created"). */
+  createStateFd: number;
+  startStateFd: number;
 }
 
 export interface SetupPlan {
@@ -59,6 +78,8 @@ export interface SetupPlan {
    * them itself once it is non-dumpable inside a user namespace.
    */
   procWrites: { file: string; content: string }[];
+  /** Things dropped rather than refused (a capability this kernel lacks). */
+  warnings: string[];
 }
 
 /** What the parent writes to /proc/PID/ during SETUP. */
@@ -142,9 +163,10 @@ export function compile(input: CompileInput): SetupPlan {
   // A session keyring of its own, so the container cannot read the host's keys (keyrings(7)).
   if (!input.noNewKeyring) add(Op.KEYRING, "join a new session keyring", { s: [`_ses.${input.id}`] });
 
+  const warnings: string[] = [];
   compileRootfs(input, add);
-  compileIdentityAndProcess(input, add);
-  return { ops, cloneFlags: BigInt(cloneFlags), procWrites: procWrites(spec, fresh) };
+  compileIdentityAndProcess(input, add, warnings);
+  return { ops, cloneFlags: BigInt(cloneFlags), procWrites: procWrites(spec, fresh), warnings };
 }
 
 
@@ -177,11 +199,20 @@ function compileRootfs(input: CompileInput, add: Add): void {
     for (const [link, target] of DEV_SYMLINKS) add(Op.SYMLINK, `create symlink ${link}`, { s: [target, link] });
   }
 
+  // Before masks and read-only paths make /proc/sys read-only, as runc's order.
+  const nsTypes = new Set((linux.namespaces ?? []).map((ns) => ns.type));
+  for (const [key, value] of planSysctl(linux.sysctl ?? {}, nsTypes))
+    add(Op.SYSCTL, `write sysctl ${key.replaceAll("/", ".")}=${JSON.stringify(value)}`, { s: [`sys/${key}`, value] });
   for (const p of linux.maskedPaths ?? []) add(Op.MASK, `mask ${p}`, { s: [undefined, p] });
   for (const p of linux.readonlyPaths ?? []) add(Op.READONLY, `make ${p} read-only`, { s: [undefined, p] });
   // As runc, a missing cwd is created (mode 0755) before the rootfs may become read-only.
   if (spec.process?.cwd) add(Op.MKDIR, `create cwd ${JSON.stringify(spec.process.cwd)}`, { s: [undefined, spec.process.cwd] });
   if (spec.root?.readonly) add(Op.ROOT_RDONLY, "make the rootfs read-only");
+  // createRuntime (the parent), then createContainer (here, in the container's namespaces), before pivot_root.
+  if (input.hooks) {
+    add(Op.SYNC, "wait for the prestart and createRuntime hooks", { n: [Msg.HOOKS] });
+    for (const h of input.hooks.createContainer) add(Op.HOOK, `run createContainer hook ${JSON.stringify(h.path)}`, hookFields(h, input.hooks.createStateFd));
+  }
   add(Op.PIVOT_ROOT, input.noPivot ? "move the rootfs to / and chroot" : "pivot_root into the rootfs", { n: [input.noPivot ? 1 : 0] });
   if (spec.process?.terminal) {
     if (input.consoleFd === undefined) throw new BuncError("process.terminal needs a console socket (--console-socket) when bunc does not stay attached", { code: "EINVAL" });
@@ -241,8 +272,13 @@ function compileCgroupMount(input: CompileInput, m: Mount, flags: number, add: A
     add(Op.MOUNT, `make ${JSON.stringify(dest)} read-only`, { s: [undefined, dest, undefined, undefined], n: [flags | MS.REMOUNT, Create.NONE] });
 }
 
+/** OP_HOOK's operands: the path, argv (args, or the path), env, timeout and the state fd for stdin. */
+export function hookFields(h: Hook, stateFd: number, failMessage?: string): Omit<Operation, "code" | "what"> {
+  return { fd: stateFd, s: [h.path, failMessage], n: [{ strings: h.args?.length ? h.args : [h.path] }, { strings: h.env ?? [] }, h.timeout ?? 0] };
+}
+
 /** Hostname and domainname, then the process itself. */
-function compileIdentityAndProcess(input: CompileInput, add: Add): void {
+function compileIdentityAndProcess(input: CompileInput, add: Add, warnings: string[]): void {
   const { spec } = input;
   const proc = spec.process!;
   const linux = spec.linux ?? {};
@@ -255,7 +291,21 @@ function compileIdentityAndProcess(input: CompileInput, add: Add): void {
     if (!uts) throw new BuncError("config.json: domainname: needs a uts namespace", { code: "CONFIG" });
     add(Op.SETDOMAINNAME, `set domainname ${JSON.stringify(spec.domainname)}`, { s: [spec.domainname] });
   }
-  compileProcess(proc, { home: input.home, preserveFds: input.preserveFds, fifo: input.fifo }, add);
+  if (linux.personality) add(Op.PERSONALITY, `set personality ${linux.personality.domain}`, { n: [personaValue(linux.personality)] });
+  const startHooks: Operation[] = (input.hooks?.startContainer ?? []).map((h) => ({
+    code: Op.HOOK,
+    what: `run startContainer hook ${JSON.stringify(h.path)}`,
+    ...hookFields(h, input.hooks!.startStateFd, `bunc: startContainer hook ${JSON.stringify(h.path)} failed: the container stops\n`),
+  }));
+  compileProcess(proc, {
+    home: input.home,
+    preserveFds: input.preserveFds,
+    fifo: input.fifo,
+    seccomp: input.seccomp,
+    lastCap: input.lastCap,
+    warnings,
+    startHooks,
+  }, add);
 }
 
 export { candidates } from "./process";

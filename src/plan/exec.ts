@@ -9,7 +9,8 @@ import { BuncError } from "../errors";
 import type { Process } from "../spec/config";
 import type { SetupPlan } from "./compile";
 import { NAMESPACE_FLAG, type NamespaceType } from "./namespaces";
-import { compileProcess, type Add } from "./process";
+import { compileProcess, type Add, type CompiledSeccomp } from "./process";
+import { cpuMask } from "./sched";
 import { Msg, Op, type Operation } from "./program";
 
 export interface ExecInput {
@@ -22,6 +23,8 @@ export interface ExecInput {
   /** With process.terminal: the socket that receives the pty master. */
   consoleFd?: number;
   home: string;
+  seccomp?: CompiledSeccomp;
+  lastCap?: number;
 }
 
 const SIGKILL = 9;
@@ -31,7 +34,16 @@ export function compileExec(input: ExecInput): SetupPlan {
   const add: Add = (code, what, fields = {}) => ops.push({ code, what, ...fields });
   let flags = 0;
   for (const t of input.namespaces) flags |= NAMESPACE_FLAG[t as NamespaceType] ?? 0;
+  const affinity = input.process.execCPUAffinity;
+  const setAffinity = (list: string | undefined, which: string) => {
+    if (!list) return;
+    const mask = cpuMask(list, `process.execCPUAffinity.${which}`);
+    add(Op.AFFINITY, `set the ${which} CPU affinity ${list}`, { n: [{ bytes: mask }, mask.length] });
+  };
+  // initial before the cgroup placement, final once in the container's cgroup (its cpuset resets affinity).
+  setAffinity(affinity?.initial, "initial");
   add(Op.SYNC, "wait for the parent's setup", { n: [Msg.SETUP] });
+  setAffinity(affinity?.final, "final");
   if (flags) add(Op.SETNS, "join the container's namespaces", { fd: input.pidfd, n: [flags] });
   // A PID or time namespace applies to children only (pid_namespaces(7), time_namespaces(7)).
   if (input.namespaces.includes("pid") || input.namespaces.includes("time")) add(Op.FORK, "fork into the container's namespaces");
@@ -41,6 +53,7 @@ export function compileExec(input: ExecInput): SetupPlan {
     const size = input.process.consoleSize;
     add(Op.CONSOLE, "set up the console", { fd: input.consoleFd, n: [size?.height ?? 0, size?.width ?? 0, 0] });
   }
-  compileProcess(input.process, { home: input.home, preserveFds: input.preserveFds }, add);
-  return { ops, cloneFlags: 0n, procWrites: [] };
+  const warnings: string[] = [];
+  compileProcess(input.process, { home: input.home, preserveFds: input.preserveFds, seccomp: input.seccomp, lastCap: input.lastCap, warnings }, add);
+  return { ops, cloneFlags: 0n, procWrites: [], warnings };
 }

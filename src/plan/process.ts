@@ -6,9 +6,10 @@
 import { posix as path } from "node:path";
 import { BuncError } from "../errors";
 import type { Process } from "../spec/config";
-import { capabilityMask } from "./capabilities";
-import { Op, type Operation } from "./program";
+import { CAPABILITIES, capabilityMask } from "./capabilities";
+import { Msg, Op, type Operation } from "./program";
 import { RLIMITS } from "./rlimits";
+import { ioprioValue, schedAttr } from "./sched";
 
 export type Add = (code: Operation["code"], what: string, fields?: Omit<Operation, "code" | "what">) => void;
 
@@ -18,6 +19,21 @@ export interface ProcessContext {
   preserveFds: number;
   /** For create: the state dir's fd and the exec FIFO's name. */
   fifo?: { dirFd: number; name: string };
+  /** A finished seccomp filter (src/linux/seccomp.ts) and its seccomp(2) flags. */
+  seccomp?: CompiledSeccomp;
+  /** /proc/sys/kernel/cap_last_cap: capabilities above it are dropped with a warning. */
+  lastCap?: number;
+  /** Where warnings go (a capability this kernel lacks). */
+  warnings?: string[];
+  /** startContainer hooks: run in the container, after start, before execve. */
+  startHooks?: Operation[];
+}
+
+export interface CompiledSeccomp {
+  bpf: Uint8Array;
+  flags: number;
+  /** The filter has SCMP_ACT_NOTIFY rules: its listener fd goes to the parent. */
+  listener: boolean;
 }
 
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -30,22 +46,28 @@ export function compileProcess(proc: Process, ctx: ProcessContext, add: Add): vo
     add(Op.SETRLIMIT, `set ${rl.type} to ${rl.soft}/${rl.hard}`, { n: [resource, BigInt(rl.soft), BigInt(rl.hard)] });
   }
 
+  if (proc.scheduler) add(Op.SCHEDULER, `set scheduler ${proc.scheduler.policy}`, { n: [{ bytes: schedAttr(proc.scheduler) }, 48] });
+  if (proc.ioPriority) add(Op.IOPRIO, `set I/O priority ${proc.ioPriority.class}`, { n: [ioprioValue(proc.ioPriority)] });
+
   // User and capabilities: drop the bounding set while still privileged, switch
   // ids keeping the permitted set (PR_SET_KEEPCAPS), then set the final sets.
   const caps = proc.capabilities ?? {};
   const user = proc.user ?? { uid: 0, gid: 0 };
-  add(Op.CAPBSET, "drop bounding capabilities", { n: [capabilityMask(caps.bounding, "bounding")] });
+  const mask = (set: "bounding" | "effective" | "inheritable" | "permitted" | "ambient") => knownToKernel(capabilityMask(caps[set], set), ctx);
+  // Without no_new_privs, seccomp(2) needs CAP_SYS_ADMIN: load the filter while we still have it (as runc).
+  if (ctx.seccomp && !proc.noNewPrivileges) addSeccomp(ctx.seccomp, add);
+  add(Op.CAPBSET, "drop bounding capabilities", { n: [mask("bounding")] });
   add(Op.KEEPCAPS, "keep capabilities across setuid", { n: [1] });
   add(Op.SETGROUPS, "setgroups", { n: [{ u32: user.additionalGids ?? [] }, (user.additionalGids ?? []).length] });
   add(Op.SETRESGID, `set gid ${user.gid}`, { n: [user.gid] });
   add(Op.SETRESUID, `set uid ${user.uid}`, { n: [user.uid] });
   add(Op.KEEPCAPS, "clear keep-capabilities", { n: [0] });
-  const permitted = capabilityMask(caps.permitted, "permitted");
-  const inheritable = capabilityMask(caps.inheritable, "inheritable");
-  add(Op.CAPSET, "set capabilities", { n: [capabilityMask(caps.effective, "effective"), permitted, inheritable] });
+  const permitted = mask("permitted");
+  const inheritable = mask("inheritable");
+  add(Op.CAPSET, "set capabilities", { n: [mask("effective"), permitted, inheritable] });
   // The kernel raises an ambient capability only if it is permitted and inheritable
   // (capabilities(7)); runc skips the others with a warning, and so does bunc.
-  add(Op.AMBIENT, "raise ambient capabilities", { n: [capabilityMask(caps.ambient, "ambient") & permitted & inheritable] });
+  add(Op.AMBIENT, "raise ambient capabilities", { n: [mask("ambient") & permitted & inheritable] });
   add(Op.CHDIR, `chdir to cwd ${JSON.stringify(proc.cwd)}`, { s: [proc.cwd] });
   add(Op.UMASK, "set umask", { n: [user.umask ?? 0o022] });
   if (proc.noNewPrivileges) add(Op.NO_NEW_PRIVS, "set no_new_privs");
@@ -60,9 +82,30 @@ export function compileProcess(proc: Process, ctx: ProcessContext, add: Add): vo
   add(Op.LOOKUP, `exec: ${JSON.stringify(arg0)}`, { n: [{ strings: candidates(arg0, env) }] });
   add(Op.CLOSE_FDS, "close the runtime's file descriptors", { n: [3 + ctx.preserveFds] });
   add(Op.PDEATHSIG, "clear the parent-death signal", { n: [0] });
+  // As late as possible, so that a profile need not allow the setup's syscalls; still
+  // before READY, so that a failure is reported and a listener fd reaches the parent.
+  if (ctx.seccomp && proc.noNewPrivileges) addSeccomp(ctx.seccomp, add);
   add(Op.READY, "report ready");
   if (ctx.fifo) add(Op.FIFO_WAIT, "wait for start on the exec fifo", { fd: ctx.fifo.dirFd, s: [ctx.fifo.name] });
+  for (const hook of ctx.startHooks ?? []) add(hook.code, hook.what, hook);
   add(Op.EXEC, `exec ${JSON.stringify(arg0)}`, { n: [{ strings: proc.args }, { strings: env }] });
+}
+
+function addSeccomp(f: CompiledSeccomp, add: Add): void {
+  add(Op.SECCOMP, "load the seccomp filter", { n: [{ bytes: f.bpf }, f.bpf.length / 8, f.flags, f.listener ? Msg.SECCOMP : 0] });
+}
+
+/** Drop, with a warning, capabilities above this kernel's last one (named by a newer kernel). */
+function knownToKernel(mask: bigint, ctx: ProcessContext): bigint {
+  if (ctx.lastCap === undefined) return mask;
+  const known = (1n << BigInt(ctx.lastCap + 1)) - 1n;
+  const unknown = mask & ~known;
+  for (const [bit, name] of CAPABILITIES.entries()) {
+    if (!(unknown & (1n << BigInt(bit)))) continue;
+    const note = `capability ${name} is unknown to this kernel (its last is ${ctx.lastCap}): dropped from the container's sets`;
+    if (ctx.warnings && !ctx.warnings.includes(note)) ctx.warnings.push(note);
+  }
+  return mask & known;
 }
 
 /** Where execve may find args[0]: itself when it has a '/', else each $PATH entry, as execvp(3). */

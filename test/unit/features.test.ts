@@ -17,16 +17,20 @@ describe("features", () => {
     for (const o of ["idmap", "ridmap", "ratime", "rnoatime", "tmpcopyup"]) expect(f.mountOptions).not.toContain(o);
   });
 
-  test("seccomp, apparmor, selinux are disabled", () => {
-    expect(f.linux.seccomp).toEqual({ enabled: false });
+  test("seccomp is enabled with libseccomp's actions and operators; apparmor, selinux are disabled", () => {
+    expect(f.linux.seccomp.enabled).toBe(true);
+    expect(f.linux.seccomp.actions).toContain("SCMP_ACT_NOTIFY");
+    expect(f.linux.seccomp.operators).toHaveLength(7);
+    expect(f.linux.seccomp.archs).toContain("SCMP_ARCH_X86_64");
+    expect(f.linux.seccomp.archs).not.toContain("SCMP_ARCH_LOONGARCH64");
     expect(f.linux.apparmor.enabled).toBe(false);
     expect(f.linux.selinux.enabled).toBe(false);
   });
 
-  test("OCI versions, no hooks, all capabilities", () => {
+  test("OCI versions, the six hooks, all capabilities", () => {
     expect(f.ociVersionMin).toBe("1.0.0");
     expect(f.ociVersionMax).toBe("1.3.0");
-    expect(f.hooks).toEqual([]);
+    expect(f.hooks).toEqual(["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"]);
     expect(f.linux.capabilities).toHaveLength(41);
     expect(f.linux.capabilities[0]).toBe("CAP_CHOWN");
   });

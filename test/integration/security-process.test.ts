@@ -1,0 +1,190 @@
+/**
+ * Hooks, sysctl, capabilities and the process invariants on the compiled
+ * binary: no runtime fd leaks into the container, its cwd is inside the
+ * rootfs, and the waiting process (the bunc image until execve) cannot be
+ * reached through /proc/PID/exe (CVE-2019-5736 class).
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import { integrationSkipReason, Sandbox } from "../harness";
+import { both, buncRun, show } from "./container-helpers";
+
+const skip = integrationSkipReason();
+if (skip) console.log(`skip security-process: ${skip}`);
+const sb = new Sandbox();
+afterAll(() => sb.cleanup());
+
+/** A hook script that appends "KIND STATE-JSON MNT-NS" to log. */
+function hookScript(log: string): string {
+  const file = `${sb.dir}/hook-${Math.random().toString(36).slice(2)}.sh`;
+  writeFileSync(file, `#!/bin/sh\necho "$1 $(cat) $(readlink /proc/self/ns/mnt)" >> ${log}\n`);
+  chmodSync(file, 0o755);
+  return file;
+}
+
+describe.skipIf(!!skip)("hooks", () => {
+  test("all six run in the spec's order, with the state on stdin, in the right namespaces", () => {
+    const log = `${sb.dir}/hooks.log`;
+    const script = hookScript(log);
+    const h = (kind: string) => ({ path: script, args: ["hook", kind] });
+    const id = sb.id();
+    const bundle = sb.bundle(["true"], (c) => {
+      c.root.readonly = false;
+      c.hooks = {
+        prestart: [h("prestart")], createRuntime: [h("createRuntime")], createContainer: [h("createContainer")],
+        // startContainer resolves in the container: busybox's sh writes to the rootfs.
+        startContainer: [{ path: "/bin/sh", args: ["sh", "-c", "echo startContainer $(cat) > /startContainer.log"] }],
+        poststart: [h("poststart")], poststop: [h("poststop")],
+      };
+    });
+    expect(sb.bunc(["create", "-b", bundle, id]).code).toBe(0);
+    const created = readFileSync(log, "utf8").trim().split("\n");
+    expect(created.map((l) => l.split(" ")[0])).toEqual(["prestart", "createRuntime", "createContainer"]);
+    const pid = sb.state(id).pid;
+    const state = JSON.parse(created[0]!.split(" ")[1]!);
+    expect(state).toEqual({ ociVersion: "1.3.0", id, status: "creating", pid, bundle });
+    const hostNs = `mnt:[${statSync("/proc/self/ns/mnt").ino}]`;
+    expect(created[1]!.endsWith(hostNs)).toBe(true);
+    expect(created[2]!.endsWith(hostNs)).toBe(false); // createContainer: in the container's mount namespace
+    expect(sb.bunc(["start", id]).code).toBe(0);
+    for (let i = 0; i < 100 && !existsSync(`${bundle}/rootfs/startContainer.log`); i++) Bun.sleepSync(20);
+    expect(JSON.parse(readFileSync(`${bundle}/rootfs/startContainer.log`, "utf8").slice("startContainer ".length)).status).toBe("created");
+    expect(readFileSync(log, "utf8").trim().split("\n")[3]!).toContain('"status":"running"');
+    for (let i = 0; i < 100 && sb.state(id).status !== "stopped"; i++) Bun.sleepSync(20);
+    expect(sb.bunc(["delete", id]).code).toBe(0);
+    const last = readFileSync(log, "utf8").trim().split("\n")[4]!;
+    expect(last.split(" ")[0]).toBe("poststop");
+    expect(JSON.parse(last.split(" ")[1]!)).toEqual({ ociVersion: "1.3.0", id, status: "stopped", bundle });
+  });
+
+  test("a failing createRuntime hook fails create, runs poststop, leaves nothing behind", () => {
+    const log = `${sb.dir}/fail.log`;
+    const id = sb.id();
+    const bundle = sb.bundle(["true"], (c) => (c.hooks = { createRuntime: [{ path: "/bin/false" }], poststop: [{ path: hookScript(log), args: ["h", "poststop"] }] }));
+    const r = sb.bunc(["create", "-b", bundle, id]);
+    expect(r.code, show(r)).toBe(1);
+    expect(r.stderr).toBe('bunc: createRuntime hook "/bin/false" failed: exit status 1\n');
+    expect(existsSync(`${sb.root}/${id}`)).toBe(false);
+    expect(readFileSync(log, "utf8")).toStartWith("poststop ");
+  });
+
+  test("a createContainer hook that outlives its timeout is killed and fails create", () => {
+    const r = buncRun(sb, "true", (c) => (c.hooks = { createContainer: [{ path: "/bin/sleep", args: ["sleep", "30"], timeout: 1 }] }));
+    expect(r.code, show(r)).toBe(1);
+    expect(r.stderr).toBe('bunc: createContainer hook "/bin/sleep" failed: timed out\n');
+  });
+
+  test("env and args reach the hook; a failing poststart is a warning", () => {
+    const out = `${sb.dir}/env.out`;
+    const r = buncRun(sb, "true", (c) => (c.hooks = {
+      prestart: [{ path: "/bin/sh", args: ["sh", "-c", `echo "$0 $FOO" > ${out}`, "arg0"], env: ["FOO=bar"] }],
+      poststart: [{ path: "/bin/false" }],
+    }));
+    expect(r.code, show(r)).toBe(0);
+    expect(readFileSync(out, "utf8")).toBe("arg0 bar\n");
+    expect(r.stderr).toBe('bunc: warning: poststart hook "/bin/false" failed: exit status 1\n');
+  });
+
+  test("a hook path that does not exist is one clear error, nothing left behind", () => {
+    const id = sb.id();
+    const r = sb.bunc(["run", "-b", sb.bundle(["true"], (c) => (c.hooks = { poststop: [{ path: "/no/such/hook" }] })), id]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('bunc: config.json: hooks.poststop[0].path "/no/such/hook": no such file\n');
+    expect(existsSync(`${sb.root}/${id}`)).toBe(false);
+  });
+});
+
+describe.skipIf(!!skip)("sysctl", () => {
+  test("namespaced keys are written in the container, not on the host", () => {
+    const hostShmmax = readFileSync("/proc/sys/kernel/shmmax", "utf8");
+    const r = both(sb, "cat /proc/sys/kernel/shmmax /proc/sys/net/ipv4/ip_forward /proc/sys/fs/mqueue/msg_max", (c) => {
+      c.linux.sysctl = { "kernel.shmmax": "123456", "net.ipv4.ip_forward": "1", "fs.mqueue.msg_max": "20" };
+    });
+    expect(r.bunc.stdout, r.why).toBe("123456\n1\n20\n");
+    if (r.runc) expect(r.runc.stdout, r.why).toBe(r.bunc.stdout);
+    expect(readFileSync("/proc/sys/kernel/shmmax", "utf8")).toBe(hostShmmax);
+  });
+
+  for (const [key, msg] of [
+    ["vm.swappiness", "not a namespaced sysctl"],
+    ["net.ipv4.ip_forward", "needs a network namespace"],
+  ] as const) {
+    test(`${key} without its namespace is refused with the reason, nothing left behind`, () => {
+      const id = sb.id();
+      const bundle = sb.bundle(["true"], (c) => {
+        c.linux.sysctl = { [key]: "1" };
+        c.linux.namespaces = c.linux.namespaces.filter((ns: { type: string }) => ns.type !== "network");
+      });
+      const r = sb.bunc(["run", "-b", bundle, id]);
+      expect(r.code, show(r)).toBe(1);
+      expect(r.stderr).toContain(msg);
+      expect(existsSync(`${sb.root}/${id}`)).toBe(false);
+    });
+  }
+});
+
+describe.skipIf(!!skip)("process invariants", () => {
+  test("no runtime fd reaches the container: only 0, 1, 2 and the preserved ones; cwd is inside the rootfs", () => {
+    // Read from the host, so that no shell pipeline of the container's own adds fds while we look.
+    const fdsOf = (flags: string[]) => {
+      const id = sb.id();
+      const bundle = sb.bundle(["sleep", "60"]);
+      const r = sb.bunc(["run", "-d", ...flags, "-b", bundle, id]);
+      expect(r.code, show(r)).toBe(0);
+      const pid = sb.state(id).pid;
+      const fds = readdirSync(`/proc/${pid}/fd`).map(Number).sort((a, b) => a - b);
+      // The cwd is the rootfs itself (seen from the host: the same inode), not a host directory.
+      const cwd = { path: readlinkSync(`/proc/${pid}/cwd`), inRootfs: statSync(`/proc/${pid}/cwd`).ino === statSync(`${bundle}/rootfs`).ino };
+      sb.bunc(["delete", "-f", id]);
+      return { fds, cwd };
+    };
+    const plain = fdsOf([]);
+    expect(plain.fds).toEqual([0, 1, 2]);
+    expect(plain.cwd).toEqual({ path: "/", inRootfs: true });
+    expect(fdsOf(["--preserve-fds", "1"]).fds).toEqual([0, 1, 2, 3]);
+    const r = both(sb, "readlink /proc/self/cwd");
+    expect(r.bunc.stdout, r.why).toBe("/\n");
+    if (r.runc) expect(r.runc.stdout, r.why).toBe(r.bunc.stdout);
+  });
+
+  test("while a container waits for start, its process (the bunc image) cannot be opened through /proc/PID/exe", () => {
+    const id = sb.id();
+    const bundle = sb.bundle(["sleep", "60"], (c) => (c.linux.namespaces = c.linux.namespaces.filter((ns: { type: string }) => ns.type !== "pid")));
+    expect(sb.bunc(["create", "-b", bundle, id]).code).toBe(0);
+    const pid = sb.state(id).pid;
+    expect(readFileSync(`/proc/${pid}/status`, "utf8")).toContain("State:\tS");
+    // A process in the container (root, its default capabilities) tries to reach the waiting one.
+    const probe = sb.bundle(["sh", "-c", `cat /proc/${pid}/exe > /dev/null 2>&1 && echo readable; readlink /proc/${pid}/exe || echo hidden; echo x >> /proc/${pid}/exe 2>/dev/null && echo WRITABLE; echo done`], (c) => {
+      c.linux.namespaces = c.linux.namespaces.filter((ns: { type: string }) => ns.type !== "pid");
+    });
+    const r = sb.bunc(["run", "-b", probe, sb.id()]);
+    expect(r.stdout, show(r)).toBe("hidden\ndone\n");
+    expect(readFileSync(`/proc/${pid}/status`, "utf8")).toMatch(/State:\tS/);
+  });
+
+  test("a capability this kernel lacks is dropped with a warning", () => {
+    // Every name bunc knows exists on this kernel; the dropping is unit-tested with a smaller cap_last_cap.
+    const last = Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8"));
+    const r = buncRun(sb, "grep CapBnd /proc/self/status", (c) => (c.process.capabilities.bounding = ["CAP_CHECKPOINT_RESTORE"]));
+    expect(r.code, show(r)).toBe(0);
+    if (last >= 40) expect(r.stderr).toBe("");
+    else expect(r.stderr).toContain("CAP_CHECKPOINT_RESTORE is unknown to this kernel");
+  });
+
+  test("an unknown capability name is one clear error", () => {
+    const id = sb.id();
+    const r = sb.bunc(["run", "-b", sb.bundle(["true"], (c) => (c.process.capabilities.bounding = ["CAP_NOPE"])), id]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('bunc: unknown capability "CAP_NOPE" in process.capabilities.bounding\n');
+    expect(existsSync(`${sb.root}/${id}`)).toBe(false);
+  });
+
+  test("personality LINUX32, ioPriority and scheduler reach the process", () => {
+    const r = both(sb, "uname -m; cat /proc/self/stat | cut -d' ' -f19", (c) => {
+      c.linux.personality = { domain: "LINUX32" };
+      c.process.ioPriority = { class: "IOPRIO_CLASS_BE", priority: 6 };
+      c.process.scheduler = { policy: "SCHED_BATCH", nice: 5 };
+    });
+    expect(r.bunc.stdout, r.why).toBe("i686\n5\n");
+  });
+});

@@ -1,0 +1,168 @@
+/**
+ * linux.seccomp on the compiled binary, read from inside the container
+ * (/proc/self/status, a syscall's errno, the exit signal), with the same
+ * config under runc where it is installed.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { integrationSkipReason, RUNC, Sandbox } from "../harness";
+import { both, buncRun, show, type Edit } from "./container-helpers";
+
+const skip = integrationSkipReason();
+if (skip) console.log(`skip security-seccomp: ${skip}`);
+const sb = new Sandbox();
+afterAll(() => sb.cleanup());
+
+const PODMAN_PROFILE = "/usr/share/containers/seccomp.json";
+const DEFAULT_CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT"];
+
+/** podman's default profile (containers-common) made into linux.seccomp for x86_64 and these capabilities, as podman does. */
+function podmanProfile(caps: string[]): Record<string, unknown> {
+  const p = JSON.parse(readFileSync(PODMAN_PROFILE, "utf8"));
+  const arch = p.archMap.find((a: any) => a.architecture === "SCMP_ARCH_X86_64");
+  const fits = (r: any) => {
+    const inc = r.includes ?? {};
+    const exc = r.excludes ?? {};
+    if (inc.arches?.length && !inc.arches.includes("amd64")) return false;
+    if (exc.arches?.includes("amd64")) return false;
+    if (inc.caps?.length && !inc.caps.every((c: string) => caps.includes(c))) return false;
+    if (exc.caps?.some((c: string) => caps.includes(c))) return false;
+    return true;
+  };
+  return {
+    defaultAction: p.defaultAction,
+    defaultErrnoRet: p.defaultErrnoRet,
+    architectures: [arch.architecture, ...arch.subArchitectures],
+    syscalls: p.syscalls.filter(fits).map((r: any) => ({ names: r.names, action: r.action, args: r.args ?? [], ...(r.errnoRet !== undefined ? { errnoRet: r.errnoRet } : {}) })),
+  };
+}
+
+const withSeccomp = (seccomp: Record<string, unknown>, more?: Edit): Edit => (c) => {
+  c.linux.seccomp = seccomp;
+  more?.(c);
+};
+
+function expectSame(r: ReturnType<typeof both>, stdout: string, code = 0) {
+  expect(r.bunc.code, r.why).toBe(code);
+  expect(r.bunc.stdout, r.why).toBe(stdout);
+  if (r.runc) {
+    expect(r.runc.code, r.why).toBe(code);
+    expect(r.runc.stdout, r.why).toBe(stdout);
+  }
+}
+
+describe.skipIf(!!skip)("seccomp", () => {
+  test("the filter is loaded: Seccomp 2 in /proc/self/status, with no_new_privs", () => {
+    const r = both(sb, "grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status", withSeccomp({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_ERRNO" }] }));
+    expectSame(r, "NoNewPrivs:\t1\nSeccomp:\t2\n");
+  });
+
+  test.skipIf(!existsSync(PODMAN_PROFILE))("podman's default profile: a denied syscall returns EPERM", () => {
+    // CAP_SYS_ADMIN is granted, but the profile is podman's for the default set, which denies sethostname.
+    const caps = [...DEFAULT_CAPS, "CAP_SYS_ADMIN"];
+    const grant: Edit = (c) => {
+      for (const set of ["bounding", "effective", "permitted"]) c.process.capabilities[set] = caps;
+    };
+    const script = "hostname inside 2>&1; echo status=$?; echo ok";
+    const control = buncRun(sb, script, grant);
+    expect(control.stdout, show(control)).toBe("status=0\nok\n");
+    const r = both(sb, script, withSeccomp(podmanProfile(DEFAULT_CAPS), grant));
+    expectSame(r, "hostname: sethostname: Operation not permitted\nstatus=1\nok\n");
+  });
+
+  test("SCMP_ACT_KILL: the process dies with SIGSYS", () => {
+    const r = both(sb, "echo before; exec mkdir /tmp/x", withSeccomp({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_KILL" }] }));
+    expectSame(r, "before\n", 128 + 31);
+  });
+
+  test("errnoRet and defaultErrnoRet", () => {
+    const r = both(sb, "mkdir /tmp/x 2>&1; touch /tmp/y 2>&1; echo done", withSeccomp({
+      defaultAction: "SCMP_ACT_ALLOW",
+      syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 28 }, { names: ["utimensat"], action: "SCMP_ACT_ERRNO" }],
+    }));
+    expectSame(r, "mkdir: can't create directory '/tmp/x': No space left on device\ntouch: /tmp/y: Operation not permitted\ndone\n");
+  });
+
+  test("argument conditions: EQ, MASKED_EQ, and two conditions on one argument", () => {
+    const O_CREAT = 0o100;
+    const r = both(sb, "kill -0 $$ && echo kill0; kill -CONT $$ && echo cont; grep -q root /etc/passwd && echo read; echo x > /tmp/new 2>/dev/null || echo nocreate; umask 077; echo umask=$?", withSeccomp({
+      defaultAction: "SCMP_ACT_ALLOW",
+      syscalls: [
+        { names: ["kill"], action: "SCMP_ACT_ERRNO", args: [{ index: 1, value: 18, op: "SCMP_CMP_EQ" }] },
+        { names: ["open", "openat"], action: "SCMP_ACT_ERRNO", args: [{ index: 2, value: O_CREAT, valueTwo: O_CREAT, op: "SCMP_CMP_MASKED_EQ" }] },
+        { names: ["umask"], action: "SCMP_ACT_ERRNO", args: [{ index: 0, value: 1, op: "SCMP_CMP_GE" }, { index: 0, value: 0o777, op: "SCMP_CMP_LE" }] },
+      ],
+    }));
+    expect(r.bunc.stdout, r.why).toBe("kill0\nread\nnocreate\numask=0\n");
+    if (r.runc) expect(r.runc.stdout, r.why).toBe(r.bunc.stdout);
+  });
+
+  test("noNewPrivileges false: the filter is loaded before the capabilities are dropped, the user switched", () => {
+    const r = both(sb, "grep -E '^(Seccomp|NoNewPrivs|CapEff):' /proc/self/status; id -u; mkdir /tmp/x 2>/dev/null || echo denied", withSeccomp(
+      { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO" }] },
+      (c) => {
+        c.process.noNewPrivileges = false;
+        c.process.user = { uid: 1000, gid: 1000 };
+      },
+    ));
+    expectSame(r, "CapEff:\t0000000000000000\nNoNewPrivs:\t0\nSeccomp:\t2\n1000\ndenied\n");
+  });
+
+  test("flags LOG and SPEC_ALLOW are passed to seccomp(2); TSYNC is accepted", () => {
+    const r = both(sb, "grep -E '^Seccomp:' /proc/self/status; grep -E '^Speculation_Store_Bypass' /proc/self/status | grep -c 'force mitigated'", withSeccomp({
+      defaultAction: "SCMP_ACT_ALLOW",
+      flags: ["SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_TSYNC"],
+      syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_ERRNO" }],
+    }));
+    // SPEC_ALLOW: no forced speculative store bypass mitigation.
+    expect(r.bunc.stdout, r.why).toBe("Seccomp:\t2\n0\n");
+  });
+
+  test("an unknown syscall name is a warning, not an error", () => {
+    const r = buncRun(sb, "echo ran", withSeccomp({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["no_such_syscall", "mkdir"], action: "SCMP_ACT_ERRNO" }] }));
+    expect(r.code, show(r)).toBe(0);
+    expect(r.stdout).toBe("ran\n");
+    expect(r.stderr).toBe('bunc: warning: seccomp: unknown syscall "no_such_syscall" ignored\n');
+  });
+
+  test("exec applies the container's filter to its process too", () => {
+    const id = sb.id();
+    const bundle = sb.bundle(["sleep", "60"], withSeccomp({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO" }] }));
+    expect(sb.bunc(["run", "-d", "-b", bundle, id]).code).toBe(0);
+    const r = sb.bunc(["exec", id, "sh", "-c", "grep ^Seccomp: /proc/self/status; mkdir /tmp/x 2>/dev/null || echo denied"]);
+    expect(r.stdout, show(r)).toBe("Seccomp:\t2\ndenied\n");
+  });
+
+  test.skipIf(!Bun.which("python3"))("SCMP_ACT_NOTIFY: the listener gets the notify fd with the container's state", async () => {
+    const sock = `${sb.dir}/agent.sock`;
+    const py = [
+      "import socket, json, sys",
+      "s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(sys.argv[1]); s.listen(1)",
+      "c, _ = s.accept()",
+      "msg, fds, _, _ = socket.recv_fds(c, 65536, 4)",
+      "d = json.loads(msg)",
+      "print(d['fds'], d['metadata'], d['state']['status'], d['pid'] == d['state']['pid'], len(fds))",
+    ].join("\n");
+    const agent = Bun.spawn(["python3", "-c", py, sock], { stdout: "pipe" });
+    for (let i = 0; i < 100 && !existsSync(sock); i++) Bun.sleepSync(20);
+    const r = buncRun(sb, "true", withSeccomp({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: sock, listenerMetadata: "meta", syscalls: [{ names: ["mknodat"], action: "SCMP_ACT_NOTIFY" }] }));
+    expect(r.code, show(r)).toBe(0);
+    expect(await new Response(agent.stdout).text()).toBe("['seccompFd'] meta creating True 1\n");
+  });
+
+  for (const [what, seccomp, msg] of [
+    ["an architecture libseccomp does not know", { defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_LOONGARCH64"] }, "SCMP_ARCH_LOONGARCH64 is not supported"],
+    ["errnoRet on SCMP_ACT_KILL", { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_KILL", errnoRet: 1 }] }, "errnoRet is only valid"],
+    ["SCMP_ACT_NOTIFY without listenerPath", { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_NOTIFY" }] }, "needs listenerPath"],
+    ["SCMP_ACT_NOTIFY as the default action", { defaultAction: "SCMP_ACT_NOTIFY", listenerPath: "/x" }, "cannot be the default action"],
+  ] as const) {
+    test(`bad input: ${what} is one clear error and leaves nothing behind`, () => {
+      const id = sb.id();
+      const r = sb.bunc(["run", "-b", sb.bundle(["true"], withSeccomp(seccomp as Record<string, unknown>)), id]);
+      expect(r.code, show(r)).toBe(1);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).toContain(msg);
+      expect(existsSync(`${sb.root}/${id}`)).toBe(false);
+    });
+  }
+});
