@@ -1,5 +1,6 @@
 /** Shared pieces of the verb definitions: the state store, strict flag checking, common flags. */
 import type { ArgsDef } from "citty";
+import type { CreateOptions } from "../container/create";
 import { Store } from "../container/store";
 import { BuncError } from "../errors";
 import { globals } from "./globals";
@@ -73,3 +74,19 @@ export const createArgs = {
   "preserve-fds": { type: "string", description: "pass N additional file descriptors to the container (stdio + N in total)", default: "0" },
   "pidfd-socket": { type: "string", description: "path to an AF_UNIX socket which will receive a pidfd of the container's process" },
 } as const satisfies ArgsDef;
+
+/** The options create and run share, from their parsed flags. */
+export function createOptions(args: Record<string, unknown>, rawArgs: readonly string[]): CreateOptions {
+  const str = (name: string) => (args[name] === undefined ? undefined : String(args[name]));
+  return {
+    id: String(args.id),
+    bundle: str("bundle") ?? ".",
+    pidFile: str("pid-file"),
+    consoleSocket: str("console-socket"),
+    pidfdSocket: str("pidfd-socket"),
+    noPivot: boolFlag(rawArgs, "no-pivot"),
+    noNewKeyring: boolFlag(rawArgs, "no-new-keyring"),
+    systemdCgroup: globals.systemdCgroup,
+    preserveFds: nonNegative(args["preserve-fds"], "preserve-fds"),
+  };
+}

@@ -1,8 +1,7 @@
 import { defineCommand } from "citty";
 import { createContainer } from "../container/create";
 import { closeSync } from "node:fs";
-import { boolFlag, checkFlags, createArgs, nonNegative, store } from "./args";
-import { globals } from "./globals";
+import { checkFlags, createArgs, createOptions, store } from "./args";
 import { reportWarning } from "./report";
 
 export default defineCommand({
@@ -10,17 +9,7 @@ export default defineCommand({
   args: createArgs,
   run({ args, rawArgs }) {
     checkFlags(rawArgs, createArgs);
-    const { pidfd, warnings } = createContainer(store(), {
-      id: args.id,
-      bundle: args.bundle,
-      pidFile: args["pid-file"],
-      consoleSocket: args["console-socket"],
-      pidfdSocket: args["pidfd-socket"],
-      noPivot: boolFlag(rawArgs, "no-pivot"),
-      noNewKeyring: boolFlag(rawArgs, "no-new-keyring"),
-      systemdCgroup: globals.systemdCgroup,
-      preserveFds: nonNegative(args["preserve-fds"], "preserve-fds"),
-    });
+    const { pidfd, warnings } = createContainer(store(), createOptions(args, rawArgs));
     closeSync(pidfd);
     for (const w of warnings) reportWarning(w);
   },

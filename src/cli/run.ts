@@ -1,7 +1,6 @@
 import { defineCommand } from "citty";
 import { runContainer } from "../container/run";
-import { boolFlag, checkFlags, createArgs, nonNegative, store } from "./args";
-import { globals } from "./globals";
+import { boolFlag, checkFlags, createArgs, createOptions, store } from "./args";
 import { reportWarning } from "./report";
 
 const runArgs = {
@@ -17,15 +16,7 @@ export default defineCommand({
   async run({ args, rawArgs }) {
     checkFlags(rawArgs, runArgs);
     process.exitCode = await runContainer(store(), {
-      id: args.id,
-      bundle: args.bundle,
-      pidFile: args["pid-file"],
-      consoleSocket: args["console-socket"],
-      pidfdSocket: args["pidfd-socket"],
-      noPivot: boolFlag(rawArgs, "no-pivot"),
-      noNewKeyring: boolFlag(rawArgs, "no-new-keyring"),
-      systemdCgroup: globals.systemdCgroup,
-      preserveFds: nonNegative(args["preserve-fds"], "preserve-fds"),
+      ...createOptions(args, rawArgs),
       detach: args.detach,
       keep: args.keep,
       noSubreaper: boolFlag(rawArgs, "no-subreaper"),
