@@ -38,18 +38,20 @@ export interface ExecOptions {
 }
 
 /** The record of container id if exec may enter it now (running or created; paused only with ignorePaused). */
-export function execTarget(store: Store, id: string, ignorePaused = false): ContainerRecord {
+export function execTarget(store: Store, id: string, ignorePaused = false): ContainerRecord & { paused: boolean } {
   const record = store.load(id);
   const status = deriveStatus(record, store.dir(id));
   if (status === "paused" && !ignorePaused)
     throw new BuncError(`cannot exec into container ${id}: it is paused (use --ignore-paused to override)`, { code: "STATE" });
   if (status !== "paused") guard("exec", id, status);
-  return record!;
+  return { ...record!, paused: status === "paused" };
 }
 
 /** Start a process in container id; returns its exit status, or 0 when detached. */
 export async function execInContainer(store: Store, id: string, opts: ExecOptions): Promise<number> {
   const record = execTarget(store, id, opts.ignorePaused);
+  // Into a paused container the process joins the frozen cgroup last, as it is about to execve.
+  const paused = record.paused;
   const cgroupPaths = subCgroupPaths(record.cgroupPaths, opts.cgroups ?? []);
   // undo runs only on failure (it would kill the new process); closers run either way.
   const undo = new Undo();
@@ -76,10 +78,12 @@ export async function execInContainer(store: Store, id: string, opts: ExecOption
       home: homeOf(`/proc/${record.pid}/root`, opts.process.user?.uid ?? 0),
       seccomp: record.seccomp ? compileSeccomp(record.seccomp, warnings) : undefined,
       lastCap: lastCap(),
+      joinCgroupLast: paused,
     });
     for (const w of [...warnings, ...plan.warnings]) opts.onWarning?.(w);
     const cgroup = cgroupManagerFromPaths(cgroupPaths);
-    const child = launch(plan.ops, plan.cloneFlags, (firstPid) => cgroup.addProcess(firstPid), undo, {
+    const child = launch(plan.ops, plan.cloneFlags, (firstPid) => paused || cgroup.addProcess(firstPid), undo, {
+      onJoin: (pid) => cgroup.addProcess(pid),
       onSeccomp: (fd, pid) => {
         try {
           sendToListener(record.seccomp!, fd, { ociVersion: OCI_VERSION, id, status: "running", pid, bundle: record.bundle, annotations: record.annotations });

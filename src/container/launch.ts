@@ -32,6 +32,8 @@ export interface LaunchHandlers {
   onHooks?: (pid: number) => void;
   /** SECCOMP: the filter's listener fd (the handler closes it). */
   onSeccomp?: (fd: number, pid: number) => void;
+  /** Msg.READY_TO_JOIN: place the (final) process in its cgroup; it is ready then. */
+  onJoin?: (pid: number) => void;
 }
 
 /**
@@ -118,6 +120,13 @@ function serve(sock: number, firstPid: number, ops: readonly Operation[], onSetu
         pid = forked.pid = msgPid!;
         break;
       case Msg.READY:
+        return pid;
+      case Msg.READY_TO_JOIN:
+        // The child's last step before execve: it is placed now and may stop at once
+        // (a frozen cgroup), so this is its ready; it reads the GO when it runs again.
+        handlers.onJoin?.(pid);
+        msg.set([Msg.GO, 0, 0, 0]);
+        writeFull(sock, buf);
         return pid;
       case Msg.ERROR:
         throw stepError(ops[index!], err!);

@@ -25,6 +25,8 @@ export interface ExecInput {
   home: string;
   seccomp?: CompiledSeccomp;
   lastCap?: number;
+  /** The container is paused (exec --ignore-paused): join its frozen cgroup as the very last step. */
+  joinCgroupLast?: boolean;
 }
 
 const SIGKILL = 9;
@@ -54,6 +56,6 @@ export function compileExec(input: ExecInput): SetupPlan {
     add(Op.CONSOLE, "set up the console", { fd: input.consoleFd, n: [size?.height ?? 0, size?.width ?? 0, 0] });
   }
   const warnings: string[] = [];
-  compileProcess(input.process, { home: input.home, preserveFds: input.preserveFds, seccomp: input.seccomp, lastCap: input.lastCap, warnings }, add);
+  compileProcess(input.process, { home: input.home, preserveFds: input.preserveFds, seccomp: input.seccomp, lastCap: input.lastCap, warnings, joinCgroupLast: input.joinCgroupLast }, add);
   return { ops, cloneFlags: 0n, procWrites: [], warnings };
 }

@@ -27,6 +27,12 @@ export interface ProcessContext {
   warnings?: string[];
   /** startContainer hooks: run in the container, after start, before execve. */
   startHooks?: Operation[];
+  /**
+   * Join the cgroup last: instead of READY the child asks the parent to place
+   * it in its cgroup (Msg.READY_TO_JOIN), which counts as ready. For exec
+   * --ignore-paused: in a frozen cgroup the process stops where it joins.
+   */
+  joinCgroupLast?: boolean;
 }
 
 export interface CompiledSeccomp {
@@ -85,7 +91,8 @@ export function compileProcess(proc: Process, ctx: ProcessContext, add: Add): vo
   // As late as possible, so that a profile need not allow the setup's syscalls; still
   // before READY, so that a failure is reported and a listener fd reaches the parent.
   if (ctx.seccomp && proc.noNewPrivileges) addSeccomp(ctx.seccomp, add);
-  add(Op.READY, "report ready");
+  if (ctx.joinCgroupLast) add(Op.SYNC, "join the container's cgroup", { n: [Msg.READY_TO_JOIN] });
+  else add(Op.READY, "report ready");
   if (ctx.fifo) add(Op.FIFO_WAIT, "wait for start on the exec fifo", { fd: ctx.fifo.dirFd, s: [ctx.fifo.name] });
   for (const hook of ctx.startHooks ?? []) add(hook.code, hook.what, hook);
   add(Op.EXEC, `exec ${JSON.stringify(arg0)}`, { n: [{ strings: proc.args }, { strings: env }] });

@@ -133,4 +133,22 @@ describe.skipIf(!!skip)("exec process", () => {
     }
     expect(sb.bunc(["exec", c.id, "true"]).code).toBe(0);
   });
+
+  test.skipIf(!existsSync("/sys/fs/cgroup/freezer"))("exec --ignore-paused -d into a paused container: the process joins it frozen and runs after resume", () => {
+    const marker = `/dev/shm/ignore-paused-${c.id}`;
+    expect(sb.bunc(["pause", c.id]).code).toBe(0);
+    try {
+      expect(sb.state(c.id).status).toBe("paused");
+      const res = sb.bunc(["exec", "--ignore-paused", "-d", c.id, "sh", "-c", `touch ${marker}`]);
+      expect(res.code, show(res)).toBe(0);
+      Bun.sleepSync(200);
+      // Frozen with the rest of the container: it has not run yet.
+      expect(sb.bunc(["exec", c.id, "test", "-e", marker]).code).toBe(255);
+    } finally {
+      expect(sb.bunc(["resume", c.id]).code).toBe(0);
+    }
+    let seen = 1;
+    for (let i = 0; i < 50 && seen !== 0; i++, Bun.sleepSync(20)) seen = sb.bunc(["exec", c.id, "test", "-e", marker]).code;
+    expect(seen).toBe(0);
+  });
 });
