@@ -82,12 +82,34 @@ export interface SetupPlan {
   warnings: string[];
 }
 
+type IdMapping = { containerID: number; hostID: number; size: number };
+
+/**
+ * A user namespace's id mappings as user_namespaces(7) accepts them: at
+ * least one, none empty, at most 340, and no two overlapping on either side.
+ */
+function checkIdMappings(maps: readonly IdMapping[] | undefined, name: string): void {
+  const where = `config.json: linux.${name}`;
+  if (!maps || maps.length === 0) throw new BuncError(`${where}: a new user namespace needs at least one mapping`, { code: "CONFIG" });
+  if (maps.length > 340) throw new BuncError(`${where}: at most 340 mappings, got ${maps.length}`, { code: "CONFIG" });
+  maps.forEach((m, i) => {
+    if (m.size <= 0) throw new BuncError(`${where}[${i}].size: expected a positive size, got ${m.size}`, { code: "CONFIG" });
+    for (const [j, o] of maps.entries()) {
+      if (j >= i) break;
+      const overlap = (a: number, b: number) => a < b + o.size && b < a + m.size;
+      if (overlap(m.containerID, o.containerID) || overlap(m.hostID, o.hostID))
+        throw new BuncError(`${where}[${i}]: overlaps ${name}[${j}]`, { code: "CONFIG" });
+    }
+  });
+}
+
 /** What the parent writes to /proc/PID/ during SETUP. */
 function procWrites(spec: Spec, fresh: ReadonlySet<NamespaceType>): { file: string; content: string }[] {
   const out: { file: string; content: string }[] = [];
-  const lines = (maps: readonly { containerID: number; hostID: number; size: number }[] = []) =>
-    maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join("");
+  const lines = (maps: readonly IdMapping[] = []) => maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join("");
   if (fresh.has("user")) {
+    checkIdMappings(spec.linux?.uidMappings, "uidMappings");
+    checkIdMappings(spec.linux?.gidMappings, "gidMappings");
     out.push({ file: "uid_map", content: lines(spec.linux?.uidMappings) });
     out.push({ file: "gid_map", content: lines(spec.linux?.gidMappings) });
   }

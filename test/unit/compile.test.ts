@@ -263,6 +263,7 @@ describe("compile: joined namespaces", () => {
     const p = plan(
       (c) => {
         c.linux.namespaces = [{ type: "user" }, { type: "mount" }, { type: "network", path: "/proc/1/ns/net" }];
+        c.linux.uidMappings = c.linux.gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
         c.hostname = "";
       },
       { joined: new Map([["network", 3]] as const) },
@@ -498,6 +499,7 @@ describe("compile: devices", () => {
   test("with a user namespace, devices are BINDs of the host's nodes (FILE targets)", () => {
     const p = plan((c) => {
       c.linux.namespaces.push({ type: "user" });
+      c.linux.uidMappings = c.linux.gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
       c.linux.devices = [{ type: "c", path: "/dev/fuse", major: 10, minor: 229 }];
     });
     expect(opsOf(p, Op.MKNOD)).toHaveLength(0);
@@ -659,5 +661,33 @@ describe("candidates", () => {
 
   test("a trailing slash in an entry does not double", () => {
     expect(candidates("sh", ["PATH=/a/:/b"])).toEqual(["/a/sh", "/b/sh"]);
+  });
+});
+
+describe("compile: user namespace id mappings", () => {
+  const withMaps = (uid: unknown, gid: unknown = [{ containerID: 0, hostID: 1000, size: 1 }]) =>
+    compileError((c) => {
+      c.linux.namespaces.push({ type: "user" });
+      c.linux.uidMappings = uid;
+      c.linux.gidMappings = gid;
+    });
+
+  test("a zero size is refused", () => {
+    expect(withMaps([{ containerID: 0, hostID: 1000, size: 0 }])).toBe("config.json: linux.uidMappings[0].size: expected a positive size, got 0");
+  });
+
+  test("overlapping ranges are refused, on the container side or the host side", () => {
+    expect(withMaps([{ containerID: 0, hostID: 1000, size: 10 }, { containerID: 5, hostID: 5000, size: 10 }])).toBe("config.json: linux.uidMappings[1]: overlaps uidMappings[0]");
+    expect(withMaps(undefined, [{ containerID: 0, hostID: 1000, size: 10 }, { containerID: 100, hostID: 1009, size: 1 }])).toContain("linux.uidMappings: a new user namespace needs at least one mapping");
+    expect(withMaps([{ containerID: 0, hostID: 1000, size: 1 }], [{ containerID: 0, hostID: 1000, size: 10 }, { containerID: 100, hostID: 1009, size: 1 }])).toBe("config.json: linux.gidMappings[1]: overlaps gidMappings[0]");
+  });
+
+  test("several disjoint ranges are written one line each", () => {
+    const p = plan((c) => {
+      c.linux.namespaces.push({ type: "user" });
+      c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }, { containerID: 1, hostID: 100000, size: 65535 }];
+      c.linux.gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
+    });
+    expect(p.procWrites[0]).toEqual({ file: "uid_map", content: "0 1000 1\n1 100000 65535\n" });
   });
 });
