@@ -23,8 +23,14 @@ export interface CgroupManager {
    * rules; update: only what is given). Invalid values throw before any write.
    */
   apply(resources: LinuxResources | undefined, opts?: { update?: boolean }): void;
-  /** Move a process into the container's cgroups. */
+  /** Move a process into the container's cgroups (the parent's way: a cgroup.procs write each). */
   addProcess(pid: number): void;
+  /**
+   * How a new process can enter the cgroups itself, which is much cheaper (see
+   * src/cgroups/join.ts): v1 "tasks" files it writes "0" to, and a cgroup2
+   * directory for clone3's CLONE_INTO_CGROUP.
+   */
+  joinTargets(): { tasks: string[]; cloneInto?: string };
   /** The pids in the container's cgroup. */
   pids(): number[];
   /** Freeze every process in the cgroup and wait until the kernel says it is frozen. */

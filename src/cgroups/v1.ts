@@ -3,7 +3,7 @@
  * A relative cgroupsPath is relative to this process's own cgroup in each
  * hierarchy, an absolute one to the hierarchy's root, as in runc's fs driver.
  */
-import { mkdirSync, readFileSync, rmdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmdirSync } from "node:fs";
 import { posix as path } from "node:path";
 import { BuncError } from "../errors";
 import { rawSyscall, SYS } from "../linux/libc";
@@ -84,6 +84,17 @@ export class V1Manager implements CgroupManager {
 
   addProcess(pid: number): void {
     for (const dir of Object.values(this.paths)) write(path.join(dir, "cgroup.procs"), String(pid));
+  }
+
+  joinTargets(): { tasks: string[]; cloneInto?: string } {
+    const tasks: string[] = [];
+    let cloneInto: string | undefined;
+    // A hybrid host's cgroup2 hierarchy has no "tasks" file: the process is cloned into it.
+    for (const dir of Object.values(this.paths)) {
+      if (existsSync(path.join(dir, "tasks"))) tasks.push(path.join(dir, "tasks"));
+      else cloneInto = dir;
+    }
+    return { tasks, cloneInto };
   }
 
   pids(): number[] {

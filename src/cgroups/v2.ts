@@ -104,6 +104,10 @@ export class V2Manager implements CgroupManager {
     write(path.join(this.dir, "cgroup.procs"), String(pid));
   }
 
+  joinTargets(): { tasks: string[]; cloneInto?: string } {
+    return { tasks: [], cloneInto: this.dir };
+  }
+
   pids(): number[] {
     return readProcs(path.join(this.dir, "cgroup.procs"));
   }

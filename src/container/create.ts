@@ -6,6 +6,7 @@
  */
 import { chmodSync, closeSync, constants, openSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { posix as path } from "node:path";
+import { openJoin } from "../cgroups/join";
 import { cgroupManager } from "../cgroups/manager";
 import { BuncError } from "../errors";
 import { mkfifo } from "../linux/fs";
@@ -87,6 +88,9 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
     cgroup.create();
     undo.push(() => cgroup.destroy());
     cgroup.apply(spec.linux?.resources);
+    // The child enters its cgroups itself (src/cgroups/join.ts); these fds go with it until execve.
+    const join = openJoin(cgroup);
+    undo.push(() => join.close());
 
     if (!opts.startNow) {
       // 0622 whatever the umask: a container root mapped to another host uid must open it.
@@ -117,12 +121,11 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
       seccomp,
       lastCap: lastCap(),
       hooks,
+      cgroupTaskFds: join.taskFds,
     });
     warnings.push(...plan.warnings);
-    const child = launch(plan.ops, plan.cloneFlags, (firstPid) => {
-      writeProcFiles(firstPid, plan.procWrites);
-      cgroup.addProcess(firstPid);
-    }, undo, {
+    const child = launch(plan.ops, plan.cloneFlags, (firstPid) => writeProcFiles(firstPid, plan.procWrites), undo, {
+      cloneIntoCgroup: join.cloneIntoFd,
       onHooks: (pid) => {
         writeSync(hooks!.createStateFd, stateJson(state("creating", pid)), 0);
         writeSync(hooks!.startStateFd, stateJson(state("created", pid)), 0);
@@ -159,6 +162,7 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
     if (pidfdSocket !== undefined) sendPidfd(pidfdSocket, child.pidfd, "standard");
     if (opts.pidFile) writePidFile(opts.pidFile, child.pid);
     closeSync(dirFd);
+    join.close();
     if (hooks) for (const fd of [hooks.createStateFd, hooks.startStateFd]) closeSync(fd);
     for (const fd of joined.values()) closeSync(fd);
     if (consoleFd !== undefined && consoleFd !== opts.consoleFd) closeSync(consoleFd);

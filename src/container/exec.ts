@@ -5,6 +5,7 @@
  * attached to it. The bunc executable itself never enters the container.
  */
 import { closeSync } from "node:fs";
+import { openJoin } from "../cgroups/join";
 import { cgroupManagerFromPaths } from "../cgroups/manager";
 import { BuncError } from "../errors";
 import { posix as path } from "node:path";
@@ -69,6 +70,11 @@ export async function execInContainer(store: Store, id: string, opts: ExecOption
     const pidfdSocket = opts.pidfdSocket === undefined ? undefined : connectUnix(path.resolve(opts.pidfdSocket), "pidfd socket");
     if (pidfdSocket !== undefined) closers.push(() => closeSync(pidfdSocket));
     const consoleFd = consoleFor(opts.process.terminal === true, { consoleFd: terminal?.childEnd, consoleSocket: opts.consoleSocket }, closers);
+    const cgroup = cgroupManagerFromPaths(cgroupPaths);
+    // The process enters the cgroup itself (src/cgroups/join.ts), unless the container is
+    // paused: then the parent places it as its very last step (see joinCgroupLast).
+    const join = paused ? undefined : openJoin(cgroup);
+    if (join) closers.push(() => join.close());
     const plan = compileExec({
       process: opts.process,
       pidfd,
@@ -79,10 +85,11 @@ export async function execInContainer(store: Store, id: string, opts: ExecOption
       seccomp: record.seccomp ? compileSeccomp(record.seccomp, warnings) : undefined,
       lastCap: lastCap(),
       joinCgroupLast: paused,
+      cgroupTaskFds: join?.taskFds,
     });
     for (const w of [...warnings, ...plan.warnings]) opts.onWarning?.(w);
-    const cgroup = cgroupManagerFromPaths(cgroupPaths);
-    const child = launch(plan.ops, plan.cloneFlags, (firstPid) => paused || cgroup.addProcess(firstPid), undo, {
+    const child = launch(plan.ops, plan.cloneFlags, () => {}, undo, {
+      cloneIntoCgroup: join?.cloneIntoFd,
       onJoin: (pid) => cgroup.addProcess(pid),
       onSeccomp: (fd, pid) => {
         try {

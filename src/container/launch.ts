@@ -34,6 +34,8 @@ export interface LaunchHandlers {
   onSeccomp?: (fd: number, pid: number) => void;
   /** Msg.READY_TO_JOIN: place the (final) process in its cgroup; it is ready then. */
   onJoin?: (pid: number) => void;
+  /** A cgroup2 directory fd: clone3 creates the child in it (CLONE_INTO_CGROUP). */
+  cloneIntoCgroup?: number;
 }
 
 /**
@@ -44,7 +46,7 @@ export function launch(ops: readonly Operation[], cloneFlags: bigint, onSetup: (
   const [parentEnd, childEnd] = socketPair();
   let child: ReturnType<typeof spawn>;
   try {
-    child = spawn(encode(ops, childEnd), cloneFlags);
+    child = spawn(encode(ops, childEnd), cloneFlags, handlers.cloneIntoCgroup ?? -1);
   } finally {
     closeSync(childEnd);
   }

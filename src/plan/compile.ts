@@ -48,6 +48,8 @@ export interface CompileInput {
   noNewKeyring: boolean;
   /** With process.terminal: the socket that receives the pty master. */
   consoleFd?: number;
+  /** Open v1 "tasks" files the child writes "0" to, first of all (src/cgroups/join.ts). */
+  cgroupTaskFds?: readonly number[];
   /** The mount holding the rootfs (read from mountinfo when rootfsPropagation is set). */
   rootfsParentMount?: { mountpoint: string; shared: boolean };
   /** The finished seccomp filter, when the config has linux.seccomp. */
@@ -141,6 +143,9 @@ export function compile(input: CompileInput): SetupPlan {
   const fresh = new Set<NamespaceType>(namespaces.filter((ns) => !ns.path).map((ns) => ns.type as NamespaceType));
   if (!fresh.has("mount") && !input.joined.has("mount"))
     throw new BuncError("config.json: linux.namespaces: a mount namespace is required", { code: "CONFIG" });
+  // Into the container's cgroups before anything else, and before a user namespace
+  // makes the cgroupfs files foreign.
+  for (const fd of input.cgroupTaskFds ?? []) add(Op.WRITE_FD, "join the container's cgroup", { fd, s: [undefined, "0"] });
   let cloneFlags = 0;
   const userNs = fresh.has("user") || input.joined.has("user");
   // Host root is unmapped inside a user namespace: the child becomes its root right

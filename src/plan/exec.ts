@@ -27,6 +27,8 @@ export interface ExecInput {
   lastCap?: number;
   /** The container is paused (exec --ignore-paused): join its frozen cgroup as the very last step. */
   joinCgroupLast?: boolean;
+  /** Open v1 "tasks" files the child writes "0" to, first of all (src/cgroups/join.ts). */
+  cgroupTaskFds?: readonly number[];
 }
 
 const SIGKILL = 9;
@@ -44,6 +46,7 @@ export function compileExec(input: ExecInput): SetupPlan {
   };
   // initial before the cgroup placement, final once in the container's cgroup (its cpuset resets affinity).
   setAffinity(affinity?.initial, "initial");
+  for (const fd of input.cgroupTaskFds ?? []) add(Op.WRITE_FD, "join the container's cgroup", { fd, s: [undefined, "0"] });
   add(Op.SYNC, "wait for the parent's setup", { n: [Msg.SETUP] });
   setAffinity(affinity?.final, "final");
   if (flags) add(Op.SETNS, "join the container's namespaces", { fd: input.pidfd, n: [flags] });
