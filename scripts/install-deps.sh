@@ -2,12 +2,14 @@
 # Install what building and testing bunc needs on a fresh Debian 12 machine, as root:
 # gcc (the build compiles the C executor into executor.so),
 # Debian's busybox-static (test rootfs), runc (the reference runtime the tests compare
-# with), and the npm packages (bun itself comes from the npm registry).
+# with), podman + conmon and containerd (the clients test/clients drives; script(1)
+# from bsdutils gives ctr run -t a terminal), and the npm packages (bun itself comes
+# from the npm registry).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in busybox-static runc gcc libc6-dev; do
+for pkg in busybox-static runc gcc libc6-dev podman conmon containerd bsdutils; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
