@@ -83,7 +83,8 @@ export class Podman {
   run(runtime: Runtime | undefined, args: string[], opts: { timeoutMs?: number } = {}): Result {
     const env = { ...process.env, CONTAINERS_CONF: this.conf } as Record<string, string>;
     const global = ["--root", path.join(this.dir, "storage"), "--runroot", path.join(this.dir, "run"), "--tmpdir", path.join(this.dir, "tmp")];
-    return sh(["podman", ...global, ...(runtime ? ["--runtime", runtime] : []), ...args], { env, timeoutMs: opts.timeoutMs ?? 60_000 });
+    // cwd: conmon leaves an "oom" file in its working directory after an OOM kill.
+    return sh(["podman", ...global, ...(runtime ? ["--runtime", runtime] : []), ...args], { env, cwd: this.dir, timeoutMs: opts.timeoutMs ?? 60_000 });
   }
 
   /** Import the busybox rootfs as localhost/busybox. */
