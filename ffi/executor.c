@@ -82,6 +82,9 @@ extern int *__errno_location(void);
 #define SYS_sendmsg 46
 #define SYS_recvmsg 47
 #define SYS_setsid 112
+#define SYS_socket 41
+#define SYS_getdents64 217
+#define SYS_readlinkat 267
 
 #define AT_FDCWD -100
 #define AT_EMPTY_PATH 0x1000
@@ -187,6 +190,7 @@ enum {
   OP_SCHEDULER,        /* n0 offset of a struct sched_attr, n1 its size */
   OP_IOPRIO,           /* n0 ioprio value */
   OP_AFFINITY,         /* n0 offset of a CPU mask, n1 its size in bytes */
+  OP_LOOPBACK_UP,      /* bring "lo" up in the current network namespace */
 };
 
 /* Messages on the sync socket, both ways: keep in step with src/plan/program.ts (Msg). */
@@ -288,7 +292,7 @@ static long resolve_how(const char *path, long flags, long extra)
 #define resolve(path, flags) resolve_how(path, flags, no_symlinks)
 
 /* How open_in_root creates a missing target; NO_SYMLINKS may be or-ed in. */
-enum { MUST_EXIST = 0, CREATE_DIR = 1, CREATE_FILE = 2, NO_SYMLINKS = 4 };
+enum { MUST_EXIST = 0, CREATE_DIR = 1, CREATE_FILE = 2, NO_SYMLINKS = 4, COPY_UP = 8 };
 #define RESOLVE_NO_SYMLINKS 0x04
 
 /*
@@ -371,13 +375,90 @@ static long open_parent(const char *path, char *dir, const char **base)
   return open_in_root(dir, CREATE_DIR);
 }
 
+/* Reopen an O_PATH directory fd for reading its entries. */
+static long open_dir_fd(long fd)
+{
+  char p[64];
+  return SYS4(SYS_openat, AT_FDCWD, fd_path(p, fd), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+}
+
+struct dirent64 { u64 ino; i64 off; u16 reclen; u8 type; char name[1]; };
+#define STATX_BASIC_STATS 0x7ff
+#define AT_SYMLINK_NOFOLLOW 0x100
+
+/*
+ * Copy the tree under directory fd from into directory fd to: files, directories,
+ * symlinks and special files with their mode and owner (runc's tmpcopyup,
+ * fileutils.CopyDirectory). Nothing is followed: symlinks are copied as links.
+ */
+static long copy_tree(long from, long to, long depth)
+{
+  char ents[2048], stx[256], link[4096], buf[8192];
+  long n, off, r = 0, a, b, len;
+  u16 mode;
+  if (depth > 64) return -40; /* ELOOP */
+  while ((n = SYS3(SYS_getdents64, from, ents, sizeof ents)) > 0) {
+    for (off = 0; off < n && r == 0; off += ((struct dirent64 *)(ents + off))->reclen) {
+      const char *name = ((struct dirent64 *)(ents + off))->name;
+      if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0))) continue;
+      r = SYS5(SYS_statx, from, name, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, stx);
+      if (r < 0) break;
+      mode = *(u16 *)(stx + 28);
+      if ((mode & S_IFMT) == S_IFDIR) {
+        r = SYS3(SYS_mkdirat, to, name, mode & 07777);
+        if (r == -EEXIST) r = 0;
+        if (r < 0) break;
+        a = SYS4(SYS_openat, from, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+        b = SYS4(SYS_openat, to, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+        r = a < 0 ? a : b < 0 ? b : copy_tree(a, b, depth + 1);
+        if (a >= 0) SYS1(SYS_close, a);
+        if (b >= 0) SYS1(SYS_close, b);
+      } else if ((mode & S_IFMT) == S_IFREG) {
+        a = SYS4(SYS_openat, from, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+        b = a < 0 ? a : SYS4(SYS_openat, to, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 07777);
+        r = a < 0 ? a : b;
+        while (r >= 0 && (len = SYS3(SYS_read, a, buf, sizeof buf)) != 0) r = len < 0 ? len : full_write(b, buf, len);
+        if (a >= 0) SYS1(SYS_close, a);
+        if (b >= 0) SYS1(SYS_close, b);
+      } else if ((mode & S_IFMT) == 0120000) {
+        len = SYS4(SYS_readlinkat, from, name, link, sizeof link - 1);
+        if (len < 0) { r = len; break; }
+        link[len] = 0;
+        r = SYS3(SYS_symlinkat, link, to, name);
+      } else {
+        a = *(u32 *)(stx + 128); b = *(u32 *)(stx + 132); /* rdev major, minor: the kernel's new_encode_dev */
+        r = SYS4(SYS_mknodat, to, name, mode, (b & 0xff) | (a << 8) | ((b & ~0xffL) << 12));
+      }
+      if (r >= 0) r = SYS5(SYS_fchownat, to, name, *(u32 *)(stx + 20), *(u32 *)(stx + 24), AT_SYMLINK_NOFOLLOW);
+      /* chown clears set-id bits: put the mode back (not on symlinks, whose mode is fixed). */
+      if (r >= 0 && (mode & S_IFMT) != 0120000) r = SYS4(SYS_fchmodat, to, name, mode & 07777, 0);
+    }
+    if (r < 0) return r;
+  }
+  return n < 0 ? n : 0;
+}
+
 static long do_mount(const char *src, const char *target, const char *type, u64 flags, const char *data, long kind)
 {
   char p[64];
-  long fd = open_in_root(target, kind), r;
-  if (fd < 0) return fd;
+  long fd, r, below = -1, above;
+  /* Keep the directory about to be covered open: its entries stay readable under the mount. */
+  if (kind & COPY_UP) {
+    fd = open_in_root(target, MUST_EXIST);
+    if (fd >= 0) { below = open_dir_fd(fd); SYS1(SYS_close, fd); }
+  }
+  fd = open_in_root(target, kind & ~COPY_UP);
+  if (fd < 0) { if (below >= 0) SYS1(SYS_close, below); return fd; }
   r = SYS5(SYS_mount, src, fd_path(p, fd), type, flags, data);
   SYS1(SYS_close, fd);
+  if (r == 0 && below >= 0) {
+    fd = open_in_root(target, MUST_EXIST);
+    above = fd < 0 ? fd : open_dir_fd(fd);
+    if (fd >= 0) SYS1(SYS_close, fd);
+    r = above < 0 ? above : copy_tree(below, above, 0);
+    if (above >= 0) SYS1(SYS_close, above);
+  }
+  if (below >= 0) SYS1(SYS_close, below);
   return r;
 }
 
@@ -787,6 +868,27 @@ static long fork_child(long sync_fd)
   for (;;) SYS1(SYS_exit_group, 0);
 }
 
+/* A new network namespace has "lo" down; runc and crun bring it up (runc's
+ * loopback strategy), and clients such as podman --network none rely on it.
+ * struct ifreq: 16 bytes of name, then ifr_flags (short) in a 24-byte union. */
+static long do_loopback_up(void)
+{
+  struct { char name[16]; short flags; char pad[22]; } ifr;
+  long fd, r;
+  u32 i;
+  for (i = 0; i < sizeof ifr; i++) ((char *)&ifr)[i] = 0;
+  ifr.name[0] = 'l'; ifr.name[1] = 'o';
+  fd = SYS3(SYS_socket, 2 /* AF_INET */, 2 /* SOCK_DGRAM */ | O_CLOEXEC, 0);
+  if (fd < 0) return fd;
+  r = SYS3(SYS_ioctl, fd, 0x8913 /* SIOCGIFFLAGS */, &ifr);
+  if (r >= 0) {
+    ifr.flags |= 1 /* IFF_UP */;
+    r = SYS3(SYS_ioctl, fd, 0x8914 /* SIOCSIFFLAGS */, &ifr);
+  }
+  SYS1(SYS_close, fd);
+  return r < 0 ? r : 0;
+}
+
 static long run_op(u8 *prog, struct op *o, long sync_fd, i32 index)
 {
 #define S(i) (o->s[i] ? (const char *)(prog + o->s[i]) : (const char *)0)
@@ -884,6 +986,7 @@ static long run_op(u8 *prog, struct op *o, long sync_fd, i32 index)
     if (r >= 0) SYS1(SYS_close, r);
     return r < 0 ? r : 0;
   case OP_CONSOLE: return do_console(o->fd, o->n[0], o->n[1], o->n[2]);
+  case OP_LOOPBACK_UP: return do_loopback_up();
   case OP_ROOT_RDONLY: {
     struct mount_attr attr;
     attr.attr_set = 1 /* MOUNT_ATTR_RDONLY */; attr.attr_clr = 0; attr.propagation = 0; attr.userns_fd = 0;

@@ -34,8 +34,27 @@ export function checkFlags(rawArgs: readonly string[], def: ArgsDef): void {
     }
     const name = arg.replace(/^--?/, "").split("=")[0]!;
     if (!known.has(name)) throw new BuncError(`flag provided but not defined: -${name}`, { code: "EINVAL" });
+    if (!arg.includes("=") && takesValue(name) && i + 1 >= rawArgs.length) throw missingValue(name);
     if (!arg.includes("=") && takesValue(name)) i++;
   }
+}
+
+/** runc's words (podman probes `restore --lsm-mount-context` for them), and crun's. */
+function missingValue(name: string): BuncError {
+  return new BuncError(`flag needs an argument: -${name} (--${name} requires an argument)`, { code: "EINVAL" });
+}
+
+/**
+ * A value-taking flag at the very end, before any positional, has no value.
+ * Checked before citty parses, whose complaint would be the missing id instead.
+ */
+export function checkLastFlagValue(rawArgs: readonly string[], def: ArgsDef): void {
+  const firstPositional = rawArgs.findIndex((a) => !a.startsWith("-") || a === "-" || a === "--");
+  const last = rawArgs[rawArgs.length - 1];
+  if (last === undefined || (firstPositional >= 0 && firstPositional < rawArgs.length - 1) || !last.startsWith("-") || last.includes("=")) return;
+  const name = last.replace(/^--?/, "");
+  const takes = Object.entries(def).some(([n, a]) => a.type === "string" && (n === name || [(a as { alias?: string | string[] }).alias ?? []].flat().includes(name)));
+  if (takes) throw missingValue(name);
 }
 
 /**
@@ -90,3 +109,32 @@ export function createOptions(args: Record<string, unknown>, rawArgs: readonly s
     preserveFds: nonNegative(args["preserve-fds"], "preserve-fds"),
   };
 }
+
+/** Every value of a repeatable string flag (runc's StringSlice: --empty-ns a --empty-ns b). */
+export function allValues(rawArgs: readonly string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < rawArgs.length; i++) {
+    const arg = rawArgs[i]!;
+    if (arg === "--") break;
+    const [flag, value] = arg.replace(/^--?/, "").split(/=(.*)/s, 2) as [string, string | undefined];
+    if (!arg.startsWith("-") || flag !== name) continue;
+    if (value !== undefined) out.push(value);
+    else if (i + 1 < rawArgs.length) out.push(rawArgs[++i]!);
+  }
+  return out;
+}
+
+/** The flags checkpoint and restore share, with runc's descriptions. */
+export const criuArgs = {
+  id: { type: "positional", description: "container id", required: true },
+  "image-path": { type: "string", description: "path for criu image files (default: ./checkpoint)" },
+  "work-path": { type: "string", description: "path for saving work files and logs" },
+  "tcp-established": { type: "boolean", description: "allow open tcp connections" },
+  "ext-unix-sk": { type: "boolean", description: "allow external unix sockets" },
+  "shell-job": { type: "boolean", description: "allow shell jobs" },
+  "file-locks": { type: "boolean", description: "handle file locks, for safety" },
+  "lazy-pages": { type: "boolean", description: "use userfaultfd to lazily restore memory pages" },
+  "manage-cgroups-mode": { type: "string", description: "cgroups mode: 'soft' (default), 'full', 'strict' or 'ignore'" },
+  "empty-ns": { type: "string", description: "create a namespace, but don't restore its properties (network; may be repeated)" },
+  "auto-dedup": { type: "boolean", description: "enable auto deduplication of memory images" },
+} as const satisfies ArgsDef;

@@ -3,14 +3,15 @@
  * imported only when it runs, so `state` never loads the C executor and
  * `--version` loads nothing. Errors are printed here, once.
  */
-import { defineCommand, parseArgs, renderUsage, runCommand, type CommandDef } from "citty";
-import { checkFlags } from "./args";
+import { defineCommand, parseArgs, renderUsage, runCommand, type ArgsDef, type CommandDef } from "citty";
+import { checkFlags, checkLastFlagValue } from "./args";
 import { BuncError } from "../errors";
 import { VERSION, SPEC_VERSION } from "../version";
 import { globalArgs, setGlobals } from "./globals";
 import { reportError } from "./report";
 
 const verbs: Record<string, () => Promise<CommandDef<any>>> = {
+  checkpoint: () => import("./checkpoint").then((m) => m.default),
   create: () => import("./create").then((m) => m.default),
   delete: () => import("./delete").then((m) => m.default),
   events: () => import("./events").then((m) => m.default),
@@ -20,6 +21,7 @@ const verbs: Record<string, () => Promise<CommandDef<any>>> = {
   list: () => import("./list").then((m) => m.default),
   pause: () => import("./pause").then((m) => m.default),
   ps: () => import("./ps").then((m) => m.default),
+  restore: () => import("./restore").then((m) => m.default),
   resume: () => import("./resume").then((m) => m.default),
   run: () => import("./run").then((m) => m.default),
   spec: () => import("./spec").then((m) => m.default),
@@ -85,7 +87,9 @@ async function cli(argv: string[]): Promise<number> {
   checkFlags(before, globalArgs);
   setGlobals(parseArgs(before, globalArgs) as Record<string, unknown>);
   process.exitCode = 0;
-  await runCommand(await verbs[verb]!(), { rawArgs: rest });
+  const command = await verbs[verb]!();
+  checkLastFlagValue(rest, (command.args ?? {}) as ArgsDef);
+  await runCommand(command, { rawArgs: rest });
   return Number(process.exitCode ?? 0);
 }
 

@@ -6,7 +6,7 @@
 import { BuncError } from "../errors";
 import type { Status } from "./status";
 
-export type Verb = "start" | "kill" | "delete" | "forceDelete" | "pause" | "resume" | "exec" | "update";
+export type Verb = "start" | "kill" | "delete" | "forceDelete" | "pause" | "resume" | "exec" | "update" | "checkpoint";
 
 export const STATUSES: readonly Status[] = ["creating", "created", "running", "stopped", "paused"];
 
@@ -21,6 +21,8 @@ const ALLOWED: Record<Verb, readonly Status[]> = {
   resume: ["paused"],
   exec: ["created", "running"],
   update: ["created", "running", "paused"],
+  // criu dumps a live tree; a paused one is frozen already (runc checkpoints both).
+  checkpoint: ["running", "paused"],
 };
 
 /** Whether verb may act on a container in status. */
@@ -37,6 +39,7 @@ const VERB_TEXT: Record<Verb, string> = {
   resume: "resume",
   exec: "exec into",
   update: "update",
+  checkpoint: "checkpoint",
 };
 
 /** Throw unless verb may act on container id in status: "cannot start container x: it is running". */

@@ -189,6 +189,8 @@ export function compile(input: CompileInput): SetupPlan {
   add(Op.PDEATHSIG, "set the parent-death signal", { n: [SIGKILL] });
   // A session keyring of its own, so the container cannot read the host's keys (keyrings(7)).
   if (!input.noNewKeyring) add(Op.KEYRING, "join a new session keyring", { s: [`_ses.${input.id}`] });
+  // A new network namespace starts with "lo" down; runc brings it up (its loopback strategy).
+  if (fresh.has("network")) add(Op.LOOPBACK_UP, "bring up the loopback interface");
 
   const warnings: string[] = [];
   compileRootfs(input, add);
@@ -270,7 +272,11 @@ function compileMount(input: CompileInput, m: Mount, add: Add): void {
     throw new BuncError(`${what}: recursive mount attributes are supported only on bind mounts yet`, { code: "ENOTSUP" });
   if (type === "cgroup" || type === "cgroup2") return compileCgroupMount(input, m, opts.flags, add);
   // proc and sysfs must land on an ordinary directory, never through a symlink (CVE-2019-19921).
-  const kind = type === "proc" || type === "sysfs" ? Create.DIR | Create.NO_SYMLINKS : Create.DIR;
+  let kind: number = type === "proc" || type === "sysfs" ? Create.DIR | Create.NO_SYMLINKS : Create.DIR;
+  if (opts.tmpcopyup) {
+    if (type !== "tmpfs") throw new BuncError(`${what}: tmpcopyup applies only to tmpfs mounts`, { code: "CONFIG" });
+    kind |= Create.COPY_UP;
+  }
   add(Op.MOUNT, what, { s: [m.source ?? type, dest, type, opts.data || undefined], n: [opts.flags, kind] });
   if (opts.propagation) add(Op.PROPAGATE, `set propagation of ${dest}`, { s: [undefined, dest], n: [opts.propagation] });
 }

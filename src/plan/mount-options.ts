@@ -67,22 +67,25 @@ export interface MountOptions {
   /** MOUNT_ATTR_* to set and clear recursively ("rro", …). */
   recursiveSet: number;
   recursiveClear: number;
+  /** "tmpcopyup" (runc's extension): a tmpfs starts with a copy of what it covers. */
+  tmpcopyup: boolean;
   /** Everything else, for the filesystem: "mode=755,size=65536k". */
   data: string;
 }
 
 /** Every option word this build understands (for `features`). */
 export function knownMountOptions(): string[] {
-  return ["bind", "rbind", ...Object.keys(FLAGS), ...Object.keys(PROPAGATION), ...Object.keys(RECURSIVE)].sort();
+  return ["bind", "rbind", "tmpcopyup", ...Object.keys(FLAGS), ...Object.keys(PROPAGATION), ...Object.keys(RECURSIVE)].sort();
 }
 
 /** Parse a mount's options; unknown words are filesystem data, as mount(8) does. */
 export function parseMountOptions(options: readonly string[] = []): MountOptions {
-  const o: MountOptions = { flags: 0, cleared: 0, propagation: 0, bind: false, recursiveBind: false, recursiveSet: 0, recursiveClear: 0, data: "" };
+  const o: MountOptions = { flags: 0, cleared: 0, propagation: 0, bind: false, recursiveBind: false, recursiveSet: 0, recursiveClear: 0, tmpcopyup: false, data: "" };
   const data: string[] = [];
   for (const opt of options) {
     if (opt === "bind") o.bind = true;
     else if (opt === "rbind") o.bind = o.recursiveBind = true;
+    else if (opt === "tmpcopyup") o.tmpcopyup = true;
     else if (opt in FLAGS) {
       const [flag, set] = FLAGS[opt]!;
       if (set) { o.flags |= flag; o.cleared &= ~flag; } else { o.flags &= ~flag; o.cleared |= flag; }

@@ -691,3 +691,25 @@ describe("compile: user namespace id mappings", () => {
     expect(p.procWrites[0]).toEqual({ file: "uid_map", content: "0 1000 1\n1 100000 65535\n" });
   });
 });
+
+describe("compile: client needs (podman, containerd)", () => {
+  test("a new network namespace gets its loopback up, after the namespaces and before the mounts", () => {
+    const p = plan(); // runc's default spec has a new network namespace
+    only(p, Op.LOOPBACK_UP);
+    expectPhases(p, [["SYNC"], ["LOOPBACK_UP"], ["SET_ROOT"]]);
+  });
+
+  test("no loopback step without a new network namespace", () => {
+    expect(opsOf(plan((c) => (c.linux.namespaces = c.linux.namespaces.filter((ns: any) => ns.type !== "network"))), Op.LOOPBACK_UP)).toHaveLength(0);
+    const joinNet = (c: any) => (c.linux.namespaces = c.linux.namespaces.map((ns: any) => (ns.type === "network" ? { type: "network", path: "/run/netns/x" } : ns)));
+    expect(opsOf(plan(joinNet, { joined: new Map([["network", 7]]) }), Op.LOOPBACK_UP)).toHaveLength(0);
+  });
+
+  test("tmpcopyup makes a tmpfs mount copy what it covers; on other types it is refused", () => {
+    const p = plan((c) => c.mounts.push({ destination: "/run", type: "tmpfs", source: "tmpfs", options: ["rw", "nosuid", "tmpcopyup"] }));
+    const run = opsOf(p, Op.MOUNT).find((o) => o.s?.[1] === "/run")!;
+    expect(run.s?.[3]).toBeUndefined();
+    expect(nums(run)[1]).toBe(BigInt(Create.DIR | Create.COPY_UP));
+    expect(compileError((c) => c.mounts.push({ destination: "/x", type: "proc", source: "proc", options: ["tmpcopyup"] }))).toMatch(/tmpcopyup applies only to tmpfs/);
+  });
+});

@@ -14,7 +14,7 @@ describe("features", () => {
   });
 
   test("mountOptions do not claim refused options", () => {
-    for (const o of ["idmap", "ridmap", "ratime", "rnoatime", "tmpcopyup"]) expect(f.mountOptions).not.toContain(o);
+    for (const o of ["idmap", "ridmap", "ratime", "rnoatime"]) expect(f.mountOptions).not.toContain(o);
   });
 
   test("seccomp is enabled with libseccomp's actions and operators; apparmor, selinux are disabled", () => {

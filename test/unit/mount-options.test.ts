@@ -33,7 +33,7 @@ const MOUNT_ATTR_NOSYMFOLLOW = 0x200000;
 
 describe("parseMountOptions: flags", () => {
   test("no options: nothing set", () => {
-    expect(parseMountOptions()).toEqual({ flags: 0, cleared: 0, propagation: 0, bind: false, recursiveBind: false, recursiveSet: 0, recursiveClear: 0, data: "" });
+    expect(parseMountOptions()).toEqual({ flags: 0, cleared: 0, propagation: 0, bind: false, recursiveBind: false, recursiveSet: 0, recursiveClear: 0, tmpcopyup: false, data: "" });
     expect(parseMountOptions([])).toEqual(parseMountOptions());
   });
 
@@ -198,5 +198,13 @@ describe("bindAttributes", () => {
 
   test("flags mount_setattr cannot express (sync) are not turned into attributes", () => {
     expect(attrs("bind", "sync")).toEqual({ set: 0, clear: 0 });
+  });
+});
+
+describe("parseMountOptions: tmpcopyup", () => {
+  test("is runc's extension, not filesystem data", () => {
+    const o = parseMountOptions(["rw", "nosuid", "tmpcopyup", "mode=755"]);
+    expect(o.tmpcopyup).toBe(true);
+    expect(o.data).toBe("mode=755");
   });
 });

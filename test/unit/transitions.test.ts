@@ -9,7 +9,7 @@ import { BuncError } from "../../src/errors";
 import type { Status } from "../../src/container/status";
 import { canDo, guard, STATUSES, type Verb } from "../../src/container/transitions";
 
-const VERBS: Verb[] = ["start", "kill", "delete", "forceDelete", "pause", "resume", "exec", "update"];
+const VERBS: Verb[] = ["start", "kill", "delete", "forceDelete", "pause", "resume", "exec", "update", "checkpoint"];
 
 /** true: the verb may act on a container in that status. */
 const EXPECTED: Record<Verb, Record<Status, boolean>> = {
@@ -26,6 +26,7 @@ const EXPECTED: Record<Verb, Record<Status, boolean>> = {
   exec:        { creating: false, created: true,  running: true,  stopped: false, paused: false },
   // runc's Set(): everything but stopped.
   update:      { creating: false, created: true,  running: true,  stopped: false, paused: true },
+  checkpoint:  { creating: false, created: false, running: true,  stopped: false, paused: true },
 };
 
 describe("STATUSES", () => {

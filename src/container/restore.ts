@@ -1,0 +1,85 @@
+/**
+ * restore: bring a checkpointed container back with criu (runc restore).
+ * The container gets its state dir and cgroup first, as create does; criu
+ * restores the tree detached, as bunc's child (--restore-sibling), and
+ * writes the restored init's pid, which becomes the container's pid.
+ * Without --detach bunc stays and returns the container's exit status, as run.
+ */
+import { mkdirSync, readFileSync } from "node:fs";
+import { posix as path } from "node:path";
+import { cgroupManager } from "../cgroups/manager";
+import { BuncError } from "../errors";
+import { openChild, setChildSubreaper } from "../linux/pidfd";
+import { procStat } from "../linux/proc";
+import { loadBundle } from "./bundle";
+import { OCI_VERSION, rfc3339Now, writePidFile } from "./create";
+import { criuRestoreArgs, runCriu, type RestoreOptions } from "./criu";
+import { deleteContainer } from "./delete";
+import type { ContainerRecord, Store } from "./store";
+import { supervise } from "./supervise";
+import { Undo } from "./undo";
+import { refuseUnsupported } from "./unsupported";
+
+export interface RestoreContainerOptions extends RestoreOptions {
+  id: string;
+  bundle: string;
+  pidFile?: string;
+  consoleSocket?: string;
+  detach?: boolean;
+  noSubreaper?: boolean;
+  systemdCgroup?: boolean;
+}
+
+/** Restore a container; returns 0 when detached, else its exit status. */
+export async function restoreContainer(store: Store, opts: RestoreContainerOptions, criu: string): Promise<number> {
+  if (opts.consoleSocket) throw new BuncError("restore --console-socket is not supported by this build of bunc yet", { code: "ENOTSUP" });
+  const bundle = path.resolve(opts.bundle);
+  const spec = loadBundle(bundle);
+  refuseUnsupported(spec);
+  const rootfs = path.resolve(bundle, spec.root?.path ?? "rootfs");
+  if (!opts.detach && !opts.noSubreaper) setChildSubreaper();
+  const undo = new Undo();
+  let pid: number;
+  try {
+    const dir = store.claim(opts.id);
+    undo.push(() => store.remove(opts.id));
+    const cgroup = cgroupManager(opts.id, spec.linux?.cgroupsPath, { systemd: opts.systemdCgroup });
+    cgroup.create();
+    undo.push(() => cgroup.destroy());
+    cgroup.apply(spec.linux?.resources);
+    const [mount, cgroupDir] = Object.entries(cgroup.paths)[0] ?? [];
+    const cgroupRoot = mount && cgroupDir ? "/" + path.relative(mount, cgroupDir) : undefined;
+    const criuPidFile = path.join(dir, "criu.pid");
+    const workDir = opts.workPath ?? opts.imagePath;
+    mkdirSync(workDir, { recursive: true, mode: 0o700 });
+    runCriu(criu, criuRestoreArgs(opts, { rootfs, mounts: spec.mounts, bundle, cgroupRoot, pidFile: criuPidFile }), workDir, "restore.log");
+    pid = Number(readFileSync(criuPidFile, "utf8").trim());
+    const stat = procStat(pid);
+    if (!Number.isInteger(pid) || pid <= 0 || !stat) throw new BuncError(`criu restore reported pid ${pid}, which is not running`, { code: "CRIU" });
+    const record: ContainerRecord = {
+      ociVersion: OCI_VERSION,
+      id: opts.id,
+      pid,
+      pidStartTime: stat.startTime,
+      bundle,
+      rootfs,
+      created: rfc3339Now(),
+      owner: "",
+      annotations: spec.annotations,
+      cgroupPaths: cgroup.paths,
+      process: spec.process,
+      namespaces: (spec.linux?.namespaces ?? []).map((ns) => ns.type),
+    };
+    store.save(record);
+    if (opts.pidFile) writePidFile(opts.pidFile, pid);
+  } catch (e) {
+    undo.run();
+    throw e;
+  }
+  if (opts.detach) return 0;
+  try {
+    return await supervise(openChild(pid), pid);
+  } finally {
+    deleteContainer(store, opts.id, true);
+  }
+}
