@@ -10,7 +10,7 @@ import { cgroupManager } from "../cgroups/manager";
 import { BuncError } from "../errors";
 import { mkfifo } from "../linux/fs";
 import { connectUnix, sendPidfd } from "../linux/socket";
-import { compile, type ContainerHooks } from "../plan/compile";
+import { compile, idmapMountOf, type ContainerHooks } from "../plan/compile";
 import type { CompiledSeccomp } from "../plan/process";
 import { planSeccomp } from "../plan/seccomp";
 import { buildFilter } from "../linux/seccomp";
@@ -25,6 +25,8 @@ import { homeOf } from "./passwd";
 import { EXEC_FIFO, type ContainerRecord, type Store } from "./store";
 import { Undo } from "./undo";
 import { refuseUnsupported } from "./unsupported";
+import { planIdmappedMounts } from "../plan/idmap";
+import { idmapSources, idmapTree, ownFds } from "./idmap";
 
 export interface CreateOptions {
   id: string;
@@ -97,6 +99,14 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
     const pidfdSocket = opts.pidfdSocket === undefined ? undefined : connectUnix(path.resolve(opts.pidfdSocket), "pidfd socket");
     if (pidfdSocket !== undefined) undo.push(() => closeSync(pidfdSocket));
     const hooks = containerHooks(spec, undo);
+    const namespaces = spec.linux?.namespaces ?? [];
+    const idmaps = planIdmappedMounts(spec, {
+      bundle,
+      newUserns: namespaces.some((ns) => ns.type === "user" && !ns.path),
+      joinedUserns: joined.has("user"),
+      rootless: process.geteuid?.() !== 0,
+    });
+    const idmapped = idmapSources(idmaps, joined.get("user"), undo);
     const state = (status: HookState["status"], pid: number): HookState =>
       ({ ociVersion: OCI_VERSION, id: opts.id, status, pid, bundle, annotations: spec.annotations });
     const plan = compile({
@@ -117,6 +127,7 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
       seccomp,
       lastCap: lastCap(),
       hooks,
+      idmapped: new Set(idmapped.keys()),
     });
     warnings.push(...plan.warnings);
     const child = launch(plan.ops, plan.cloneFlags, (firstPid) => {
@@ -130,6 +141,11 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
         // prestart is deprecated but still run, before createRuntime (config.md).
         runHooks("prestart", spec.hooks?.prestart, state("creating", pid));
         runHooks("createRuntime", spec.hooks?.createRuntime, state("creating", pid));
+      },
+      onIdmap: (tree, opIndex) => {
+        const source = idmapped.get(idmapMountOf(plan.ops[opIndex]) ?? -1);
+        if (!source) throw new BuncError(`unexpected idmapped mount from step ${opIndex}`, { code: "EPROTO" });
+        idmapTree(tree, source);
       },
       onSeccomp: (fd, pid) => {
         try {
@@ -161,6 +177,7 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
     closeSync(dirFd);
     if (hooks) for (const fd of [hooks.createStateFd, hooks.startStateFd]) closeSync(fd);
     for (const fd of joined.values()) closeSync(fd);
+    for (const fd of ownFds(idmapped, joined.get("user"))) closeSync(fd);
     if (consoleFd !== undefined && consoleFd !== opts.consoleFd) closeSync(consoleFd);
     if (pidfdSocket !== undefined) closeSync(pidfdSocket);
     return { record, pidfd: child.pidfd, warnings };

@@ -17,7 +17,6 @@ export function refuseUnsupported(spec: Spec): void {
     [l?.memoryPolicy, "linux.memoryPolicy"],
     [l?.intelRdt, "linux.intelRdt"],
     [l?.netDevices && Object.keys(l.netDevices).length, "linux.netDevices"],
-    [spec.mounts?.some((m) => m.uidMappings || m.gidMappings), "mounts[].uidMappings (idmapped mounts)"],
   ];
   for (const [present, name] of checks)
     if (present) throw new BuncError(`${name} is not supported by this build of bunc yet`, { code: "ENOTSUP" });

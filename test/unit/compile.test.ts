@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { BuncError } from "../../src/errors";
-import { candidates, compile, type CompileInput, type SetupPlan } from "../../src/plan/compile";
+import { candidates, compile, idmapMountOf, type CompileInput, type SetupPlan } from "../../src/plan/compile";
 import { Create, Msg, Op, type Num, type Operation } from "../../src/plan/program";
 import { parseConfig, type Spec } from "../../src/spec/config";
 import { defaultSpec } from "../../src/spec/default";
@@ -439,10 +439,37 @@ describe("compile: mounts", () => {
     expect(nums(b)).toEqual(big(4, 0, 0, MS_SLAVE, Create.DIR));
   });
 
-  test("recursive attributes on a non-bind mount are refused", () => {
-    expect(compileError((c) => c.mounts.push({ destination: "/t", type: "tmpfs", source: "tmpfs", options: ["rro"] }))).toContain(
-      "recursive mount attributes",
-    );
+  test("recursive attributes on a non-bind mount: SETATTR on it right after the mount", () => {
+    const p = plan((c) => c.mounts.push({ destination: "/t", type: "tmpfs", source: "tmpfs", options: ["rro", "rnosuid", "rnoatime", "mode=755"] }));
+    const i = p.ops.findIndex((o) => o.code === Op.MOUNT && o.s![1] === "/t");
+    expect(p.ops[i]!.s![3]).toBe("mode=755");
+    const set = p.ops[i + 1]!;
+    expect(OP_NAME[set.code]).toBe("SETATTR");
+    expect(set.s).toEqual([undefined, "/t"]);
+    expect(nums(set)).toEqual(big(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOATIME, MOUNT_ATTR__ATIME));
+  });
+
+  test("recursive attributes on the cgroup mount: SETATTR after its binds", () => {
+    const p = plan((c) => c.mounts.find((m: any) => m.type === "cgroup").options.push("rnoexec"));
+    const last = p.ops.findLastIndex((o) => o.s?.[1]?.startsWith("/sys/fs/cgroup"));
+    expect(OP_NAME[p.ops[last]!.code]).toBe("SETATTR");
+    expect(nums(p.ops[last]!)).toEqual(big(MOUNT_ATTR_NOEXEC, 0));
+  });
+
+  test("an idmapped bind: BIND_IDMAP (8) with the mount's index in n0's high half, attributes left to the parent", () => {
+    const spec = config((c) => c.mounts.push({ destination: "/data", type: "bind", source: "/srv/data", options: ["rbind", "ro", "idmap"], uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }], gidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] }));
+    const index = spec.mounts!.length - 1;
+    const p = compile(inputFor(spec, { idmapped: new Set([index]) }));
+    const b = mountOf(p, "/data");
+    expect(b.code).toBe(Op.BIND);
+    expect(b.what).toContain("(idmapped)");
+    expect(nums(b)).toEqual([BigInt(8 | 1) | (BigInt(index) << 32n), 0n, 0n, 0n, BigInt(Create.DIR)]);
+    expect(idmapMountOf(b)).toBe(index);
+    expect(idmapMountOf(mountOf(p, "/proc"))).toBeUndefined();
+  });
+
+  test("an idmapped mount the parent did not plan is an error, never a plain bind", () => {
+    expect(compileError((c) => c.mounts.push({ destination: "/data", type: "bind", source: "/srv", options: ["bind", "idmap"] }))).toContain("was not planned");
   });
 
   test('the "cgroup" mount: a tmpfs, one BIND per cgroup, then a read-only remount', () => {
