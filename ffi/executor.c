@@ -188,6 +188,7 @@ enum {
   OP_IOPRIO,           /* n0 ioprio value */
   OP_AFFINITY,         /* n0 offset of a CPU mask, n1 its size in bytes */
   OP_SETATTR,          /* s1 mount point in root; n0 MOUNT_ATTR_* to set, n1 to clear, on it and every mount under it */
+  OP_DUMPABLE,         /* n0: PR_SET_DUMPABLE value */
 };
 
 /* Messages on the sync socket, both ways: keep in step with src/plan/program.ts (Msg). */
@@ -899,6 +900,7 @@ static long run_op(u8 *prog, struct op *o, long sync_fd, i32 index)
     SYS1(SYS_close, fd);
     return r;
   }
+  case OP_DUMPABLE: return SYS2(SYS_prctl, PR_SET_DUMPABLE, o->n[0]);
   case OP_CLOSE: return SYS1(SYS_close, o->fd);
   case OP_WRITE_FD: return full_write(o->fd, S(1), str_len(S(1)));
   case OP_KEYRING:

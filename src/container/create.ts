@@ -26,6 +26,7 @@ import { EXEC_FIFO, type ContainerRecord, type Store } from "./store";
 import { Undo } from "./undo";
 import { refuseUnsupported } from "./unsupported";
 import { planIdmappedMounts } from "../plan/idmap";
+import { writeProcFiles } from "./usermap";
 import { idmapSources, idmapTree, ownFds } from "./idmap";
 
 export interface CreateOptions {
@@ -100,11 +101,14 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
     if (pidfdSocket !== undefined) undo.push(() => closeSync(pidfdSocket));
     const hooks = containerHooks(spec, undo);
     const namespaces = spec.linux?.namespaces ?? [];
+    const euid = process.geteuid?.() ?? 0;
+    // As runc (RootlessEUID): the effective uid decides, not --rootless, which is about cgroups.
+    const privileged = euid === 0;
     const idmaps = planIdmappedMounts(spec, {
       bundle,
       newUserns: namespaces.some((ns) => ns.type === "user" && !ns.path),
       joinedUserns: joined.has("user"),
-      rootless: process.geteuid?.() !== 0,
+      rootless: !privileged,
     });
     const idmapped = idmapSources(idmaps, joined.get("user"), undo);
     const state = (status: HookState["status"], pid: number): HookState =>
@@ -128,6 +132,7 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
       lastCap: lastCap(),
       hooks,
       idmapped: new Set(idmapped.keys()),
+      mapWriter: { euid, egid: process.getegid?.() ?? 0, privileged },
     });
     warnings.push(...plan.warnings);
     const child = launch(plan.ops, plan.cloneFlags, (firstPid) => {
@@ -253,17 +258,6 @@ export function consoleFor(terminal: boolean, opts: { consoleFd?: number; consol
   const fd = connectUnix(path.resolve(opts.consoleSocket));
   undo.push(() => closeSync(fd));
   return fd;
-}
-
-/** The parent's part of the child's SETUP: /proc/PID files (id maps first), as the plan lists them. */
-function writeProcFiles(pid: number, writes: readonly { file: string; content: string }[]): void {
-  for (const { file, content } of writes) {
-    try {
-      writeFileSync(`/proc/${pid}/${file}`, content);
-    } catch (e) {
-      throw new BuncError(`write /proc/${pid}/${file}: ${(e as Error).message}`, { code: "EINVAL", cause: e });
-    }
-  }
 }
 
 /** The mount point that holds rootfs, and whether it is shared (optional field "shared:N" in proc_pid_mountinfo(5)). */

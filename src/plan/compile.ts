@@ -9,7 +9,8 @@ import { posix as path } from "node:path";
 import { BuncError } from "../errors";
 import type { Spec } from "../spec/config";
 import { defaultDevices, DEV_SYMLINKS, deviceNumber, deviceMode } from "./devices";
-import { checkIdMappings, mapLines } from "./idmap";
+import { checkIdMappings } from "./idmap";
+import { idMapSteps, type MapStep, type MapWriter } from "./usermap";
 import { bindAttributes, MS, parseMountOptions } from "./mount-options";
 import { CLONE, JOIN_ORDER, NAMESPACE_FLAG, type NamespaceType } from "./namespaces";
 import { Create, Msg, Op, type Operation } from "./program";
@@ -57,6 +58,8 @@ export interface CompileInput {
   lastCap?: number;
   /** Hooks: whether the parent runs some at the HOOKS sync, and those the executor runs. */
   hooks?: ContainerHooks;
+  /** Who writes a new user namespace's id maps (default: root). */
+  mapWriter?: MapWriter;
   /** Indexes (in mounts) of the idmapped bind mounts (src/plan/idmap.ts), which the parent idmaps. */
   idmapped?: ReadonlySet<number>;
 }
@@ -80,19 +83,18 @@ export interface SetupPlan {
    * its SETUP: id maps, time offsets, oom_score_adj. The child cannot write
    * them itself once it is non-dumpable inside a user namespace.
    */
-  procWrites: { file: string; content: string }[];
+  procWrites: MapStep[];
   /** Things dropped rather than refused (a capability this kernel lacks). */
   warnings: string[];
 }
 
 /** What the parent writes to /proc/PID/ during SETUP. */
-function procWrites(spec: Spec, fresh: ReadonlySet<NamespaceType>): { file: string; content: string }[] {
-  const out: { file: string; content: string }[] = [];
+function procWrites(spec: Spec, fresh: ReadonlySet<NamespaceType>, writer: MapWriter): MapStep[] {
+  const out: MapStep[] = [];
   if (fresh.has("user")) {
     checkIdMappings(spec.linux?.uidMappings, "config.json: linux.uidMappings");
     checkIdMappings(spec.linux?.gidMappings, "config.json: linux.gidMappings");
-    out.push({ file: "uid_map", content: mapLines(spec.linux?.uidMappings) });
-    out.push({ file: "gid_map", content: mapLines(spec.linux?.gidMappings) });
+    out.push(...idMapSteps(spec.linux!.uidMappings!, spec.linux!.gidMappings!, writer));
   }
   if (fresh.has("time")) {
     const offsets = Object.entries(spec.linux?.timeOffsets ?? {})
@@ -105,6 +107,7 @@ function procWrites(spec: Spec, fresh: ReadonlySet<NamespaceType>): { file: stri
 }
 
 const SIGKILL = 9;
+const ROOT: MapWriter = { euid: 0, egid: 0, privileged: true };
 /** Namespaces clone3 may create directly; cgroup waits for the cgroup placement, time for its offsets. */
 const CLONE_AT_ONCE: NamespaceType[] = ["user", "mount", "uts", "ipc", "network", "pid"];
 
@@ -132,6 +135,16 @@ export function compile(input: CompileInput): SetupPlan {
     add(Op.SETRESGID, "become gid 0 in the user namespace", { n: [0] });
     add(Op.SETRESUID, "become uid 0 in the user namespace", { n: [0] });
   };
+  // An unprivileged parent cannot open /proc/PID/uid_map of a non-dumpable child (its
+  // /proc files then belong to root): the child is dumpable only while it waits for its
+  // maps, as runc's nsexec does, before anything of the container exists.
+  const writer = input.mapWriter ?? ROOT;
+  const parentSetup = () => {
+    const redump = fresh.has("user") && !writer.privileged;
+    if (redump) add(Op.DUMPABLE, "become dumpable for the id maps", { n: [1] });
+    add(Op.SYNC, "wait for the parent's setup", { n: [Msg.SETUP] });
+    if (redump) add(Op.DUMPABLE, "become non-dumpable again", { n: [0] });
+  };
   const unshareRest = (skip: NamespaceType[]) => {
     let rest = 0;
     for (const t of fresh) if (!skip.includes(t)) rest |= NAMESPACE_FLAG[t];
@@ -143,7 +156,7 @@ export function compile(input: CompileInput): SetupPlan {
     // clone3 creates what it can; with a new user namespace only it and the PID namespace.
     const atOnce = fresh.has("user") ? (["user", "pid"] as NamespaceType[]) : CLONE_AT_ONCE;
     for (const t of atOnce) if (fresh.has(t)) cloneFlags |= NAMESPACE_FLAG[t];
-    add(Op.SYNC, "wait for the parent's setup", { n: [Msg.SETUP] });
+    parentSetup();
     becomeRoot();
     // The cgroup namespace comes after the parent placed the child in its cgroup.
     unshareRest(atOnce);
@@ -155,7 +168,7 @@ export function compile(input: CompileInput): SetupPlan {
     // User first (it owns what follows), time before the SYNC: the parent writes its offsets.
     if (fresh.has("user")) add(Op.UNSHARE, "unshare the user namespace", { n: [CLONE.NEWUSER] });
     if (fresh.has("time")) add(Op.UNSHARE, "unshare the time namespace", { n: [CLONE.NEWTIME] });
-    add(Op.SYNC, "wait for the parent's setup", { n: [Msg.SETUP] });
+    parentSetup();
     becomeRoot();
     unshareRest(["user", "time"]);
   }
@@ -169,7 +182,7 @@ export function compile(input: CompileInput): SetupPlan {
   const warnings: string[] = [];
   compileRootfs(input, add);
   compileIdentityAndProcess(input, add, warnings);
-  return { ops, cloneFlags: BigInt(cloneFlags), procWrites: procWrites(spec, fresh), warnings };
+  return { ops, cloneFlags: BigInt(cloneFlags), procWrites: procWrites(spec, fresh, writer), warnings };
 }
 
 

@@ -59,6 +59,7 @@ export const Op = {
   IOPRIO: 45,
   AFFINITY: 46,
   SETATTR: 47,
+  DUMPABLE: 48,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 
