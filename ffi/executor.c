@@ -150,7 +150,7 @@ enum {
   OP_FORK,             /* clone3(CLONE_PARENT): the child goes on, the caller reports its pid and exits */
   OP_PDEATHSIG,        /* n0: signal, 0 to clear */
   OP_MOUNT,            /* s0 source, s1 target in root, s2 fstype, s3 data; n0 flags, n1 create kind */
-  OP_BIND,             /* s0 source (host), s1 target in root; n0 BIND_*; n1 attr_set; n2 attr_clr; n3 propagation; n4 create kind */
+  OP_BIND,             /* s0 source (host), s1 target in root; n0 BIND_* (BIND_IDMAP: the parent idmaps the tree); n1 attr_set; n2 attr_clr; n3 propagation; n4 create kind */
   OP_PROPAGATE,        /* s1 target in root (or s0 absolute); n0 MS_* propagation flags */
   OP_SET_ROOT,         /* s0: absolute path of the rootfs; binds it onto itself, opens it as the root for later ops */
   OP_MKNOD,            /* s1 target in root; n0 mode (with S_IF*), n1 dev, n2 uid, n3 gid */
@@ -191,10 +191,12 @@ enum {
   OP_IOPRIO,           /* n0 ioprio value */
   OP_AFFINITY,         /* n0 offset of a CPU mask, n1 its size in bytes */
   OP_LOOPBACK_UP,      /* bring "lo" up in the current network namespace */
+  OP_SETATTR,          /* s1 mount point in root; n0 MOUNT_ATTR_* to set, n1 to clear, on it and every mount under it */
+  OP_DUMPABLE,         /* n0: PR_SET_DUMPABLE value */
 };
 
 /* Messages on the sync socket, both ways: keep in step with src/plan/program.ts (Msg). */
-enum { MSG_ERROR = 1, MSG_PID, MSG_READY, MSG_USERMAP, MSG_GO, MSG_SECCOMP, MSG_HOOKS };
+enum { MSG_ERROR = 1, MSG_PID, MSG_READY, MSG_USERMAP, MSG_GO, MSG_SECCOMP, MSG_HOOKS, MSG_READY_TO_JOIN, MSG_IDMAP };
 
 struct op { u32 code; i32 fd; u32 s[4]; u64 n[5]; };
 struct header { u32 magic; u32 nops; u32 ops_off; u32 size; i32 sync_fd; i32 pad; };
@@ -213,8 +215,10 @@ struct cap_data { u32 effective; u32 permitted; u32 inheritable; };
 struct rlimit64 { u64 cur; u64 max; };
 struct kernel_sigaction { u64 handler; u64 flags; u64 restorer; u64 mask; };
 
-/* The child's registers: the root directory fd and the program to execve. */
+/* The child's registers: the root directory fd, the program to execve, the sync socket and the running op. */
 static long root_fd = AT_FDCWD;
+static long sync_sock = -1;
+static i32 op_index;
 static const char *exec_path;
 
 static long sys(long n, long a, long b, long c, long d, long e, long f)
@@ -462,7 +466,8 @@ static long do_mount(const char *src, const char *target, const char *type, u64 
   return r;
 }
 
-enum { BIND_RECURSIVE = 1, BIND_PROPAGATION_RECURSIVE = 4 };
+enum { BIND_RECURSIVE = 1, BIND_PROPAGATION_RECURSIVE = 4, BIND_IDMAP = 8 };
+static long send_fd(long sock, long fd, const char *name);
 
 static long set_attr(long tree, u64 set, u64 clr, u64 flags)
 {
@@ -478,13 +483,28 @@ static long set_attr(long tree, u64 set, u64 clr, u64 flags)
  * remount of a locked mount is needed), move_mount(2) attaches it onto an
  * fd already resolved inside the root. set and clr carry MOUNT_ATTR_* for
  * the top mount in their low 32 bits, for the whole tree in the high 32.
+ *
+ * BIND_IDMAP: the detached tree goes to the parent, which idmaps it and
+ * answers GO. MOUNT_ATTR_IDMAP needs CAP_SYS_ADMIN in the user namespace of
+ * the source's superblock (the initial one for a host path), which this
+ * process has lost once it is in the container's user namespace; and
+ * move_mount(2) takes a tree cloned by open_tree(2) only into the mount
+ * namespace it was cloned in (Linux 6.15), so the clone must happen here.
  */
 static long do_bind(const char *src, const char *target, u64 how, u64 set, u64 clr, u64 prop, long kind)
 {
   struct mount_attr attr;
+  struct msg m;
   long tree, fd, r;
   tree = SYS3(SYS_open_tree, AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((how & BIND_RECURSIVE) ? AT_RECURSIVE : 0));
   if (tree < 0) return tree;
+  if (how & BIND_IDMAP) {
+    r = send_msg(sync_sock, MSG_IDMAP, op_index, 0, 0);
+    if (r == 0) r = send_fd(sync_sock, tree, "idmap");
+    if (r >= 0) r = full_read(sync_sock, &m, sizeof m);
+    if (r == 0 && m.type != MSG_GO) r = -EINVAL;
+    if (r < 0) { SYS1(SYS_close, tree); return r; }
+  }
   r = set_attr(tree, set >> 32, clr >> 32, AT_RECURSIVE);
   if (r == 0) r = set_attr(tree, set & 0xffffffffUL, clr & 0xffffffffUL, 0);
   if (r < 0) { SYS1(SYS_close, tree); return r; }
@@ -975,6 +995,14 @@ static long run_op(u8 *prog, struct op *o, long sync_fd, i32 index)
   case OP_SCHEDULER: return SYS3(314 /* sched_setattr */, 0, prog + o->n[0], 0);
   case OP_IOPRIO: return SYS3(251 /* ioprio_set */, 1 /* IOPRIO_WHO_PROCESS */, 0, o->n[0]);
   case OP_AFFINITY: return SYS3(203 /* sched_setaffinity */, 0, o->n[1], prog + o->n[0]);
+  case OP_SETATTR: {
+    long fd = open_in_root(S(1), MUST_EXIST);
+    if (fd < 0) return fd;
+    r = set_attr(fd, o->n[0], o->n[1], AT_RECURSIVE);
+    SYS1(SYS_close, fd);
+    return r;
+  }
+  case OP_DUMPABLE: return SYS2(SYS_prctl, PR_SET_DUMPABLE, o->n[0]);
   case OP_CLOSE: return SYS1(SYS_close, o->fd);
   case OP_WRITE_FD: return full_write(o->fd, S(1), str_len(S(1)));
   case OP_KEYRING:
@@ -1006,7 +1034,9 @@ static void run_program(u8 *prog)
   /* Before anything else: no ptrace or /proc/PID/mem access from the
    * container to this process while it still holds host fds (CVE-2019-5736). */
   SYS2(SYS_prctl, PR_SET_DUMPABLE, 0);
+  sync_sock = sync_fd;
   for (i = 0; i < h->nops; i++) {
+    op_index = (i32)i;
     r = run_op(prog, &ops[i], sync_fd, (i32)i);
     if (r < 0) {
       send_msg(sync_fd, MSG_ERROR, (i32)i, (i32)-r, 0);

@@ -4,6 +4,8 @@ import { execInContainer, execTarget } from "../container/exec";
 import { execProcess } from "../container/exec-process";
 import { reportWarning } from "./report";
 import { containerPasswd } from "../container/passwd";
+import { apparmorEnabled, selinuxEnabled } from "../linux/lsm";
+import { refuseLsm } from "../container/unsupported";
 import { BuncError } from "../errors";
 import { parseWith, Process } from "../spec/config";
 import { nonNegative, store } from "./args";
@@ -86,8 +88,8 @@ export default defineCommand({
 /** The exec verb proper; returns the exit status. */
 async function exec(rawArgs: string[]): Promise<number> {
   const a = parseExecArgs(rawArgs);
-  if (a.values.apparmor) throw new BuncError("--apparmor: AppArmor is not enabled on this host", { code: "ENOTSUP" });
-  if (a.values["process-label"]) throw new BuncError("--process-label: SELinux is not enabled on this host", { code: "ENOTSUP" });
+  if (a.values.apparmor) throw new BuncError(apparmorEnabled() ? "--apparmor is not supported by this build of bunc yet" : "--apparmor: apparmor is not enabled on this host", { code: "ENOTSUP" });
+  if (a.values["process-label"]) throw new BuncError(selinuxEnabled() ? "--process-label is not supported by this build of bunc yet" : "--process-label: selinux is not enabled on this host", { code: "ENOTSUP" });
   const s = store();
   const ignorePaused = a.bools["ignore-paused"];
   // The container's state first: a stopped container has no /etc/passwd to look a user up in.
@@ -108,6 +110,8 @@ async function exec(rawArgs: string[]): Promise<number> {
         },
         () => containerPasswd(`/proc/${record.pid}/root`),
       );
+  // A process.json may name a profile or label too: never run it unconfined instead.
+  refuseLsm({ process });
   return await execInContainer(s, a.id, {
     process,
     detach: a.bools.detach,

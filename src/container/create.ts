@@ -11,7 +11,7 @@ import { cgroupManager } from "../cgroups/manager";
 import { BuncError } from "../errors";
 import { mkfifo } from "../linux/fs";
 import { connectUnix, sendPidfd } from "../linux/socket";
-import { compile, type ContainerHooks } from "../plan/compile";
+import { compile, idmapMountOf, type ContainerHooks } from "../plan/compile";
 import type { CompiledSeccomp } from "../plan/process";
 import { planSeccomp } from "../plan/seccomp";
 import { buildFilter } from "../linux/seccomp";
@@ -26,6 +26,9 @@ import { homeOf } from "./passwd";
 import { EXEC_FIFO, type ContainerRecord, type Store } from "./store";
 import { Undo } from "./undo";
 import { refuseUnsupported } from "./unsupported";
+import { planIdmappedMounts } from "../plan/idmap";
+import { writeProcFiles } from "./usermap";
+import { idmapSources, idmapTree, ownFds } from "./idmap";
 
 export interface CreateOptions {
   id: string;
@@ -101,6 +104,17 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
     const pidfdSocket = opts.pidfdSocket === undefined ? undefined : connectUnix(path.resolve(opts.pidfdSocket), "pidfd socket");
     if (pidfdSocket !== undefined) undo.push(() => closeSync(pidfdSocket));
     const hooks = containerHooks(spec, undo);
+    const namespaces = spec.linux?.namespaces ?? [];
+    const euid = process.geteuid?.() ?? 0;
+    // As runc (RootlessEUID): the effective uid decides, not --rootless, which is about cgroups.
+    const privileged = euid === 0;
+    const idmaps = planIdmappedMounts(spec, {
+      bundle,
+      newUserns: namespaces.some((ns) => ns.type === "user" && !ns.path),
+      joinedUserns: joined.has("user"),
+      rootless: !privileged,
+    });
+    const idmapped = idmapSources(idmaps, joined.get("user"), undo);
     const state = (status: HookState["status"], pid: number): HookState =>
       ({ ociVersion: OCI_VERSION, id: opts.id, status, pid, bundle, annotations: spec.annotations });
     const plan = compile({
@@ -122,6 +136,8 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
       lastCap: lastCap(),
       hooks,
       cgroupTaskFds: join.taskFds,
+      idmapped: new Set(idmapped.keys()),
+      mapWriter: { euid, egid: process.getegid?.() ?? 0, privileged },
     });
     warnings.push(...plan.warnings);
     const child = launch(plan.ops, plan.cloneFlags, (firstPid) => writeProcFiles(firstPid, plan.procWrites), undo, {
@@ -133,6 +149,11 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
         // prestart is deprecated but still run, before createRuntime (config.md).
         runHooks("prestart", spec.hooks?.prestart, state("creating", pid));
         runHooks("createRuntime", spec.hooks?.createRuntime, state("creating", pid));
+      },
+      onIdmap: (tree, opIndex) => {
+        const source = idmapped.get(idmapMountOf(plan.ops[opIndex]) ?? -1);
+        if (!source) throw new BuncError(`unexpected idmapped mount from step ${opIndex}`, { code: "EPROTO" });
+        idmapTree(tree, source);
       },
       onSeccomp: (fd, pid) => {
         try {
@@ -165,6 +186,7 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
     join.close();
     if (hooks) for (const fd of [hooks.createStateFd, hooks.startStateFd]) closeSync(fd);
     for (const fd of joined.values()) closeSync(fd);
+    for (const fd of ownFds(idmapped, joined.get("user"))) closeSync(fd);
     if (consoleFd !== undefined && consoleFd !== opts.consoleFd) closeSync(consoleFd);
     if (pidfdSocket !== undefined) closeSync(pidfdSocket);
     return { record, pidfd: child.pidfd, warnings };
@@ -240,17 +262,6 @@ export function consoleFor(terminal: boolean, opts: { consoleFd?: number; consol
   const fd = connectUnix(path.resolve(opts.consoleSocket));
   undo.push(() => closeSync(fd));
   return fd;
-}
-
-/** The parent's part of the child's SETUP: /proc/PID files (id maps first), as the plan lists them. */
-function writeProcFiles(pid: number, writes: readonly { file: string; content: string }[]): void {
-  for (const { file, content } of writes) {
-    try {
-      writeFileSync(`/proc/${pid}/${file}`, content);
-    } catch (e) {
-      throw new BuncError(`write /proc/${pid}/${file}: ${(e as Error).message}`, { code: "EINVAL", cause: e });
-    }
-  }
 }
 
 /** The mount point that holds rootfs, and whether it is shared (optional field "shared:N" in proc_pid_mountinfo(5)). */

@@ -32,6 +32,8 @@ export interface LaunchHandlers {
   onHooks?: (pid: number) => void;
   /** SECCOMP: the filter's listener fd (the handler closes it). */
   onSeccomp?: (fd: number, pid: number) => void;
+  /** IDMAP: a detached tree of an idmapped bind mount, cloned by OP_BIND number opIndex (the handler does not close it). */
+  onIdmap?: (tree: number, opIndex: number) => void;
   /** Msg.READY_TO_JOIN: place the (final) process in its cgroup; it is ready then. */
   onJoin?: (pid: number) => void;
   /** A cgroup2 directory fd: clone3 creates the child in it (CLONE_INTO_CGROUP). */
@@ -114,6 +116,19 @@ function serve(sock: number, firstPid: number, ops: readonly Operation[], onSetu
         if (fd < 0) throw errnoError("receive the seccomp listener fd", -fd);
         if (handlers.onSeccomp) handlers.onSeccomp(fd, pid);
         else closeSync(fd);
+        msg.set([Msg.GO, 0, 0, 0]);
+        writeFull(sock, buf);
+        break;
+      }
+      case Msg.IDMAP: {
+        const fd = receiveFd(sock);
+        if (fd < 0) throw errnoError("receive an idmapped mount's tree", -fd);
+        try {
+          if (!handlers.onIdmap) throw new BuncError("unexpected idmapped mount from the container process", { code: "EPROTO" });
+          handlers.onIdmap(fd, index!);
+        } finally {
+          closeSync(fd);
+        }
         msg.set([Msg.GO, 0, 0, 0]);
         writeFull(sock, buf);
         break;

@@ -22,7 +22,9 @@ export const SYS = {
   waitid: 247,
   memfd_create: 319,
   pidfd_send_signal: 424,
+  open_tree: 428,
   pidfd_open: 434,
+  mount_setattr: 442,
 } as const;
 
 type Lib = ReturnType<typeof open>;

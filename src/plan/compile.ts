@@ -9,6 +9,8 @@ import { posix as path } from "node:path";
 import { BuncError } from "../errors";
 import type { Spec } from "../spec/config";
 import { defaultDevices, DEV_SYMLINKS, deviceNumber, deviceMode } from "./devices";
+import { checkIdMappings } from "./idmap";
+import { idMapSteps, type MapStep, type MapWriter } from "./usermap";
 import { bindAttributes, MS, parseMountOptions } from "./mount-options";
 import { CLONE, JOIN_ORDER, NAMESPACE_FLAG, type NamespaceType } from "./namespaces";
 import { Create, Msg, Op, type Operation } from "./program";
@@ -58,6 +60,10 @@ export interface CompileInput {
   lastCap?: number;
   /** Hooks: whether the parent runs some at the HOOKS sync, and those the executor runs. */
   hooks?: ContainerHooks;
+  /** Who writes a new user namespace's id maps (default: root). */
+  mapWriter?: MapWriter;
+  /** Indexes (in mounts) of the idmapped bind mounts (src/plan/idmap.ts), which the parent idmaps. */
+  idmapped?: ReadonlySet<number>;
 }
 
 export interface ContainerHooks {
@@ -79,41 +85,18 @@ export interface SetupPlan {
    * its SETUP: id maps, time offsets, oom_score_adj. The child cannot write
    * them itself once it is non-dumpable inside a user namespace.
    */
-  procWrites: { file: string; content: string }[];
+  procWrites: MapStep[];
   /** Things dropped rather than refused (a capability this kernel lacks). */
   warnings: string[];
 }
 
-type IdMapping = { containerID: number; hostID: number; size: number };
-
-/**
- * A user namespace's id mappings as user_namespaces(7) accepts them: at
- * least one, none empty, at most 340, and no two overlapping on either side.
- */
-function checkIdMappings(maps: readonly IdMapping[] | undefined, name: string): void {
-  const where = `config.json: linux.${name}`;
-  if (!maps || maps.length === 0) throw new BuncError(`${where}: a new user namespace needs at least one mapping`, { code: "CONFIG" });
-  if (maps.length > 340) throw new BuncError(`${where}: at most 340 mappings, got ${maps.length}`, { code: "CONFIG" });
-  maps.forEach((m, i) => {
-    if (m.size <= 0) throw new BuncError(`${where}[${i}].size: expected a positive size, got ${m.size}`, { code: "CONFIG" });
-    for (const [j, o] of maps.entries()) {
-      if (j >= i) break;
-      const overlap = (a: number, b: number) => a < b + o.size && b < a + m.size;
-      if (overlap(m.containerID, o.containerID) || overlap(m.hostID, o.hostID))
-        throw new BuncError(`${where}[${i}]: overlaps ${name}[${j}]`, { code: "CONFIG" });
-    }
-  });
-}
-
 /** What the parent writes to /proc/PID/ during SETUP. */
-function procWrites(spec: Spec, fresh: ReadonlySet<NamespaceType>): { file: string; content: string }[] {
-  const out: { file: string; content: string }[] = [];
-  const lines = (maps: readonly IdMapping[] = []) => maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join("");
+function procWrites(spec: Spec, fresh: ReadonlySet<NamespaceType>, writer: MapWriter): MapStep[] {
+  const out: MapStep[] = [];
   if (fresh.has("user")) {
-    checkIdMappings(spec.linux?.uidMappings, "uidMappings");
-    checkIdMappings(spec.linux?.gidMappings, "gidMappings");
-    out.push({ file: "uid_map", content: lines(spec.linux?.uidMappings) });
-    out.push({ file: "gid_map", content: lines(spec.linux?.gidMappings) });
+    checkIdMappings(spec.linux?.uidMappings, "config.json: linux.uidMappings");
+    checkIdMappings(spec.linux?.gidMappings, "config.json: linux.gidMappings");
+    out.push(...idMapSteps(spec.linux!.uidMappings!, spec.linux!.gidMappings!, writer));
   }
   if (fresh.has("time")) {
     const offsets = Object.entries(spec.linux?.timeOffsets ?? {})
@@ -126,6 +109,7 @@ function procWrites(spec: Spec, fresh: ReadonlySet<NamespaceType>): { file: stri
 }
 
 const SIGKILL = 9;
+const ROOT: MapWriter = { euid: 0, egid: 0, privileged: true };
 /** Namespaces clone3 may create directly; cgroup waits for the cgroup placement, time for its offsets. */
 const CLONE_AT_ONCE: NamespaceType[] = ["user", "mount", "uts", "ipc", "network", "pid"];
 
@@ -156,6 +140,16 @@ export function compile(input: CompileInput): SetupPlan {
     add(Op.SETRESGID, "become gid 0 in the user namespace", { n: [0] });
     add(Op.SETRESUID, "become uid 0 in the user namespace", { n: [0] });
   };
+  // An unprivileged parent cannot open /proc/PID/uid_map of a non-dumpable child (its
+  // /proc files then belong to root): the child is dumpable only while it waits for its
+  // maps, as runc's nsexec does, before anything of the container exists.
+  const writer = input.mapWriter ?? ROOT;
+  const parentSetup = () => {
+    const redump = fresh.has("user") && !writer.privileged;
+    if (redump) add(Op.DUMPABLE, "become dumpable for the id maps", { n: [1] });
+    add(Op.SYNC, "wait for the parent's setup", { n: [Msg.SETUP] });
+    if (redump) add(Op.DUMPABLE, "become non-dumpable again", { n: [0] });
+  };
   const unshareRest = (skip: NamespaceType[]) => {
     let rest = 0;
     for (const t of fresh) if (!skip.includes(t)) rest |= NAMESPACE_FLAG[t];
@@ -167,7 +161,7 @@ export function compile(input: CompileInput): SetupPlan {
     // clone3 creates what it can; with a new user namespace only it and the PID namespace.
     const atOnce = fresh.has("user") ? (["user", "pid"] as NamespaceType[]) : CLONE_AT_ONCE;
     for (const t of atOnce) if (fresh.has(t)) cloneFlags |= NAMESPACE_FLAG[t];
-    add(Op.SYNC, "wait for the parent's setup", { n: [Msg.SETUP] });
+    parentSetup();
     becomeRoot();
     // The cgroup namespace comes after the parent placed the child in its cgroup.
     unshareRest(atOnce);
@@ -179,7 +173,7 @@ export function compile(input: CompileInput): SetupPlan {
     // User first (it owns what follows), time before the SYNC: the parent writes its offsets.
     if (fresh.has("user")) add(Op.UNSHARE, "unshare the user namespace", { n: [CLONE.NEWUSER] });
     if (fresh.has("time")) add(Op.UNSHARE, "unshare the time namespace", { n: [CLONE.NEWTIME] });
-    add(Op.SYNC, "wait for the parent's setup", { n: [Msg.SETUP] });
+    parentSetup();
     becomeRoot();
     unshareRest(["user", "time"]);
   }
@@ -195,7 +189,7 @@ export function compile(input: CompileInput): SetupPlan {
   const warnings: string[] = [];
   compileRootfs(input, add);
   compileIdentityAndProcess(input, add, warnings);
-  return { ops, cloneFlags: BigInt(cloneFlags), procWrites: procWrites(spec, fresh), warnings };
+  return { ops, cloneFlags: BigInt(cloneFlags), procWrites: procWrites(spec, fresh, writer), warnings };
 }
 
 
@@ -212,7 +206,7 @@ function compileRootfs(input: CompileInput, add: Add): void {
   add(Op.SET_ROOT, `bind the rootfs ${JSON.stringify(input.rootfs)} onto itself`, { s: [input.rootfs] });
 
   const mounts = spec.mounts ?? [];
-  for (const m of mounts) compileMount(input, m, add);
+  mounts.forEach((m, i) => compileMount(input, m, i, add));
 
   const devBound = mounts.some((m) => cleanPath(m.destination) === "/dev" && (m.type === "bind" || parseMountOptions(m.options).bind));
   if (!devBound) {
@@ -252,15 +246,35 @@ function compileRootfs(input: CompileInput, add: Add): void {
 
 type Mount = NonNullable<Spec["mounts"]>[number];
 
-function compileMount(input: CompileInput, m: Mount, add: Add): void {
+/** OP_BIND's n0 flags: keep in step with executor.c. */
+const BIND = { RECURSIVE: 1, PROPAGATION_RECURSIVE: 4, IDMAP: 8 } as const;
+
+/** The mounts[] index of an idmapped OP_BIND (the executor sends its op index to the parent). */
+export function idmapMountOf(op: Operation | undefined): number | undefined {
+  if (op?.code !== Op.BIND) return undefined;
+  const how = BigInt(op.n?.[0] as number | bigint);
+  return how & BigInt(BIND.IDMAP) ? Number(how >> 32n) : undefined;
+}
+
+function compileMount(input: CompileInput, m: Mount, index: number, add: Add): void {
   const opts = parseMountOptions(m.options);
   const dest = m.destination;
   const type = m.type ?? "";
   const what = `mount ${JSON.stringify(m.source ?? type)} to ${JSON.stringify(dest)}`;
   if (opts.bind || type === "bind") {
     const source = path.resolve(input.bundle, m.source ?? "");
+    if ((opts.idmap || m.uidMappings || m.gidMappings) && !input.idmapped?.has(index))
+      throw new BuncError(`${what}: the idmapped mount was not planned`, { code: "EINVAL" });
+    if (input.idmapped?.has(index)) {
+      // The executor clones the source and hands the tree to the parent, which sets its
+      // attributes and idmapping (src/container/idmap.ts); the mount's index rides in n0's high half.
+      const how = BIND.IDMAP | (opts.recursiveBind ? BIND.RECURSIVE : 0) | (opts.propagation & MS.REC ? BIND.PROPAGATION_RECURSIVE : 0);
+      const kind = input.isDirectory(source) ? Create.DIR : Create.FILE;
+      add(Op.BIND, `${what} (idmapped)`, { s: [source, dest], n: [BigInt(how) | (BigInt(index) << 32n), 0, 0, opts.propagation & ~MS.REC, kind] });
+      return;
+    }
     const { set, clear } = bindAttributes(opts);
-    const how = (opts.recursiveBind ? 1 : 0) | (opts.propagation & MS.REC ? 4 : 0);
+    const how = (opts.recursiveBind ? BIND.RECURSIVE : 0) | (opts.propagation & MS.REC ? BIND.PROPAGATION_RECURSIVE : 0);
     const kind = input.isDirectory(source) ? Create.DIR : Create.FILE;
     // MOUNT_ATTR_* fit in 32 bits: the high half carries the recursive ("rro", …) attributes.
     const packedSet = BigInt(set) | (BigInt(opts.recursiveSet) << 32n);
@@ -268,17 +282,21 @@ function compileMount(input: CompileInput, m: Mount, add: Add): void {
     add(Op.BIND, what, { s: [source, dest], n: [how, packedSet, packedClear, opts.propagation & ~MS.REC, kind] });
     return;
   }
-  if (opts.recursiveSet || opts.recursiveClear)
-    throw new BuncError(`${what}: recursive mount attributes are supported only on bind mounts yet`, { code: "ENOTSUP" });
-  if (type === "cgroup" || type === "cgroup2") return compileCgroupMount(input, m, opts.flags, add);
-  // proc and sysfs must land on an ordinary directory, never through a symlink (CVE-2019-19921).
-  let kind: number = type === "proc" || type === "sysfs" ? Create.DIR | Create.NO_SYMLINKS : Create.DIR;
-  if (opts.tmpcopyup) {
-    if (type !== "tmpfs") throw new BuncError(`${what}: tmpcopyup applies only to tmpfs mounts`, { code: "CONFIG" });
-    kind |= Create.COPY_UP;
+  if (type === "cgroup" || type === "cgroup2") compileCgroupMount(input, m, opts.flags, add);
+  else {
+    // proc and sysfs must land on an ordinary directory, never through a symlink (CVE-2019-19921).
+    let kind: number = type === "proc" || type === "sysfs" ? Create.DIR | Create.NO_SYMLINKS : Create.DIR;
+    if (opts.tmpcopyup) {
+      if (type !== "tmpfs") throw new BuncError(`${what}: tmpcopyup applies only to tmpfs mounts`, { code: "CONFIG" });
+      kind |= Create.COPY_UP;
+    }
+    add(Op.MOUNT, what, { s: [m.source ?? type, dest, type, opts.data || undefined], n: [opts.flags, kind] });
+    if (opts.propagation) add(Op.PROPAGATE, `set propagation of ${dest}`, { s: [undefined, dest], n: [opts.propagation] });
   }
-  add(Op.MOUNT, what, { s: [m.source ?? type, dest, type, opts.data || undefined], n: [opts.flags, kind] });
-  if (opts.propagation) add(Op.PROPAGATE, `set propagation of ${dest}`, { s: [undefined, dest], n: [opts.propagation] });
+  // "rro", "rnosuid", …: mount(2) has no recursive flags, so they are set on the new
+  // mount and everything under it with mount_setattr(2) AT_RECURSIVE (runc does the same).
+  if (opts.recursiveSet || opts.recursiveClear)
+    add(Op.SETATTR, `set recursive attributes of ${JSON.stringify(dest)}`, { s: [undefined, dest], n: [opts.recursiveSet, opts.recursiveClear] });
 }
 
 /**

@@ -45,7 +45,7 @@ const PROPAGATION: Record<string, number> = {
   unbindable: MS.UNBINDABLE, runbindable: MS.UNBINDABLE | MS.REC,
 };
 
-/** Recursive attributes (mount_setattr(2) with AT_RECURSIVE): "rro", "rnosuid", … */
+/** Recursive attributes (mount_setattr(2) with AT_RECURSIVE): "rro", "rnosuid", …; the atime ones are in RECURSIVE_ATIME. */
 const RECURSIVE: Record<string, [number, boolean]> = {
   rro: [MOUNT_ATTR.RDONLY, true], rrw: [MOUNT_ATTR.RDONLY, false],
   rnosuid: [MOUNT_ATTR.NOSUID, true], rsuid: [MOUNT_ATTR.NOSUID, false],
@@ -53,6 +53,17 @@ const RECURSIVE: Record<string, [number, boolean]> = {
   rnoexec: [MOUNT_ATTR.NOEXEC, true], rexec: [MOUNT_ATTR.NOEXEC, false],
   rnodiratime: [MOUNT_ATTR.NODIRATIME, true], rdiratime: [MOUNT_ATTR.NODIRATIME, false],
   rnosymfollow: [MOUNT_ATTR.NOSYMFOLLOW, true], rsymfollow: [MOUNT_ATTR.NOSYMFOLLOW, false],
+};
+
+/**
+ * Recursive atime modes. The atime setting is one field, not a set of bits
+ * (mount_setattr(2): a mode in attr_set needs all of MOUNT_ATTR__ATIME in
+ * attr_clr), so the last word wins. The negations restore the kernel's
+ * default, relatime, as mount(2) does when no atime flag is given.
+ */
+const RECURSIVE_ATIME: Record<string, number> = {
+  rnoatime: MOUNT_ATTR.NOATIME, rstrictatime: MOUNT_ATTR.STRICTATIME, rrelatime: MOUNT_ATTR.RELATIME,
+  ratime: MOUNT_ATTR.RELATIME, rnorelatime: MOUNT_ATTR.RELATIME, rnostrictatime: MOUNT_ATTR.RELATIME,
 };
 
 export interface MountOptions {
@@ -69,13 +80,15 @@ export interface MountOptions {
   recursiveClear: number;
   /** "tmpcopyup" (runc's extension): a tmpfs starts with a copy of what it covers. */
   tmpcopyup: boolean;
+  /** "idmap" (the mount itself) or "ridmap" (it and its submounts): an idmapped bind mount; undefined without. */
+  idmap?: "idmap" | "ridmap";
   /** Everything else, for the filesystem: "mode=755,size=65536k". */
   data: string;
 }
 
 /** Every option word this build understands (for `features`). */
 export function knownMountOptions(): string[] {
-  return ["bind", "rbind", "tmpcopyup", ...Object.keys(FLAGS), ...Object.keys(PROPAGATION), ...Object.keys(RECURSIVE)].sort();
+  return ["bind", "rbind", "tmpcopyup", ...Object.keys(FLAGS), ...Object.keys(PROPAGATION), ...Object.keys(RECURSIVE), ...Object.keys(RECURSIVE_ATIME), "idmap", "ridmap"].sort();
 }
 
 /** Parse a mount's options; unknown words are filesystem data, as mount(8) does. */
@@ -93,10 +106,12 @@ export function parseMountOptions(options: readonly string[] = []): MountOptions
     else if (opt in RECURSIVE) {
       const [attr, set] = RECURSIVE[opt]!;
       if (set) o.recursiveSet |= attr; else o.recursiveClear |= attr;
-    } else if (opt === "ratime" || opt === "rnoatime" || opt === "rrelatime" || opt === "rstrictatime" || opt === "rnorelatime" || opt === "rnostrictatime") {
-      throw new BuncError(`mount option "${opt}" is not supported yet`, { code: "ENOTSUP" });
+    } else if (opt in RECURSIVE_ATIME) {
+      o.recursiveSet = (o.recursiveSet & ~MOUNT_ATTR.ATIME) | RECURSIVE_ATIME[opt]!;
+      o.recursiveClear |= MOUNT_ATTR.ATIME;
     } else if (opt === "idmap" || opt === "ridmap") {
-      throw new BuncError(`mount option "${opt}" (idmapped mounts) is not supported yet`, { code: "ENOTSUP" });
+      if (o.idmap && o.idmap !== opt) throw new BuncError(`mount options "idmap" and "ridmap" exclude each other`, { code: "CONFIG" });
+      o.idmap = opt;
     } else data.push(opt);
   }
   o.data = data.join(",");

@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { BuncError } from "../../src/errors";
-import { candidates, compile, type CompileInput, type SetupPlan } from "../../src/plan/compile";
+import { candidates, compile, idmapMountOf, type CompileInput, type SetupPlan } from "../../src/plan/compile";
 import { Create, Msg, Op, type Num, type Operation } from "../../src/plan/program";
 import { parseConfig, type Spec } from "../../src/spec/config";
 import { defaultSpec } from "../../src/spec/default";
@@ -116,7 +116,7 @@ describe("compile: fresh namespaces (nothing joined)", () => {
   test("runc spec's namespaces are all created by clone3", () => {
     const p = plan();
     expect(p.cloneFlags).toBe(BigInt(CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS));
-    expect(p.procWrites.map((w) => w.file)).not.toContain("uid_map");
+    expect(p.procWrites.map((w) => ("file" in w ? w.file : w.tool))).not.toContain("uid_map");
     expect(opsOf(p, Op.UNSHARE)).toHaveLength(0);
     expect(opsOf(p, Op.SETNS)).toHaveLength(0);
     expect(opsOf(p, Op.FORK)).toHaveLength(0);
@@ -133,6 +133,24 @@ describe("compile: fresh namespaces (nothing joined)", () => {
     expect(opsOf(p, Op.FORK)).toHaveLength(0);
   });
 
+  test("a new user namespace from an unprivileged parent: dumpable only around the SETUP, maps by newuidmap/newgidmap", () => {
+    const spec = config((c) => {
+      c.linux.namespaces = ["user", "mount", "pid", "uts"].map((type) => ({ type }));
+      c.linux.uidMappings = c.linux.gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }, { containerID: 1, hostID: 100000, size: 10 }];
+    });
+    const p = compile(inputFor(spec, { mapWriter: { euid: 1000, egid: 1000, privileged: false } }));
+    expect(names(p).slice(0, 3)).toEqual(["DUMPABLE", "SYNC", "DUMPABLE"]);
+    expect([nums(p.ops[0]!), nums(p.ops[2]!)]).toEqual([big(1), big(0)]);
+    expect(p.procWrites.slice(0, 2)).toEqual([
+      { tool: "newuidmap", args: ["0", "1000", "1", "1", "100000", "10"] },
+      { tool: "newgidmap", args: ["0", "1000", "1", "1", "100000", "10"] },
+    ]);
+    expect(opsOf(plan((c) => {
+      c.linux.namespaces = ["user", "mount", "uts"].map((type) => ({ type }));
+      c.linux.uidMappings = c.linux.gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
+    }), Op.DUMPABLE)).toHaveLength(0);
+  });
+
   test("a new user namespace: clone3 makes it and the pid namespace; the child becomes root in it, then unshares the rest", () => {
     const p = plan((c) => {
       c.linux.namespaces = ["user", "mount", "uts", "ipc", "network", "pid", "cgroup"].map((type) => ({ type }));
@@ -140,8 +158,8 @@ describe("compile: fresh namespaces (nothing joined)", () => {
       c.linux.gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
     });
     expect(p.cloneFlags).toBe(BigInt(CLONE_NEWUSER | CLONE_NEWPID));
-    expect(p.procWrites.map((w) => w.file).slice(0, 2)).toEqual(["uid_map", "gid_map"]);
-    expect(p.procWrites[0]!.content).toBe("0 1000 1\n");
+    expect(p.procWrites.map((w) => ("file" in w ? w.file : w.tool)).slice(0, 2)).toEqual(["uid_map", "gid_map"]);
+    expect(p.procWrites[0]).toEqual({ file: "uid_map", content: "0 1000 1\n" });
     expect(names(p).slice(0, 4)).toEqual(["SYNC", "SETRESGID", "SETRESUID", "UNSHARE"]);
     expect(nums(p.ops[1]!)).toEqual(big(0));
     expect(nums(p.ops[2]!)).toEqual(big(0));
@@ -162,7 +180,7 @@ describe("compile: fresh namespaces (nothing joined)", () => {
     expect(nums(p.ops[2]!)).toEqual(big(CLONE_NEWNS));
     expect(opsOf(p, Op.WRITE_FILE)).toHaveLength(0);
     // One write, one "<clock> <secs> <nanosecs>" line per clock (time_namespaces(7)); their order does not matter.
-    const w = p.procWrites.find((x) => x.file === "timens_offsets")!;
+    const w = p.procWrites.find((x) => "file" in x && x.file === "timens_offsets") as { file: string; content: string };
     expect(w.content.endsWith("\n")).toBe(true);
     expect(w.content.split("\n").filter(Boolean).sort()).toEqual(["boottime -3 0", "monotonic 5 7"]);
   });
@@ -214,7 +232,7 @@ describe("compile: joined namespaces", () => {
       { joined: new Map([["network", 10], ["ipc", 11], ["user", 12]] as const) },
     );
     expect(p.cloneFlags).toBe(0n);
-    expect(p.procWrites.map((w) => w.file)).not.toContain("uid_map");
+    expect(p.procWrites.map((w) => ("file" in w ? w.file : w.tool))).not.toContain("uid_map");
     // After joining a user namespace the child becomes its root before it unshares the rest.
     expect(names(p).slice(0, 8)).toEqual(["SETNS", "SETNS", "SETNS", "SYNC", "SETRESGID", "SETRESUID", "UNSHARE", "FORK"]);
     expect(p.ops.slice(0, 3).map((o) => [o.fd, ...nums(o)])).toEqual([
@@ -268,7 +286,7 @@ describe("compile: joined namespaces", () => {
       },
       { joined: new Map([["network", 3]] as const) },
     );
-    expect(p.procWrites.map((w) => w.file).slice(0, 2)).toEqual(["uid_map", "gid_map"]);
+    expect(p.procWrites.map((w) => ("file" in w ? w.file : w.tool)).slice(0, 2)).toEqual(["uid_map", "gid_map"]);
     expect(p.cloneFlags).toBe(0n);
     expect(names(p).slice(0, 6)).toEqual(["SETNS", "UNSHARE", "SYNC", "SETRESGID", "SETRESUID", "UNSHARE"]);
     expect(nums(p.ops[1]!)).toEqual(big(CLONE_NEWUSER));
@@ -439,10 +457,37 @@ describe("compile: mounts", () => {
     expect(nums(b)).toEqual(big(4, 0, 0, MS_SLAVE, Create.DIR));
   });
 
-  test("recursive attributes on a non-bind mount are refused", () => {
-    expect(compileError((c) => c.mounts.push({ destination: "/t", type: "tmpfs", source: "tmpfs", options: ["rro"] }))).toContain(
-      "recursive mount attributes",
-    );
+  test("recursive attributes on a non-bind mount: SETATTR on it right after the mount", () => {
+    const p = plan((c) => c.mounts.push({ destination: "/t", type: "tmpfs", source: "tmpfs", options: ["rro", "rnosuid", "rnoatime", "mode=755"] }));
+    const i = p.ops.findIndex((o) => o.code === Op.MOUNT && o.s![1] === "/t");
+    expect(p.ops[i]!.s![3]).toBe("mode=755");
+    const set = p.ops[i + 1]!;
+    expect(OP_NAME[set.code]).toBe("SETATTR");
+    expect(set.s).toEqual([undefined, "/t"]);
+    expect(nums(set)).toEqual(big(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOATIME, MOUNT_ATTR__ATIME));
+  });
+
+  test("recursive attributes on the cgroup mount: SETATTR after its binds", () => {
+    const p = plan((c) => c.mounts.find((m: any) => m.type === "cgroup").options.push("rnoexec"));
+    const last = p.ops.findLastIndex((o) => o.s?.[1]?.startsWith("/sys/fs/cgroup"));
+    expect(OP_NAME[p.ops[last]!.code]).toBe("SETATTR");
+    expect(nums(p.ops[last]!)).toEqual(big(MOUNT_ATTR_NOEXEC, 0));
+  });
+
+  test("an idmapped bind: BIND_IDMAP (8) with the mount's index in n0's high half, attributes left to the parent", () => {
+    const spec = config((c) => c.mounts.push({ destination: "/data", type: "bind", source: "/srv/data", options: ["rbind", "ro", "idmap"], uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }], gidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] }));
+    const index = spec.mounts!.length - 1;
+    const p = compile(inputFor(spec, { idmapped: new Set([index]) }));
+    const b = mountOf(p, "/data");
+    expect(b.code).toBe(Op.BIND);
+    expect(b.what).toContain("(idmapped)");
+    expect(nums(b)).toEqual([BigInt(8 | 1) | (BigInt(index) << 32n), 0n, 0n, 0n, BigInt(Create.DIR)]);
+    expect(idmapMountOf(b)).toBe(index);
+    expect(idmapMountOf(mountOf(p, "/proc"))).toBeUndefined();
+  });
+
+  test("an idmapped mount the parent did not plan is an error, never a plain bind", () => {
+    expect(compileError((c) => c.mounts.push({ destination: "/data", type: "bind", source: "/srv", options: ["bind", "idmap"] }))).toContain("was not planned");
   });
 
   test('the "cgroup" mount: a tmpfs, one BIND per cgroup, then a read-only remount', () => {

@@ -14,7 +14,12 @@ describe("features", () => {
   });
 
   test("mountOptions do not claim refused options", () => {
-    for (const o of ["idmap", "ridmap", "ratime", "rnoatime"]) expect(f.mountOptions).not.toContain(o);
+    for (const o of ["copy-symlink", "noatime-whatever"]) expect(f.mountOptions).not.toContain(o);
+  });
+
+  test("idmapped mounts and recursive atime options are claimed: they are implemented", () => {
+    for (const o of ["idmap", "ridmap", "ratime", "rnoatime", "tmpcopyup"]) expect(f.mountOptions).toContain(o);
+    expect(f.linux.mountExtensions.idmap.enabled).toBe(true);
   });
 
   test("seccomp is enabled with libseccomp's actions and operators; apparmor, selinux are disabled", () => {

@@ -124,16 +124,28 @@ describe("parseMountOptions: recursive attributes", () => {
     expect(o.recursiveSet).toBe(0);
   });
 
-  test("recursive atime words are refused, not ignored", () => {
-    for (const word of ["ratime", "rnoatime", "rrelatime", "rstrictatime"]) {
-      expect(() => parseMountOptions([word])).toThrow(BuncError);
-      expect(() => parseMountOptions([word])).toThrow(`mount option "${word}" is not supported yet`);
-    }
+  test("recursive atime words set one mode for the tree, with all of MOUNT_ATTR__ATIME cleared; the last wins", () => {
+    const mode = (...words: string[]) => {
+      const o = parseMountOptions(words);
+      expect(o.recursiveClear & MOUNT_ATTR__ATIME).toBe(MOUNT_ATTR__ATIME);
+      return o.recursiveSet & MOUNT_ATTR__ATIME;
+    };
+    expect(mode("rnoatime")).toBe(MOUNT_ATTR_NOATIME);
+    expect(mode("rstrictatime")).toBe(MOUNT_ATTR_STRICTATIME);
+    // relatime is mode 0 (linux/mount.h MOUNT_ATTR_RELATIME), the kernel's default.
+    for (const w of ["rrelatime", "ratime", "rnorelatime", "rnostrictatime"]) expect(mode(w)).toBe(0);
+    expect(mode("rnoatime", "rstrictatime")).toBe(MOUNT_ATTR_STRICTATIME);
+    expect(mode("rstrictatime", "ratime")).toBe(0);
+    const withRo = parseMountOptions(["rro", "rnoatime"]);
+    expect(withRo.recursiveSet).toBe(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOATIME);
   });
 
-  test("idmap and ridmap are refused", () => {
-    expect(() => parseMountOptions(["idmap"])).toThrow("idmapped mounts");
-    expect(() => parseMountOptions(["ridmap"])).toThrow("idmapped mounts");
+  test("idmap and ridmap mark an idmapped mount; both at once is an error", () => {
+    expect(parseMountOptions(["bind", "idmap"]).idmap).toBe("idmap");
+    expect(parseMountOptions(["rbind", "ridmap"]).idmap).toBe("ridmap");
+    expect(parseMountOptions(["rbind", "ridmap"]).data).toBe("");
+    expect(parseMountOptions(["bind"]).idmap).toBeUndefined();
+    expect(() => parseMountOptions(["idmap", "ridmap"])).toThrow('"idmap" and "ridmap" exclude each other');
   });
 });
 
@@ -156,7 +168,7 @@ describe("knownMountOptions", () => {
     const known = knownMountOptions();
     for (const w of ["bind", "rbind", "ro", "rw", "nosuid", "rprivate", "rslave", "rro", "defaults"]) expect(known).toContain(w);
     expect(known).toEqual([...known].sort());
-    expect(known).not.toContain("ratime");
+    for (const w of ["ratime", "rnoatime", "rrelatime", "rstrictatime", "rnorelatime", "rnostrictatime", "idmap", "ridmap"]) expect(known).toContain(w);
   });
 });
 

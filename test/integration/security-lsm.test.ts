@@ -1,0 +1,58 @@
+/**
+ * AppArmor and SELinux settings on a host without those modules (this
+ * one): refused with one line naming the module, nothing left behind —
+ * never a container that runs unconfined. Compared with runc 1.1.5.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, writeFileSync } from "node:fs";
+import { apparmorEnabled, selinuxEnabled } from "../../src/linux/lsm";
+import { integrationSkipReason, RUNC, Sandbox } from "../harness";
+import { show, startLong, stopLong } from "./container-helpers";
+
+const skip = integrationSkipReason() ?? (apparmorEnabled() || selinuxEnabled() ? "this host has AppArmor or SELinux: the refusals are for hosts without" : undefined);
+if (skip) console.log(`skip security-lsm: ${skip}`);
+const sb = new Sandbox();
+afterAll(() => sb.cleanup());
+
+const cases: [string, (c: Record<string, any>) => void, string][] = [
+  ["process.apparmorProfile", (c) => (c.process.apparmorProfile = "docker-default"), 'process.apparmorProfile "docker-default": apparmor is not enabled on this host'],
+  ["process.selinuxLabel", (c) => (c.process.selinuxLabel = "system_u:system_r:container_t:s0"), "process.selinuxLabel \"system_u:system_r:container_t:s0\": selinux is not enabled on this host"],
+  ["linux.mountLabel", (c) => (c.linux.mountLabel = "system_u:object_r:container_file_t:s0"), "linux.mountLabel \"system_u:object_r:container_file_t:s0\": selinux is not enabled on this host"],
+];
+
+describe.skipIf(!!skip)("LSM settings on a host without the module", () => {
+  for (const [name, edit, message] of cases) {
+    test(`${name}: one clear line, exit 1, no state left`, () => {
+      const id = sb.id();
+      const r = sb.bunc(["run", "-b", sb.bundle(["true"], edit), id]);
+      expect(r.code, show(r)).toBe(1);
+      expect(r.stderr).toBe(`bunc: ${message}\n`);
+      expect(existsSync(`${sb.root}/${id}`)).toBe(false);
+    });
+  }
+
+  test.skipIf(!RUNC)("runc 1.1.5, the same configs: what it does (printed), never a quiet success claimed by bunc", () => {
+    for (const [name, edit] of cases) {
+      const r = sb.runc(["run", "-b", sb.bundle(["true"], edit), sb.id()]);
+      console.log(`runc 1.1.5 with ${name}: exit ${r.code} ${r.stderr.trim().split("\n").at(-1) ?? ""}`);
+    }
+  });
+
+  test("exec --apparmor, --process-label and a process.json with a profile are refused the same way", () => {
+    const c = startLong(sb);
+    try {
+      const aa = sb.bunc(["exec", "--apparmor", "docker-default", c.id, "true"]);
+      expect(aa.stderr).toBe("bunc: --apparmor: apparmor is not enabled on this host\n");
+      expect(aa.code).not.toBe(0);
+      const label = sb.bunc(["exec", "--process-label", "system_u:system_r:container_t:s0", c.id, "true"]);
+      expect(label.stderr).toBe("bunc: --process-label: selinux is not enabled on this host\n");
+      const file = `${sb.dir}/process-aa.json`;
+      writeFileSync(file, JSON.stringify({ args: ["true"], cwd: "/", user: { uid: 0, gid: 0 }, apparmorProfile: "docker-default" }));
+      const p = sb.bunc(["exec", "-p", file, c.id]);
+      expect(p.stderr).toBe('bunc: process.apparmorProfile "docker-default": apparmor is not enabled on this host\n');
+      expect(p.code).not.toBe(0);
+    } finally {
+      stopLong(sb, c);
+    }
+  });
+});
