@@ -19,7 +19,7 @@ import { homeOf } from "./passwd";
 import { launch } from "./launch";
 import { deriveStatus } from "./status";
 import type { ContainerRecord, Store } from "./store";
-import { supervise, Terminal } from "./supervise";
+import { SignalForwarder, supervise, Terminal } from "./supervise";
 import { guard } from "./transitions";
 import { Undo } from "./undo";
 
@@ -56,6 +56,8 @@ export async function execInContainer(store: Store, id: string, opts: ExecOption
   const cgroupPaths = subCgroupPaths(record.cgroupPaths, opts.cgroups ?? []);
   // undo runs only on failure (it would kill the new process); closers run either way.
   const undo = new Undo();
+  // Signals for a foreground process are caught from the start (see SignalForwarder).
+  const forwarder = opts.detach ? undefined : new SignalForwarder();
   const closers = new Undo();
   let pidfd: number | undefined;
   let terminal: Terminal | undefined;
@@ -106,11 +108,12 @@ export async function execInContainer(store: Store, id: string, opts: ExecOption
       closeSync(child.pidfd);
       return 0;
     }
-    return await supervise(child.pidfd, child.pid, terminal?.attach());
+    return await supervise(child.pidfd, child.pid, terminal?.attach(), forwarder);
   } catch (e) {
     undo.run();
     throw e;
   } finally {
+    forwarder?.close();
     closers.run();
     terminal?.close();
     if (pidfd !== undefined) closeSync(pidfd);

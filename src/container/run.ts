@@ -11,7 +11,7 @@ import { createContainer, type CreateOptions } from "./create";
 import { deleteContainer } from "./delete";
 import { poststart } from "./start";
 import type { Store } from "./store";
-import { supervise, Terminal } from "./supervise";
+import { SignalForwarder, supervise, Terminal } from "./supervise";
 
 export interface RunOptions extends CreateOptions {
   detach?: boolean;
@@ -32,13 +32,15 @@ export async function runContainer(store: Store, opts: RunOptions): Promise<numb
   if (opts.consoleSocket) throw new BuncError("cannot use console socket if bunc will not detach (use run -d)", { code: "EINVAL" });
   const terminal = loadBundle(opts.bundle).process?.terminal === true ? new Terminal() : undefined;
   if (!opts.noSubreaper) setChildSubreaper();
+  const forwarder = new SignalForwarder();
   let created = false;
   try {
     const { record, pidfd, warnings } = createContainer(store, { ...opts, startNow: true, consoleFd: terminal?.childEnd });
     created = true;
     for (const w of [...warnings, ...poststart(record)]) opts.onWarning?.(w);
-    return await supervise(pidfd, record.pid, terminal?.attach());
+    return await supervise(pidfd, record.pid, terminal?.attach(), forwarder);
   } finally {
+    forwarder.close();
     terminal?.close();
     // Only what this run created: a failed create (say, a duplicate id) must not delete another container.
     if (created && !opts.keep) for (const w of deleteContainer(store, opts.id, true)) opts.onWarning?.(w);

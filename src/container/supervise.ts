@@ -55,9 +55,46 @@ export class Terminal {
   }
 }
 
-/** Forward signals (and proxy the terminal) until the process exits; its exit status. Closes pidfd. */
-export async function supervise(pidfd: number, pid: number, master?: number): Promise<number> {
-  const handlers: [NodeJS.Signals, () => void][] = FORWARDED.map((name) => [name, () => void sendSignal(pidfd, SIGNUM[name])]);
+/**
+ * The signals run and exec pass on to their process. Installed before the
+ * process exists, so that a SIGTERM arriving during create is not bunc's
+ * death but is held and forwarded once there is a pidfd (runc installs its
+ * handler before it starts the container too).
+ */
+export class SignalForwarder {
+  private pidfd = -1;
+  private pending: number[] = [];
+  private handlers: [NodeJS.Signals, () => void][];
+
+  constructor() {
+    this.handlers = FORWARDED.map((name) => [name, () => this.forward(SIGNUM[name])]);
+    for (const [name, handler] of this.handlers) process.on(name, handler);
+  }
+
+  private forward(sig: number): void {
+    if (this.pidfd < 0) this.pending.push(sig);
+    else sendSignal(this.pidfd, sig);
+  }
+
+  /** From now on signals go to the process of pidfd (held ones first). */
+  attach(pidfd: number): void {
+    this.pidfd = pidfd;
+    for (const sig of this.pending.splice(0)) sendSignal(pidfd, sig);
+  }
+
+  close(): void {
+    for (const [name, handler] of this.handlers) process.off(name, handler);
+    this.pidfd = -1;
+  }
+}
+
+/**
+ * Forward signals (and proxy the terminal) until the process exits; its exit
+ * status. Closes pidfd, and the forwarder (one is made when none is given).
+ */
+export async function supervise(pidfd: number, pid: number, master?: number, forwarder = new SignalForwarder()): Promise<number> {
+  forwarder.attach(pidfd);
+  const handlers: [NodeJS.Signals, () => void][] = [];
   if (master !== undefined) handlers.push(["SIGWINCH", () => void copyWindowSize(0, master)]);
   for (const [name, handler] of handlers) process.on(name, handler);
   // When our stdin is a pipe or a file, its end is passed on as the terminal's
@@ -85,6 +122,7 @@ export async function supervise(pidfd: number, pid: number, master?: number): Pr
     }
   } finally {
     for (const [name, handler] of handlers) process.off(name, handler);
+    forwarder.close();
     closeSync(pidfd);
   }
 }
