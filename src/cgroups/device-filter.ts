@@ -28,13 +28,13 @@ export interface DeviceFilter {
   exceptions: { type: "b" | "c"; major: number | "*"; minor: number | "*"; access: number }[];
 }
 
-function bad(i: number, why: string): BuncError {
-  return new BuncError(`linux.resources.devices[${i}]: ${why}`, { code: "CONFIG" });
+function bad(i: number, why: string, field = ""): BuncError {
+  return new BuncError(`linux.resources.devices[${i}]${field}: ${why}`, { code: "CONFIG" });
 }
 
 /** "rwm" → access bits; anything else is refused. */
 function accessBits(i: number, access: string): number {
-  if (access === "") throw bad(i, "access must not be empty");
+  if (access === "") throw bad(i, "must not be empty", ".access");
   let bits = 0;
   for (const ch of access) {
     const bit = ACC[ch as keyof typeof ACC];

@@ -73,19 +73,11 @@ export class V2Manager implements CgroupManager {
     for (const level of path.relative(this.mountpoint, this.dir).split("/").filter(Boolean)) {
       const available = (readCgroupFile(path.join(parent, "cgroup.controllers")) ?? "").trim();
       if (available === "") return; // nothing below can have more
-      const wanted = available.split(/\s+/).map((c) => `+${c}`);
       const file = path.join(parent, "cgroup.subtree_control");
-      try {
-        write(file, wanted.join(" "));
-      } catch {
-        for (const c of wanted) {
-          try {
-            write(file, c);
-          } catch {
-            // Left disabled: see above.
-          }
-        }
-      }
+      // Only what is missing: a level that has them all (the root, usually) is not written at all.
+      const enabled = new Set((readCgroupFile(file) ?? "").trim().split(/\s+/));
+      const wanted = available.split(/\s+/).filter((c) => !enabled.has(c)).map((c) => `+${c}`);
+      if (wanted.length > 0) enable(file, wanted);
       parent = path.join(parent, level);
     }
   }
@@ -201,5 +193,20 @@ export function attachDeviceFilter(dir: string, program: Uint8Array): void {
     throw new BuncError(`cgroup v2 device rules on ${dir}: ${(e as Error).message}`, { code: (e as BuncError).code ?? "CGROUP", cause: e });
   } finally {
     closeSync(dirFd);
+  }
+}
+
+/** All at once, else one by one: a controller the level refuses is left disabled (see enableControllers). */
+function enable(subtreeControl: string, wanted: string[]): void {
+  try {
+    write(subtreeControl, wanted.join(" "));
+  } catch {
+    for (const c of wanted) {
+      try {
+        write(subtreeControl, c);
+      } catch {
+        // Left disabled.
+      }
+    }
   }
 }

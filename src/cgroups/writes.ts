@@ -7,6 +7,7 @@
  * is written.
  */
 import { BuncError } from "../errors";
+import { emulateDeviceRules } from "./device-filter";
 import { deviceLine, deviceRules } from "./devices";
 import type { LinuxResources } from "./resources";
 
@@ -185,7 +186,10 @@ export function v2Writes(r: LinuxResources | undefined, opts: WriteOptions): Cgr
 }
 
 function deviceWrites(r: LinuxResources): CgroupWrite[] {
-  return deviceRules(r.devices).map((rule, i) => {
+  const rules = deviceRules(r.devices);
+  // The same checks as on v2, so one config is accepted or refused on both (a hole in a wider rule v1 would ignore).
+  emulateDeviceRules(rules);
+  return rules.map((rule, i) => {
     if (rule.access === "") throw bad(`devices[${i}].access`, "must not be empty");
     return W("devices", rule.allow ? "devices.allow" : "devices.deny", deviceLine(rule));
   });

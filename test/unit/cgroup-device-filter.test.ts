@@ -107,7 +107,7 @@ describe("emulateDeviceRules (cgroup v1 semantics)", () => {
   test("bad rules name the rule", () => {
     expect(() => emulateDeviceRules([rule(true, "x", 1, 3)])).toThrow("linux.resources.devices[0]: unknown device type \"x\"");
     expect(() => emulateDeviceRules([rule(true, "c", 1, 3, "rx")])).toThrow("devices[0]: unknown device access \"x\"");
-    expect(() => emulateDeviceRules([rule(true, "c", 1, 3, "r"), rule(true, "c", 1, 3, "")])).toThrow("devices[1]: access must not be empty");
+    expect(() => emulateDeviceRules([rule(true, "c", 1, 3, "r"), rule(true, "c", 1, 3, "")])).toThrow("devices[1].access: must not be empty");
     expect(() => emulateDeviceRules([rule(true, "c", -5, 3)])).toThrow("major must be a device number");
     expect(() => emulateDeviceRules([rule(true, "c", 1, 2 ** 32)])).toThrow("minor must be a device number");
   });
