@@ -25,6 +25,12 @@ export interface CgroupManager {
   apply(resources: LinuxResources | undefined, opts?: { update?: boolean }): void;
   /** Move a process into the container's cgroups. */
   addProcess(pid: number): void;
+  /**
+   * An fd of the cgroup for clone3's CLONE_INTO_CGROUP (v2: the process is
+   * born there, no cgroup.procs write), or undefined (v1: addProcess). The
+   * caller closes it.
+   */
+  cloneTarget(): number | undefined;
   /** The pids in the container's cgroup. */
   pids(): number[];
   /** Freeze every process in the cgroup and wait until the kernel says it is frozen. */

@@ -86,6 +86,11 @@ export class V1Manager implements CgroupManager {
     for (const dir of Object.values(this.paths)) write(path.join(dir, "cgroup.procs"), String(pid));
   }
 
+  cloneTarget(): undefined {
+    // One clone3 can enter one cgroup2 cgroup only; v1 hierarchies are joined by writes.
+    return undefined;
+  }
+
   pids(): number[] {
     const dir = this.dir("pids") ?? this.dir("freezer") ?? Object.values(this.paths)[0];
     return dir ? readProcs(path.join(dir, "cgroup.procs")) : [];

@@ -105,6 +105,10 @@ export class V2Manager implements CgroupManager {
     write(path.join(this.dir, "cgroup.procs"), String(pid));
   }
 
+  cloneTarget(): number {
+    return openSync(this.dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  }
+
   pids(): number[] {
     return readProcs(path.join(this.dir, "cgroup.procs"));
   }

@@ -119,26 +119,34 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
       hooks,
     });
     warnings.push(...plan.warnings);
-    const child = launch(plan.ops, plan.cloneFlags, (firstPid) => {
-      writeProcFiles(firstPid, plan.procWrites);
-      cgroup.addProcess(firstPid);
-    }, undo, {
-      onHooks: (pid) => {
-        writeSync(hooks!.createStateFd, stateJson(state("creating", pid)), 0);
-        writeSync(hooks!.startStateFd, stateJson(state("created", pid)), 0);
-        hooksRan = true;
-        // prestart is deprecated but still run, before createRuntime (config.md).
-        runHooks("prestart", spec.hooks?.prestart, state("creating", pid));
-        runHooks("createRuntime", spec.hooks?.createRuntime, state("creating", pid));
-      },
-      onSeccomp: (fd, pid) => {
-        try {
-          sendToListener(spec.linux!.seccomp!, fd, state("creating", pid));
-        } finally {
-          closeSync(fd);
-        }
-      },
-    });
+    // v2: born in its cgroup (CLONE_INTO_CGROUP), so nothing of it runs outside, not even the executor.
+    const cgroupFd = cgroup.cloneTarget();
+    let child: ReturnType<typeof launch>;
+    try {
+      child = launch(plan.ops, plan.cloneFlags, (firstPid, inCgroup) => {
+        writeProcFiles(firstPid, plan.procWrites);
+        if (!inCgroup) cgroup.addProcess(firstPid);
+      }, undo, {
+        cgroupFd,
+        onHooks: (pid) => {
+          writeSync(hooks!.createStateFd, stateJson(state("creating", pid)), 0);
+          writeSync(hooks!.startStateFd, stateJson(state("created", pid)), 0);
+          hooksRan = true;
+          // prestart is deprecated but still run, before createRuntime (config.md).
+          runHooks("prestart", spec.hooks?.prestart, state("creating", pid));
+          runHooks("createRuntime", spec.hooks?.createRuntime, state("creating", pid));
+        },
+        onSeccomp: (fd, pid) => {
+          try {
+            sendToListener(spec.linux!.seccomp!, fd, state("creating", pid));
+          } finally {
+            closeSync(fd);
+          }
+        },
+      });
+    } finally {
+      if (cgroupFd !== undefined) closeSync(cgroupFd);
+    }
     const record: ContainerRecord = {
       ociVersion: OCI_VERSION,
       id: opts.id,

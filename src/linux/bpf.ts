@@ -34,25 +34,33 @@ function bpf(what: string, cmd: number, attr: Uint8Array): number {
 
 /** Load a BPF_PROG_TYPE_CGROUP_DEVICE program; returns its fd. On a verifier refusal the message carries the verifier's log. */
 export function loadDeviceProgram(insns: Uint8Array, license = "Apache"): number {
-  const lic = new TextEncoder().encode(license + "\0");
+  // The verifier's log costs time even on success: asked for only on a retry after a refusal.
+  const r = load(insns, license, undefined);
+  if (r >= 0) return r;
   const log = new Uint8Array(64 * 1024);
+  load(insns, license, log);
+  const text = new TextDecoder().decode(log.subarray(0, Math.max(0, log.indexOf(0)))).trim();
+  const e = errnoError("load the cgroup device program (bpf BPF_PROG_LOAD)", -r);
+  if (text) e.message += `: ${text.split("\n").slice(-3).join("; ")}`;
+  throw e;
+}
+
+function load(insns: Uint8Array, license: string, log: Uint8Array | undefined): number {
+  const lic = new TextEncoder().encode(license + "\0");
   const attr = new Uint8Array(128);
   const v = new DataView(attr.buffer);
   v.setUint32(0, BPF_PROG_TYPE_CGROUP_DEVICE, true);
   v.setUint32(4, insns.length / 8, true);
   v.setBigUint64(8, BigInt(ptr(insns)), true);
   v.setBigUint64(16, BigInt(ptr(lic)), true);
-  v.setUint32(24, 1, true); // log_level: the verifier explains a refusal
-  v.setUint32(28, log.length, true);
-  v.setBigUint64(32, BigInt(ptr(log)), true);
+  if (log) {
+    v.setUint32(24, 1, true); // log_level: the verifier explains a refusal
+    v.setUint32(28, log.length, true);
+    v.setBigUint64(32, BigInt(ptr(log)), true);
+  }
   attr.set(new TextEncoder().encode(DEVICE_PROGRAM_NAME), 48); // prog_name[16]
   v.setUint32(68, BPF_CGROUP_DEVICE, true); // expected_attach_type
-  const r = rawSyscall(SYS.bpf, BPF_PROG_LOAD, attr, attr.length);
-  if (r >= 0) return r;
-  const text = new TextDecoder().decode(log.subarray(0, Math.max(0, log.indexOf(0)))).trim();
-  const e = errnoError("load the cgroup device program (bpf BPF_PROG_LOAD)", -r);
-  if (text) e.message += `: ${text.split("\n").slice(-3).join("; ")}`;
-  throw e;
+  return rawSyscall(SYS.bpf, BPF_PROG_LOAD, attr, attr.length);
 }
 
 /** Attach a device program to the cgroup directory open as cgroupFd, beside any already there. */

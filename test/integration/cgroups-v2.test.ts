@@ -159,4 +159,14 @@ describe.skipIf(!!skip)("cgroups v2 (private cgroup2-only mount namespace)", () 
     expect(verdicts(o[5]!.out)).toEqual(["null-ok", `r: ${ENXIO}`, `w: ${ENXIO}`, `rw: ${ENXIO}`]);
     expect(o[6]!.rc).toBe(0);
   }, 40_000);
+
+  test.skipIf(!existsSync("/usr/bin/strace"))("create: the process is born in its cgroup (CLONE_INTO_CGROUP), no cgroup.procs write", () => {
+    const id = sb.id();
+    const b = sb.bundle(["cat", "/proc/self/cgroup"]);
+    const o = inV2([`strace -f -qq -e trace=openat,clone3 -o ${sb.dir}/strace.txt $B run -b ${b} ${id} </dev/null`, `grep -c 'cgroup.procs' ${sb.dir}/strace.txt`, `grep -c CLONE_INTO_CGROUP ${sb.dir}/strace.txt`]);
+    expect(o[0]!.rc).toBe(0);
+    expect(o[0]!.out).toContain(`\n0::/${id}\n`); // the host's v1 hierarchies are listed too
+    expect(o[1]!.out.trim()).toBe("0");
+    expect(o[2]!.out.trim()).toBe("1");
+  });
 });
