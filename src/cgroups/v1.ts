@@ -126,8 +126,25 @@ export class V1Manager implements CgroupManager {
     return state !== undefined && state !== "THAWED";
   }
 
+  /**
+   * As runc's signalAllProcesses: freeze so nothing forks past the listing,
+   * signal, then thaw — a signal (even SIGKILL) is acted on only by a
+   * running task, so a paused container is thawed too, as runc does.
+   */
   signalAll(signal: number): void {
-    for (const pid of this.pids()) rawSyscall(SYS.kill, pid, signal);
+    const freezer = this.dir("freezer");
+    if (freezer) {
+      try {
+        this.freeze();
+      } catch {
+        // A cgroup that will not freeze is still signalled (runc only warns).
+      }
+    }
+    try {
+      for (const pid of this.pids()) rawSyscall(SYS.kill, pid, signal);
+    } finally {
+      if (freezer) this.thaw();
+    }
   }
 
   oomKills(): number {

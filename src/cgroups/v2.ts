@@ -1,14 +1,16 @@
 /**
  * cgroup v2: one unified hierarchy (Documentation/admin-guide/cgroup-v2.rst).
  * Paths resolve as in v1: a relative cgroupsPath is under this process's own
- * cgroup, an absolute one under the hierarchy's root. Device rules would
- * need an eBPF program attached to the cgroup; this build refuses them on v2
- * (see writes.ts) rather than run a container without them.
+ * cgroup, an absolute one under the hierarchy's root. Device rules are an
+ * eBPF program attached to the cgroup (device-filter.ts), as in runc and crun.
  */
-import { existsSync, mkdirSync, rmdirSync } from "node:fs";
+import { closeSync, constants, existsSync, mkdirSync, openSync, rmdirSync } from "node:fs";
 import { posix as path } from "node:path";
 import { BuncError } from "../errors";
+import { attachDeviceProgram, attachedDevicePrograms, detachDeviceProgram, DEVICE_PROGRAM_NAME, loadDeviceProgram, openProgram } from "../linux/bpf";
 import { rawSyscall, SYS } from "../linux/libc";
+import { deviceRules } from "./devices";
+import { deviceProgram, emulateDeviceRules } from "./device-filter";
 import type { CgroupBind } from "../plan/compile";
 import { keyValues, readCgroupFile, readNumber, readProcs, waitFor, writeCgroupFile as write } from "./fsio";
 import { hierarchies, ownCgroups } from "./hierarchies";
@@ -25,7 +27,11 @@ export class V2Manager implements CgroupManager {
   private readonly mountpoint: string;
   private readonly dir: string;
 
-  constructor(cgroupsPath: string | Record<string, string>) {
+  /** The bpf side of device rules; a unit test on a fake cgroupfs records instead. */
+  private readonly attachDevices: (dir: string, program: Uint8Array) => void;
+
+  constructor(cgroupsPath: string | Record<string, string>, deps: { attachDevices?: (dir: string, program: Uint8Array) => void } = {}) {
+    this.attachDevices = deps.attachDevices ?? attachDeviceFilter;
     if (typeof cgroupsPath !== "string") {
       const entry = Object.entries(cgroupsPath)[0];
       if (!entry) throw new BuncError("state.json has no cgroup path", { code: "STATE" });
@@ -42,8 +48,8 @@ export class V2Manager implements CgroupManager {
     this.paths = { [this.mountpoint]: this.dir };
   }
 
-  static fromPaths(paths: Record<string, string>): V2Manager {
-    return new V2Manager(paths);
+  static fromPaths(paths: Record<string, string>, deps: ConstructorParameters<typeof V2Manager>[1] = {}): V2Manager {
+    return new V2Manager(paths, deps);
   }
 
   create(): void {
@@ -67,25 +73,19 @@ export class V2Manager implements CgroupManager {
     for (const level of path.relative(this.mountpoint, this.dir).split("/").filter(Boolean)) {
       const available = (readCgroupFile(path.join(parent, "cgroup.controllers")) ?? "").trim();
       if (available === "") return; // nothing below can have more
-      const wanted = available.split(/\s+/).map((c) => `+${c}`);
       const file = path.join(parent, "cgroup.subtree_control");
-      try {
-        write(file, wanted.join(" "));
-      } catch {
-        for (const c of wanted) {
-          try {
-            write(file, c);
-          } catch {
-            // Left disabled: see above.
-          }
-        }
-      }
+      // Only what is missing: a level that has them all (the root, usually) is not written at all.
+      const enabled = new Set((readCgroupFile(file) ?? "").trim().split(/\s+/));
+      const wanted = available.split(/\s+/).filter((c) => !enabled.has(c)).map((c) => `+${c}`);
+      if (wanted.length > 0) enable(file, wanted);
       parent = path.join(parent, level);
     }
   }
 
   apply(resources: LinuxResources | undefined, opts: { update?: boolean } = {}): void {
     const writes = v2Writes(resources, { devices: !opts.update });
+    // create: the config's rules and the defaults; update: only when rules are given (they replace the old program).
+    const program = !opts.update || resources?.devices ? deviceProgram(emulateDeviceRules(deviceRules(resources?.devices))) : undefined;
     // Every controller first, so that nothing is written when one is missing.
     if (writes.length > 0) {
       const enabled = new Set((readCgroupFile(path.join(this.dir, "cgroup.controllers")) ?? "").trim().split(/\s+/));
@@ -97,6 +97,7 @@ export class V2Manager implements CgroupManager {
       if (BigInt(resources.memory.limit) < usage)
         throw new BuncError(`linux.resources.memory.limit: ${resources.memory.limit} is below the current usage ${usage} (checkBeforeUpdate)`, { code: "CONFIG" });
     }
+    if (program) this.attachDevices(this.dir, program);
     for (const w of writes) write(path.join(this.dir, w.file), w.value);
   }
 
@@ -164,5 +165,52 @@ export class V2Manager implements CgroupManager {
 
   private events(): Map<string, bigint> {
     return keyValues(readCgroupFile(path.join(this.dir, "cgroup.events")));
+  }
+}
+
+/**
+ * Attach a device program to the cgroup at dir, then detach the ones bunc
+ * attached before (an update), so the cgroup is never without one. Programs
+ * others attached stay: with BPF_F_ALLOW_MULTI each must allow, so they can
+ * only restrict.
+ */
+export function attachDeviceFilter(dir: string, program: Uint8Array): void {
+  const dirFd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    const old = attachedDevicePrograms(dirFd);
+    const prog = loadDeviceProgram(program);
+    try {
+      attachDeviceProgram(dirFd, prog);
+    } finally {
+      closeSync(prog);
+    }
+    for (const id of old) {
+      const p = openProgram(id);
+      if (!p) continue;
+      try {
+        if (p.name === DEVICE_PROGRAM_NAME) detachDeviceProgram(dirFd, p.fd);
+      } finally {
+        closeSync(p.fd);
+      }
+    }
+  } catch (e) {
+    throw new BuncError(`cgroup v2 device rules on ${dir}: ${(e as Error).message}`, { code: (e as BuncError).code ?? "CGROUP", cause: e });
+  } finally {
+    closeSync(dirFd);
+  }
+}
+
+/** All at once, else one by one: a controller the level refuses is left disabled (see enableControllers). */
+function enable(subtreeControl: string, wanted: string[]): void {
+  try {
+    write(subtreeControl, wanted.join(" "));
+  } catch {
+    for (const c of wanted) {
+      try {
+        write(subtreeControl, c);
+      } catch {
+        // Left disabled.
+      }
+    }
   }
 }

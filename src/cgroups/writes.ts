@@ -7,6 +7,7 @@
  * is written.
  */
 import { BuncError } from "../errors";
+import { emulateDeviceRules } from "./device-filter";
 import { deviceLine, deviceRules } from "./devices";
 import type { LinuxResources } from "./resources";
 
@@ -122,9 +123,7 @@ export function v1Writes(r: LinuxResources | undefined, opts: WriteOptions): Cgr
 export function v2Writes(r: LinuxResources | undefined, opts: WriteOptions): CgroupWrite[] {
   const out: CgroupWrite[] = [];
   if (!r) r = {};
-  void opts; // v2 has no default rules to write: without a device program there is nothing to enforce them with.
-  if (r.devices?.length)
-    refuse("devices", "device rules on cgroup v2 need an eBPF device program, which this build of bunc does not have yet");
+  void opts; // Device rules are no file on v2: the manager attaches an eBPF program (device-filter.ts).
 
   const m = r.memory;
   if (m) {
@@ -187,7 +186,10 @@ export function v2Writes(r: LinuxResources | undefined, opts: WriteOptions): Cgr
 }
 
 function deviceWrites(r: LinuxResources): CgroupWrite[] {
-  return deviceRules(r.devices).map((rule, i) => {
+  const rules = deviceRules(r.devices);
+  // The same checks as on v2, so one config is accepted or refused on both (a hole in a wider rule v1 would ignore).
+  emulateDeviceRules(rules);
+  return rules.map((rule, i) => {
     if (rule.access === "") throw bad(`devices[${i}].access`, "must not be empty");
     return W("devices", rule.allow ? "devices.allow" : "devices.deny", deviceLine(rule));
   });

@@ -140,8 +140,12 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
       mapWriter: { euid, egid: process.getegid?.() ?? 0, privileged },
     });
     warnings.push(...plan.warnings);
-    const child = launch(plan.ops, plan.cloneFlags, (firstPid) => writeProcFiles(firstPid, plan.procWrites), undo, {
-      cloneIntoCgroup: join.cloneIntoFd,
+    const child = launch(plan.ops, plan.cloneFlags, (firstPid, inCgroup) => {
+      writeProcFiles(firstPid, plan.procWrites);
+      // A kernel without CLONE_INTO_CGROUP (before 5.7): the parent's write after all.
+      if (join.cloneIntoFd >= 0 && !inCgroup) cgroup.addProcess(firstPid);
+    }, undo, {
+      cgroupFd: join.cloneIntoFd >= 0 ? join.cloneIntoFd : undefined,
       onHooks: (pid) => {
         writeSync(hooks!.createStateFd, stateJson(state("creating", pid)), 0);
         writeSync(hooks!.startStateFd, stateJson(state("created", pid)), 0);

@@ -90,8 +90,10 @@ export async function execInContainer(store: Store, id: string, opts: ExecOption
       cgroupTaskFds: join?.taskFds,
     });
     for (const w of [...warnings, ...plan.warnings]) opts.onWarning?.(w);
-    const child = launch(plan.ops, plan.cloneFlags, () => {}, undo, {
-      cloneIntoCgroup: join?.cloneIntoFd,
+    const child = launch(plan.ops, plan.cloneFlags, (firstPid, inCgroup) => {
+      if (join && join.cloneIntoFd >= 0 && !inCgroup) cgroup.addProcess(firstPid);
+    }, undo, {
+      cgroupFd: join && join.cloneIntoFd >= 0 ? join.cloneIntoFd : undefined,
       onJoin: (pid) => cgroup.addProcess(pid),
       onSeccomp: (fd, pid) => {
         try {

@@ -16,6 +16,8 @@ import { encode, Msg, Op, type Operation } from "../plan/program";
 
 /** executor.c's HOOK_STATUS: a hook's wait status rides in the errno field with this bit. */
 const HOOK_STATUS = 0x100000;
+const E2BIG = 7;
+const EINVAL = 22;
 import type { Undo } from "./undo";
 
 export interface Launched {
@@ -36,19 +38,26 @@ export interface LaunchHandlers {
   onIdmap?: (tree: number, opIndex: number) => void;
   /** Msg.READY_TO_JOIN: place the (final) process in its cgroup; it is ready then. */
   onJoin?: (pid: number) => void;
-  /** A cgroup2 directory fd: clone3 creates the child in it (CLONE_INTO_CGROUP). */
-  cloneIntoCgroup?: number;
 }
 
 /**
- * Run ops in a new child; onSetup(firstPid) runs when the child asks for the
- * parent's part (it is still blocked then). undo learns how to kill the child.
+ * Run ops in a new child; onSetup(firstPid, inCgroup) runs when the child
+ * asks for the parent's part (it is still blocked then). With cgroupFd the
+ * child is born in that cgroup (CLONE_INTO_CGROUP) and inCgroup is true; a
+ * kernel without it (before 5.7: E2BIG) gets a plain clone3, and onSetup
+ * places the child. undo learns how to kill the child.
  */
-export function launch(ops: readonly Operation[], cloneFlags: bigint, onSetup: (firstPid: number) => void, undo: Undo, handlers: LaunchHandlers = {}): Launched {
+export function launch(ops: readonly Operation[], cloneFlags: bigint, onSetup: (firstPid: number, inCgroup: boolean) => void, undo: Undo, handlers: LaunchHandlers & { cgroupFd?: number } = {}): Launched {
   const [parentEnd, childEnd] = socketPair();
   let child: ReturnType<typeof spawn>;
+  let inCgroup = handlers.cgroupFd !== undefined;
   try {
-    child = spawn(encode(ops, childEnd), cloneFlags, handlers.cloneIntoCgroup ?? -1);
+    const program = encode(ops, childEnd);
+    child = spawn(program, cloneFlags, handlers.cgroupFd ?? -1);
+    if (inCgroup && (child === -E2BIG || child === -EINVAL)) {
+      inCgroup = false;
+      child = spawn(program, cloneFlags);
+    }
   } finally {
     closeSync(childEnd);
   }
@@ -65,7 +74,7 @@ export function launch(ops: readonly Operation[], cloneFlags: bigint, onSetup: (
   let pid: number;
   const forked = { pid: first.pid };
   try {
-    pid = serve(parentEnd, first.pid, ops, onSetup, forked, handlers);
+    pid = serve(parentEnd, first.pid, ops, (p) => onSetup(p, inCgroup), forked, handlers);
   } catch (e) {
     // A forked grandchild that failed is our child (CLONE_PARENT): reap it, or it would
     // linger as a zombie under the container's init once we exit.

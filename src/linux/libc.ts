@@ -21,6 +21,7 @@ export const SYS = {
   mknodat: 259,
   waitid: 247,
   memfd_create: 319,
+  bpf: 321,
   pidfd_send_signal: 424,
   open_tree: 428,
   pidfd_open: 434,

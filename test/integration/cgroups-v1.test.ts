@@ -103,6 +103,19 @@ describe.skipIf(!!skip)("cgroups v1", () => {
     expect(noCgroup(id)).toBe(true);
   });
 
+  test("kill -a on a paused container: freeze, signal, thaw (runc's signalAllProcesses), so SIGKILL takes effect", () => {
+    const id = sb.id();
+    const b = bundle(id, ["sh", "-c", "sleep 60 & sleep 60"]);
+    expect(sb.bunc(["run", "-d", "-b", b, id]).code).toBe(0);
+    expect(sb.bunc(["pause", id]).code).toBe(0);
+    expect(sb.bunc(["kill", "-a", id, "KILL"]).code).toBe(0);
+    expect(cg("freezer", id, "freezer.state")).toBe("THAWED");
+    for (let i = 0; i < 50 && sb.state(id).status !== "stopped"; i++) Bun.sleepSync(20);
+    expect(sb.state(id).status).toBe("stopped");
+    expect(sb.bunc(["delete", id]).code).toBe(0);
+    expect(noCgroup(id)).toBe(true);
+  });
+
   test("update changes limits, by flags and by -r JSON; a stopped container cannot be updated", () => {
     const id = sb.id();
     expect(sb.bunc(["run", "-d", "-b", bundle(id, ["sleep", "60"], { memory: { limit: 64 * MiB } }), id]).code).toBe(0);

@@ -7,7 +7,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { BUNC, integrationSkipReason, Sandbox, sh } from "../harness";
+import { BUNC, integrationSkipReason, RUNC, Sandbox, sh } from "../harness";
 
 const UNIFIED = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"].find((d) => existsSync(`${d}/cgroup.freeze`) || existsSync(`${d}/cgroup.controllers`));
 const skip = integrationSkipReason() ?? (UNIFIED ? undefined : "the host has no cgroup2 hierarchy") ?? (existsSync("/usr/bin/unshare") ? undefined : "unshare(1) is missing");
@@ -38,7 +38,6 @@ describe.skipIf(!!skip)("cgroups v2 (private cgroup2-only mount namespace)", () 
   test("run, ps, pause (cgroup.freeze), resume, events, kill -a (cgroup.kill), delete", () => {
     const id = sb.id();
     const b = sb.bundle(["sh", "-c", "sleep 60 & i=0; while :; do i=$((i+1)); echo $i > /ticks; sleep 0.05; done"], (c) => {
-      c.linux.resources = {}; // device rules need an eBPF program on v2 (refused, tested below)
       c.root.readonly = false;
     });
     const cmds = [
@@ -86,19 +85,88 @@ describe.skipIf(!!skip)("cgroups v2 (private cgroup2-only mount namespace)", () 
     expect(o[16]!.out).toMatch(/cgroup2 \S+ rw/);
   }, 40_000);
 
-  test("v2 refusals: device rules (no eBPF program yet), v1-only fields; nothing left behind", () => {
+  test("v2 refusals: a bad device rule, v1-only fields; nothing left behind", () => {
     const ids = [sb.id(), sb.id(), sb.id()];
     const bundles = [
-      sb.bundle(["true"]), // runc's default spec denies all devices
+      // A hole in a wider allow: cgroup v1 would ignore it silently, so it is refused on both.
+      sb.bundle(["true"], (c) => c.linux.resources.devices.push({ allow: true, type: "c", major: 240, access: "rw" }, { allow: false, type: "c", major: 240, minor: 2, access: "w" })),
       sb.bundle(["true"], (c) => (c.linux.resources = { memory: { swappiness: 10 } })),
       sb.bundle(["true"], (c) => (c.linux.resources = { cpu: { realtimeRuntime: 1000 } })),
     ];
     const cmds = ids.map((id, i) => `$B run -b ${bundles[i]} ${id}; test -e /sys/fs/cgroup/${id} && echo LEFT`);
     const o = inV2(cmds);
-    expect(o[0]!.out).toContain("eBPF device program");
+    expect(o[0]!.out).toContain("linux.resources.devices[2]: cannot take w of c 240:2 out of the wider exception c 240:*");
     expect(o[1]!.out).toContain("swappiness");
     expect(o[2]!.out).toContain("realtime");
     for (const r of o) expect(r.out).not.toContain("LEFT");
     for (const id of ids) expect(existsSync(`${sb.root}/${id}`)).toBe(false);
+  });
+
+  /**
+   * A node with an unused major (240, "local/experimental"): an open the
+   * device program lets through fails with ENXIO (no driver), one it refuses
+   * with EPERM, so the verdict is seen without touching a real device.
+   */
+  const PROBE = `echo x > /dev/null && echo null-ok; for m in r w rw; do case $m in r) (: </dev/t);; w) (: >/dev/t);; rw) (: <>/dev/t);; esac 2>&1 | sed "s/.*: //; s/^/$m: /"; done`;
+  const withProbe = (rules?: object[], replace = false) => (c: any) => {
+    c.linux.devices = [{ path: "/dev/t", type: "c", major: 240, minor: 0, fileMode: 0o666 }];
+    if (rules) c.linux.resources.devices = replace ? rules : [...c.linux.resources.devices, ...rules];
+  };
+  const verdicts = (out: string) => out.trim().split("\n");
+  const EPERM = "Operation not permitted", ENXIO = "No such device or address";
+
+  test("device rules through an eBPF program: deny-all + defaults, explicit allows, a deny list; as runc (and v1) decide", () => {
+    const cases: [object[] | undefined, boolean, string[]][] = [
+      [undefined, false, ["null-ok", `r: ${EPERM}`, `w: ${EPERM}`, `rw: ${EPERM}`]], // runc's spec: deny all, then the defaults
+      [[{ allow: true, type: "c", major: 240, minor: 0, access: "r" }], false, ["null-ok", `r: ${ENXIO}`, `w: ${EPERM}`, `rw: ${EPERM}`]],
+      [[{ allow: true, type: "c", major: 240, access: "rw" }], false, ["null-ok", `r: ${ENXIO}`, `w: ${ENXIO}`, `rw: ${ENXIO}`]],
+      // Allow all but writing: O_RDWR asks for w too, refused as cgroup v1 refuses it (runc 1.1's program lets it through).
+      [[{ allow: true, access: "rwm" }, { allow: false, type: "c", major: 240, minor: 0, access: "w" }], true, ["null-ok", `r: ${ENXIO}`, `w: ${EPERM}`, `rw: ${EPERM}`]],
+    ];
+    const bundles = cases.map(([rules, replace]) => sb.bundle(["sh", "-c", PROBE], withProbe(rules, replace)));
+    const ids = cases.map(() => sb.id());
+    const cmds = bundles.map((b, i) => `$B run -b ${b} ${ids[i]} </dev/null`);
+    if (RUNC) cmds.push(...bundles.map((b, i) => `${RUNC} --root ${sb.dir}/runc-state run -b ${b} r${ids[i]} </dev/null`));
+    const o = inV2(cmds);
+    cases.forEach(([, , want], i) => {
+      expect(o[i]!.rc).toBe(0);
+      expect(verdicts(o[i]!.out)).toEqual(want);
+      if (RUNC && i < 3) expect(verdicts(o[cases.length + i]!.out)).toEqual(want);
+    });
+    if (RUNC) expect(verdicts(o[cases.length + 3]!.out)).toContain(`rw: ${ENXIO}`); // runc's subset check on a deny rule
+  }, 40_000);
+
+  test("update -r with device rules replaces bunc's program (the old deny no longer applies); an update without rules keeps it", () => {
+    const id = sb.id();
+    const b = sb.bundle(["sleep", "60"], withProbe());
+    writeFileSync(`${sb.dir}/allow.json`, JSON.stringify({ devices: [{ allow: false, access: "rwm" }, { allow: true, type: "c", major: 240, minor: 0, access: "rw" }] }));
+    writeFileSync(`${sb.dir}/bad.json`, JSON.stringify({ devices: [{ allow: false, access: "rwm" }, { allow: true, type: "c", major: 240, access: "rw" }, { allow: false, type: "c", major: 240, minor: 0, access: "r" }] }));
+    const o = inV2([
+      `$B run -d -b ${b} ${id} </dev/null`,
+      `$B exec ${id} sh -c '${PROBE}'`,
+      `$B update -r ${sb.dir}/allow.json ${id}`,
+      `$B exec ${id} sh -c '${PROBE}'`,
+      `$B update -r ${sb.dir}/bad.json ${id}`,
+      `$B update --pids-limit 0 ${id}; $B exec ${id} sh -c '${PROBE}'`,
+      `$B delete -f ${id}`,
+    ]);
+    expect(o[0]!.rc).toBe(0);
+    expect(verdicts(o[1]!.out)).toEqual(["null-ok", `r: ${EPERM}`, `w: ${EPERM}`, `rw: ${EPERM}`]);
+    expect(o[2]!.rc).toBe(0);
+    expect(verdicts(o[3]!.out)).toEqual(["null-ok", `r: ${ENXIO}`, `w: ${ENXIO}`, `rw: ${ENXIO}`]);
+    expect(o[4]!.rc).toBe(1);
+    expect(o[4]!.out).toContain("devices[2]: cannot take r of c 240:0");
+    expect(verdicts(o[5]!.out)).toEqual(["null-ok", `r: ${ENXIO}`, `w: ${ENXIO}`, `rw: ${ENXIO}`]);
+    expect(o[6]!.rc).toBe(0);
+  }, 40_000);
+
+  test.skipIf(!existsSync("/usr/bin/strace"))("create: the process is born in its cgroup (CLONE_INTO_CGROUP), no cgroup.procs write", () => {
+    const id = sb.id();
+    const b = sb.bundle(["cat", "/proc/self/cgroup"]);
+    const o = inV2([`strace -f -qq -e trace=openat,clone3 -o ${sb.dir}/strace.txt $B run -b ${b} ${id} </dev/null`, `grep -c 'cgroup.procs' ${sb.dir}/strace.txt`, `grep -c CLONE_INTO_CGROUP ${sb.dir}/strace.txt`]);
+    expect(o[0]!.rc).toBe(0);
+    expect(o[0]!.out).toContain(`\n0::/${id}\n`); // the host's v1 hierarchies are listed too
+    expect(o[1]!.out.trim()).toBe("0");
+    expect(o[2]!.out.trim()).toBe("1");
   });
 });

@@ -8,6 +8,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { posix as path } from "node:path";
 import { V1Manager } from "../../src/cgroups/v1";
+import { deviceRules } from "../../src/cgroups/devices";
+import { deviceProgram, emulateDeviceRules } from "../../src/cgroups/device-filter";
 import { V2Manager } from "../../src/cgroups/v2";
 import { blkioToIoWeight, sharesToWeight, swapV2, v1Writes, v2Writes } from "../../src/cgroups/writes";
 import { BuncError } from "../../src/errors";
@@ -32,13 +34,14 @@ function fakeV1(controllers = CONTROLLERS): { mgr: V1Manager; file: (c: string, 
   return { mgr: V1Manager.fromPaths(paths), file, files };
 }
 
-function fakeV2(controllers = "cpuset cpu io memory hugetlb pids rdma"): { mgr: V2Manager; dir: string; file: (f: string) => string | undefined } {
+function fakeV2(controllers = "cpuset cpu io memory hugetlb pids rdma"): { mgr: V2Manager; dir: string; file: (f: string) => string | undefined; programs: Uint8Array[] } {
   const root = path.join(tmp, `v2-${++n}`);
   const dir = path.join(root, "c");
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, "cgroup.controllers"), controllers + "\n");
   const file = (f: string) => (existsSync(path.join(dir, f)) ? readFileSync(path.join(dir, f), "utf8") : undefined);
-  return { mgr: V2Manager.fromPaths({ [root]: dir }), dir, file };
+  const programs: Uint8Array[] = [];
+  return { mgr: V2Manager.fromPaths({ [root]: dir }, { attachDevices: (d, p) => (expect(d).toBe(dir), programs.push(p)) }), dir, file, programs };
 }
 
 function error(fn: () => unknown): string {
@@ -219,7 +222,8 @@ describe("v2Writes", () => {
   });
 
   test("what v2 lacks, and bad values, are refused", () => {
-    expect(error(() => v2Writes({ devices: [{ allow: false, access: "rwm" }] }, { devices: true }))).toContain("eBPF");
+    // Device rules are no file write on v2 (an eBPF program: cgroup-device-filter.test.ts).
+    expect(v2Writes({ devices: [{ allow: false, access: "rwm" }] }, { devices: true })).toEqual([]);
     expect(error(() => v2Writes({ memory: { swappiness: 1 } }, noDevices))).toContain("swappiness");
     expect(error(() => v2Writes({ memory: { disableOOMKiller: true } }, noDevices))).toContain("disableOOMKiller");
     expect(error(() => v2Writes({ memory: { swap: 100 } }, noDevices))).toContain("needs a memory limit");
@@ -241,10 +245,30 @@ describe("V2Manager on a fake cgroupfs", () => {
     expect(file("cpu.max")).toBe("10000 100000");
   });
 
-  test("a controller that is not enabled: one error, nothing written", () => {
-    const { mgr, file } = fakeV2("pids");
+  test("a controller that is not enabled: one error, nothing written, no device program", () => {
+    const { mgr, file, programs } = fakeV2("pids");
     expect(error(() => mgr.apply({ pids: { limit: 4 }, memory: { limit: 1 } }))).toContain("memory controller is not enabled");
     expect(file("pids.max")).toBeUndefined();
+    expect(programs).toEqual([]);
+  });
+
+  test("device rules: a program on create (defaults alone too), on update only when rules are given", () => {
+    const { mgr, programs } = fakeV2();
+    mgr.apply(undefined);
+    expect(programs).toHaveLength(1);
+    expect(programs[0]).toEqual(deviceProgram(emulateDeviceRules(deviceRules())));
+    mgr.apply({ pids: { limit: 4 } }, { update: true });
+    expect(programs).toHaveLength(1);
+    mgr.apply({ devices: [{ allow: false, access: "rwm" }, { allow: true, type: "c", major: 1, minor: 11, access: "r" }] }, { update: true });
+    expect(programs).toHaveLength(2);
+    expect(programs[1]).not.toEqual(programs[0]);
+  });
+
+  test("a bad device rule: one error before any write or program", () => {
+    const { mgr, file, programs } = fakeV2();
+    expect(error(() => mgr.apply({ pids: { limit: 4 }, devices: [{ allow: true, type: "x" as "c", access: "r" }] }))).toContain("devices[0]: unknown device type");
+    expect(file("pids.max")).toBeUndefined();
+    expect(programs).toEqual([]);
   });
 
   test("freeze state, OOM kills, stats", () => {
