@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { statsJSON } from "../cgroups/stats";
 import { parseDuration, statsEvent, watchEvents } from "../container/events";
 import { checkFlags, store } from "./args";
+import { out } from "./output";
 
 const args = {
   id: { type: "positional", description: "container id", required: true },
@@ -16,9 +17,9 @@ export default defineCommand({
     checkFlags(rawArgs, args);
     const interval = parseDuration(a.interval);
     if (a.stats) {
-      process.stdout.write(statsJSON(statsEvent(store(), a.id)) + "\n");
+      out(statsJSON(statsEvent(store(), a.id)) + "\n");
       return;
     }
-    await watchEvents(store(), a.id, interval, (e) => process.stdout.write(statsJSON(e) + "\n"));
+    await watchEvents(store(), a.id, interval, (e) => out(statsJSON(e) + "\n"));
   },
 });

@@ -1,12 +1,13 @@
 import { defineCommand } from "citty";
 import { features } from "../spec/features";
 import { checkFlags } from "./args";
+import { out } from "./output";
 
 export default defineCommand({
   meta: { name: "features", description: "show the enabled features" },
   args: {},
   run({ rawArgs }) {
     checkFlags(rawArgs, {});
-    process.stdout.write(JSON.stringify(features(), null, "    ") + "\n");
+    out(JSON.stringify(features(), null, "    ") + "\n");
   },
 });

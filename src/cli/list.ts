@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { listStates, type ContainerState } from "../container/state";
 import { BuncError } from "../errors";
 import { checkFlags, store } from "./args";
+import { out } from "./output";
 
 const args = {
   format: { type: "string", alias: "f", description: "select one of: table or json", default: "table" },
@@ -15,12 +16,12 @@ export default defineCommand({
     checkFlags(rawArgs, args);
     const states = listStates(store());
     if (a.quiet) {
-      process.stdout.write(states.map((s) => s.id + "\n").join(""));
+      out(states.map((s) => s.id + "\n").join(""));
     } else if (a.format === "json") {
       // runc encodes a Go nil slice: "null" when there are no containers.
-      process.stdout.write(JSON.stringify(states.length ? states : null) + "\n");
+      out(JSON.stringify(states.length ? states : null) + "\n");
     } else if (a.format === "table") {
-      process.stdout.write(table(states));
+      out(table(states));
     } else {
       throw new BuncError(`invalid format option: ${a.format}`, { code: "EINVAL" });
     }

@@ -9,6 +9,7 @@ import { BuncError } from "../errors";
 import { VERSION, SPEC_VERSION } from "../version";
 import { globalArgs, setGlobals } from "./globals";
 import { reportError } from "./report";
+import { out } from "./output";
 
 const verbs: Record<string, () => Promise<CommandDef<any>>> = {
   checkpoint: () => import("./checkpoint").then((m) => m.default),
@@ -40,7 +41,8 @@ const main = defineCommand({
 /** citty's usage text, without colours unless stdout is a terminal. */
 async function usage(cmd: CommandDef<any>, parent?: CommandDef<any>): Promise<string> {
   const text = await renderUsage(cmd, parent);
-  return (process.stdout.isTTY ? text : text.replace(/\x1b\[[0-9;]*m/g, "")) + "\n";
+  const { isatty } = await import("node:tty");
+  return (isatty(1) ? text : text.replace(/\x1b\[[0-9;]*m/g, "")) + "\n";
 }
 
 function versionText(): string {
@@ -64,11 +66,11 @@ async function cli(argv: string[]): Promise<number> {
   const before = at < 0 ? argv : argv.slice(0, at);
   const verb = at < 0 ? undefined : argv[at];
   if (before.includes("--version") || before.includes("-v")) {
-    process.stdout.write(versionText());
+    out(versionText());
     return 0;
   }
   if (verb === undefined || verb === "help" || before.includes("--help") || before.includes("-h")) {
-    process.stdout.write(await usage(main));
+    out(await usage(main));
     return 0;
   }
   if (!(verb in verbs)) {
@@ -79,7 +81,7 @@ async function cli(argv: string[]): Promise<number> {
   // --help counts only before the first positional: `exec ID ls --help` is ls's.
   const flagsBefore = rest.slice(0, rest.findIndex((a) => !a.startsWith("-")) >>> 0);
   if (flagsBefore.includes("--help") || flagsBefore.includes("-h")) {
-    process.stdout.write(await usage(await verbs[verb]!(), main));
+    out(await usage(await verbs[verb]!(), main));
     return 0;
   }
   // Global flags are parsed from what stands before the verb only, so a verb's

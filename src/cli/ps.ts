@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { containerPids, psTable } from "../container/ps";
 import { BuncError } from "../errors";
 import { store } from "./args";
+import { out } from "./output";
 
 /** ps's flags (for --help; parsing is below: everything after the id goes to ps, as runc). */
 const args = {
@@ -35,9 +36,9 @@ export default defineCommand({
     if (format === "json") {
       if (psArgs.length) throw new BuncError("ps options cannot be used with --format json", { code: "EINVAL" });
       // Go encodes an empty (nil) slice as null.
-      process.stdout.write(JSON.stringify(pids.length ? pids : null) + "\n");
+      out(JSON.stringify(pids.length ? pids : null) + "\n");
       return;
     }
-    process.stdout.write(psTable(pids, psArgs));
+    out(psTable(pids, psArgs));
   },
 });

@@ -5,6 +5,7 @@
  */
 import { appendFileSync } from "node:fs";
 import { globals } from "./globals";
+import { err } from "./output";
 
 /** The one-line message of any thrown value, without terminal colours. */
 export function messageOf(e: unknown): string {
@@ -16,8 +17,8 @@ export function messageOf(e: unknown): string {
 export function reportError(e: unknown): void {
   const msg = messageOf(e);
   // As runc: with --log-format json and no --log file, stderr is the log and gets the JSON line.
-  if (globals.logFormat === "json" && !globals.log) process.stderr.write(logLine("error", msg) + "\n");
-  else process.stderr.write(`bunc: ${msg}\n`);
+  if (globals.logFormat === "json" && !globals.log) err(logLine("error", msg) + "\n");
+  else err(`bunc: ${msg}\n`);
   writeLog("error", msg);
 }
 
@@ -38,6 +39,6 @@ export function writeLog(level: "error" | "warning" | "info" | "debug", msg: str
 
 /** Report a warning: "bunc: warning: …" on stderr, and the log file. */
 export function reportWarning(msg: string): void {
-  process.stderr.write(`bunc: warning: ${messageOf(msg)}\n`);
+  err(`bunc: warning: ${messageOf(msg)}\n`);
   writeLog("warning", messageOf(msg));
 }

@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { containerState } from "../container/state";
 import { checkFlags, store } from "./args";
+import { out } from "./output";
 
 const args = { id: { type: "positional", description: "container id", required: true } } as const;
 
@@ -9,6 +10,6 @@ export default defineCommand({
   args,
   run({ args: a, rawArgs }) {
     checkFlags(rawArgs, args);
-    process.stdout.write(JSON.stringify(containerState(store(), a.id), null, 2));
+    out(JSON.stringify(containerState(store(), a.id), null, 2));
   },
 });
