@@ -167,22 +167,7 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
         }
       },
     });
-    const record: ContainerRecord = {
-      ociVersion: OCI_VERSION,
-      id: opts.id,
-      pid: child.pid,
-      pidStartTime: child.startTime,
-      bundle,
-      rootfs,
-      created: rfc3339Now(),
-      owner: "",
-      annotations: spec.annotations,
-      cgroupPaths: cgroup.paths,
-      process: spec.process,
-      namespaces: (spec.linux?.namespaces ?? []).map((ns) => ns.type),
-      hooks: spec.hooks?.poststart?.length || spec.hooks?.poststop?.length ? { poststart: spec.hooks.poststart, poststop: spec.hooks.poststop } : undefined,
-      seccomp: spec.linux?.seccomp,
-    };
+    const record = newRecord(spec, { id: opts.id, pid: child.pid, pidStartTime: child.startTime, bundle, rootfs, cgroupPaths: cgroup.paths });
     store.save(record);
     if (pidfdSocket !== undefined) sendPidfd(pidfdSocket, child.pidfd, "standard");
     if (opts.pidFile) writePidFile(opts.pidFile, child.pid);
@@ -323,4 +308,19 @@ export function rfc3339Now(): string {
   const iso = new Date(Math.floor(ms)).toISOString(); // 2026-11-29T12:00:00.123Z
   const micros = Math.floor((ms % 1) * 1000).toString().padStart(3, "0");
   return `${iso.slice(0, -1)}${micros}`.replace(/\.?0+$/, "") + "Z";
+}
+
+/** What state.json records of a container whose process now exists (create and restore). */
+export function newRecord(spec: Spec, facts: Pick<ContainerRecord, "id" | "pid" | "pidStartTime" | "bundle" | "rootfs" | "cgroupPaths">): ContainerRecord {
+  return {
+    ociVersion: OCI_VERSION,
+    ...facts,
+    created: rfc3339Now(),
+    owner: "",
+    annotations: spec.annotations,
+    process: spec.process,
+    namespaces: (spec.linux?.namespaces ?? []).map((ns) => ns.type),
+    hooks: spec.hooks?.poststart?.length || spec.hooks?.poststop?.length ? { poststart: spec.hooks.poststart, poststop: spec.hooks.poststop } : undefined,
+    seccomp: spec.linux?.seccomp,
+  };
 }

@@ -12,10 +12,10 @@ import { BuncError } from "../errors";
 import { openChild, setChildSubreaper } from "../linux/pidfd";
 import { procStat } from "../linux/proc";
 import { loadBundle } from "./bundle";
-import { OCI_VERSION, rfc3339Now, writePidFile } from "./create";
+import { newRecord, writePidFile } from "./create";
 import { criuRestoreArgs, runCriu, type RestoreOptions } from "./criu";
 import { deleteContainer } from "./delete";
-import type { ContainerRecord, Store } from "./store";
+import type { Store } from "./store";
 import { supervise } from "./supervise";
 import { Undo } from "./undo";
 import { refuseUnsupported } from "./unsupported";
@@ -56,20 +56,7 @@ export async function restoreContainer(store: Store, opts: RestoreContainerOptio
     pid = Number(readFileSync(criuPidFile, "utf8").trim());
     const stat = procStat(pid);
     if (!Number.isInteger(pid) || pid <= 0 || !stat) throw new BuncError(`criu restore reported pid ${pid}, which is not running`, { code: "CRIU" });
-    const record: ContainerRecord = {
-      ociVersion: OCI_VERSION,
-      id: opts.id,
-      pid,
-      pidStartTime: stat.startTime,
-      bundle,
-      rootfs,
-      created: rfc3339Now(),
-      owner: "",
-      annotations: spec.annotations,
-      cgroupPaths: cgroup.paths,
-      process: spec.process,
-      namespaces: (spec.linux?.namespaces ?? []).map((ns) => ns.type),
-    };
+    const record = newRecord(spec, { id: opts.id, pid, pidStartTime: stat.startTime, bundle, rootfs, cgroupPaths: cgroup.paths });
     store.save(record);
     if (opts.pidFile) writePidFile(opts.pidFile, pid);
   } catch (e) {
