@@ -237,6 +237,16 @@ describe("v2Writes", () => {
 });
 
 describe("V2Manager on a fake cgroupfs", () => {
+  test("update of the cpu period alone keeps the quota in cpu.max", () => {
+    const { mgr, dir, file } = fakeV2();
+    writeFileSync(path.join(dir, "cpu.max"), "50000 100000\n");
+    mgr.apply({ cpu: { period: 200000 } }, { update: true });
+    expect(file("cpu.max")).toBe("50000 200000");
+    writeFileSync(path.join(dir, "cpu.max"), "max 100000\n");
+    mgr.apply({ cpu: { period: 300000 } }, { update: true });
+    expect(file("cpu.max")).toBe("max 300000");
+  });
+
   test("apply writes to the one directory", () => {
     const { mgr, file } = fakeV2();
     mgr.apply({ memory: { limit: 8388608 }, pids: { limit: 4 }, cpu: { quota: 10000, period: 100000 } });
