@@ -47,6 +47,8 @@ export interface CreateOptions {
   pidfdSocket?: string;
   /** --systemd-cgroup: refused until a systemd driver exists. */
   systemdCgroup?: boolean;
+  /** The bundle's config, when the caller has read it already (run). */
+  spec?: Spec;
 }
 
 export interface Created {
@@ -65,7 +67,7 @@ const O_PATH = 0o10000000;
 /** Create a container; returns once its process waits for start (or, with startNow, is about to exec). */
 export function createContainer(store: Store, opts: CreateOptions): Created {
   const bundle = path.resolve(opts.bundle);
-  const spec = loadBundle(bundle);
+  const spec = opts.spec ?? loadBundle(bundle);
   refuseUnsupported(spec);
   // runc's checkTerminal: a console socket only when a tty is allocated for a detached process.
   if (opts.consoleSocket && !spec.process?.terminal)

@@ -4,6 +4,7 @@
  * and delete the container afterwards unless --keep.
  */
 import { closeSync } from "node:fs";
+import { posix as path } from "node:path";
 import { BuncError } from "../errors";
 import { setChildSubreaper } from "../linux/pidfd";
 import { loadBundle } from "./bundle";
@@ -30,12 +31,14 @@ export async function runContainer(store: Store, opts: RunOptions): Promise<numb
     return 0;
   }
   if (opts.consoleSocket) throw new BuncError("cannot use console socket if bunc will not detach (use run -d)", { code: "EINVAL" });
-  const terminal = loadBundle(opts.bundle).process?.terminal === true ? new Terminal() : undefined;
+  // Read once here (does it want a terminal?) and handed to create, which would read it again.
+  const spec = loadBundle(path.resolve(opts.bundle));
+  const terminal = spec.process?.terminal === true ? new Terminal() : undefined;
   if (!opts.noSubreaper) setChildSubreaper();
   const forwarder = new SignalForwarder();
   let created = false;
   try {
-    const { record, pidfd, warnings } = createContainer(store, { ...opts, startNow: true, consoleFd: terminal?.childEnd });
+    const { record, pidfd, warnings } = createContainer(store, { ...opts, spec, startNow: true, consoleFd: terminal?.childEnd });
     created = true;
     for (const w of [...warnings, ...poststart(record)]) opts.onWarning?.(w);
     return await supervise(pidfd, record.pid, terminal?.attach(), forwarder);
