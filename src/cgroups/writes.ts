@@ -189,10 +189,13 @@ function deviceWrites(r: LinuxResources): CgroupWrite[] {
   const rules = deviceRules(r.devices);
   // The same checks as on v2, so one config is accepted or refused on both (a hole in a wider rule v1 would ignore).
   emulateDeviceRules(rules);
-  return rules.map((rule, i) => {
+  const writes = rules.map((rule, i) => {
     if (rule.access === "") throw bad(`devices[${i}].access`, "must not be empty");
     return W("devices", rule.allow ? "devices.allow" : "devices.deny", deviceLine(rule));
   });
+  // Start from deny-all, as runc's emulator does: a new v1 cgroup inherits its parent's
+  // allow-all, and a config with only allow rules must not keep it.
+  return [W("devices", "devices.deny", "a *:* rwm"), ...writes];
 }
 
 function rdmaWrites(r: LinuxResources): CgroupWrite[] {

@@ -76,6 +76,23 @@ describe.skipIf(!!skip)("cgroups v1", () => {
     expect(allowed.stdout).toBe("writable\nnull-ok\n");
   });
 
+  test("a config with no device rules still denies what runc's default list does not allow, as runc", () => {
+    const kmsg = (c: Config) => {
+      delete c.linux.resources.devices;
+      c.linux.devices = [{ path: "/dev/kmsg", type: "c", major: 1, minor: 11, fileMode: 0o644, uid: 0, gid: 0 }];
+    };
+    const script = "echo bunc-cgroups-test > /dev/kmsg && echo writable; echo x > /dev/null && echo null-ok";
+    const id = sb.id();
+    const b = bundle(id, ["sh", "-c", script], {}, kmsg);
+    const r = sb.bunc(["run", "-b", b, id]);
+    expect(r.stdout).toBe("null-ok\n");
+    expect(r.stderr).toContain("Operation not permitted");
+    if (!RUNC) return console.warn("runc is not installed: comparison skipped");
+    const rid = `runc-${id}`;
+    const rb = bundle(rid, ["sh", "-c", script], {}, kmsg);
+    expect(sb.runc(["run", "-b", rb, rid]).stdout).toBe(r.stdout);
+  });
+
   test("pause freezes the process and state says paused; resume lets it run", () => {
     const id = sb.id();
     const b = bundle(id, ["sh", "-c", "i=0; while :; do i=$((i+1)); echo $i > /ticks; sleep 0.05; done"]);

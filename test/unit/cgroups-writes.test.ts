@@ -115,9 +115,15 @@ describe("v1Writes", () => {
     expect(v1Writes({ memory: { limit: -1 }, pids: { limit: -1 } }, noDevices).map((w) => w.value)).toEqual(["-1", "-1", "max"]);
   });
 
-  test("device rules: the config's, then runc's defaults", () => {
+  test("device rules: deny-all first (as runc's emulator), then the config's, then runc's defaults", () => {
     const w = v1Writes({ devices: [{ allow: false, access: "rwm" }, { allow: false, type: "c", major: 1, minor: 3, access: "rw" }] }, { devices: true });
-    expect(w.slice(0, 3).map((x) => `${x.file} ${x.value}`)).toEqual(["devices.deny a *:* rwm", "devices.deny c 1:3 rw", "devices.allow c *:* m"]);
+    expect(w.slice(0, 4).map((x) => `${x.file} ${x.value}`)).toEqual(["devices.deny a *:* rwm", "devices.deny a *:* rwm", "devices.deny c 1:3 rw", "devices.allow c *:* m"]);
+  });
+
+  test("a config with no device rules still starts from deny-all (a new v1 cgroup inherits allow-all)", () => {
+    const w = v1Writes({}, { devices: true });
+    expect(`${w[0]!.file} ${w[0]!.value}`).toBe("devices.deny a *:* rwm");
+    expect(w.slice(1).every((x) => x.file === "devices.allow")).toBe(true);
   });
 
   test("invalid values are refused, naming the field", () => {
