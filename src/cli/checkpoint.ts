@@ -1,11 +1,11 @@
 import { defineCommand } from "citty";
 import { checkpointContainer } from "../container/checkpoint";
-import { parseManageCgroupsMode, type CheckpointOptions } from "../container/criu";
+import type { CheckpointOptions } from "../container/criu";
 import { withLock } from "../container/lock";
 import { BuncError } from "../errors";
-import { allValues, checkFlags, criuArgs, store } from "./args";
+import { checkFlags, criuArgs, store } from "./args";
+import { criuOptions } from "./criu-options";
 import { globals } from "./globals";
-import { posix as path } from "node:path";
 
 const args = {
   ...criuArgs,
@@ -20,24 +20,13 @@ const args = {
 export function checkpointOptions(a: Record<string, unknown>, rawArgs: readonly string[], cwd = process.cwd()): CheckpointOptions {
   const statusFd = Number(a["status-fd"] ?? -1);
   if (!Number.isInteger(statusFd)) throw new BuncError(`invalid value for --status-fd: ${String(a["status-fd"])}`, { code: "EINVAL" });
-  const imagePath = path.resolve(cwd, (a["image-path"] as string | undefined) || "checkpoint");
-  const work = a["work-path"] as string | undefined;
   return {
-    imagePath,
-    workPath: work ? path.resolve(cwd, work) : undefined,
+    ...criuOptions(a, rawArgs, cwd),
     parentPath: (a["parent-path"] as string | undefined) || undefined,
     leaveRunning: Boolean(a["leave-running"]),
-    tcpEstablished: Boolean(a["tcp-established"]),
-    extUnixSk: Boolean(a["ext-unix-sk"]),
-    shellJob: Boolean(a["shell-job"]),
-    fileLocks: Boolean(a["file-locks"]),
-    lazyPages: Boolean(a["lazy-pages"]),
-    autoDedup: Boolean(a["auto-dedup"]),
     preDump: Boolean(a["pre-dump"]),
     statusFd: statusFd >= 0 ? statusFd : undefined,
     pageServer: (a["page-server"] as string | undefined) || undefined,
-    manageCgroupsMode: parseManageCgroupsMode(a["manage-cgroups-mode"] as string | undefined),
-    emptyNs: allValues(rawArgs, "empty-ns"),
   };
 }
 

@@ -1,9 +1,8 @@
 import { defineCommand } from "citty";
-import { parseManageCgroupsMode } from "../container/criu";
 import { restoreContainer, type RestoreContainerOptions } from "../container/restore";
-import { allValues, boolFlag, checkFlags, criuArgs, store } from "./args";
+import { boolFlag, checkFlags, criuArgs, store } from "./args";
+import { criuOptions } from "./criu-options";
 import { globals } from "./globals";
-import { posix as path } from "node:path";
 
 const args = {
   ...criuArgs,
@@ -19,20 +18,10 @@ const args = {
 
 /** runc restore's flags → the options of restoreContainer. */
 export function restoreOptions(a: Record<string, unknown>, rawArgs: readonly string[], cwd = process.cwd()): RestoreContainerOptions {
-  const work = a["work-path"] as string | undefined;
   return {
+    ...criuOptions(a, rawArgs, cwd),
     id: String(a.id),
     bundle: String(a.bundle ?? "."),
-    imagePath: path.resolve(cwd, (a["image-path"] as string | undefined) || "checkpoint"),
-    workPath: work ? path.resolve(cwd, work) : undefined,
-    tcpEstablished: Boolean(a["tcp-established"]),
-    extUnixSk: Boolean(a["ext-unix-sk"]),
-    shellJob: Boolean(a["shell-job"]),
-    fileLocks: Boolean(a["file-locks"]),
-    lazyPages: Boolean(a["lazy-pages"]),
-    autoDedup: Boolean(a["auto-dedup"]),
-    manageCgroupsMode: parseManageCgroupsMode(a["manage-cgroups-mode"] as string | undefined),
-    emptyNs: allValues(rawArgs, "empty-ns"),
     lsmProfile: (a["lsm-profile"] as string | undefined) || undefined,
     lsmMountContext: (a["lsm-mount-context"] as string | undefined) || undefined,
     pidFile: (a["pid-file"] as string | undefined) || undefined,
