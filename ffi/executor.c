@@ -10,8 +10,14 @@
  *    never returns from bunc_spawn().
  *  - Policy-free: every decision (order, paths, flags) is made in TypeScript.
  *    This file only executes operations, in order.
- *  - Async-signal-safe only: raw syscalls through libc's syscall(), no
- *    malloc, no stdio. Strings and arrays live in the program buffer.
+ *  - Async-signal-safe only: raw syscall instructions (not even libc's
+ *    syscall(), whose errno is the parent thread's when memory is shared),
+ *    no malloc, no stdio. Strings and arrays live in the program buffer.
+ *  - With CLONE_VM (TypeScript decides when: see src/plan/share-memory.ts)
+ *    the child shares the parent's memory until execve, on a stack of its
+ *    own and a private copy of the program: a fork of Bun's large address
+ *    space costs ~1 ms of page-table copying and as much again to tear the
+ *    copy down at execve.
  *  - A failure is reported to the parent as (operation index, errno) on the
  *    sync socket, then the child exits. The socket is CLOEXEC, so a clean
  *    execve closes it and the parent reads EOF.
@@ -30,9 +36,6 @@ typedef unsigned int u32;
 typedef int i32;
 typedef unsigned long u64;
 typedef long i64;
-
-extern long syscall(long number, ...);
-extern int *__errno_location(void);
 
 /* x86_64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl) */
 #define SYS_read 0
@@ -111,6 +114,7 @@ extern int *__errno_location(void);
 #define MS_MOVE 8192
 #define MS_REC 16384
 #define MNT_DETACH 2
+#define CLONE_VM 0x00000100
 #define CLONE_PARENT 0x00008000
 #define CLONE_PIDFD 0x00001000
 #define CLONE_INTO_CGROUP 0x200000000UL
@@ -221,10 +225,19 @@ static long sync_sock = -1;
 static i32 op_index;
 static const char *exec_path;
 
+/* One system call; returns its result or -errno (the kernel's own convention). */
 static long sys(long n, long a, long b, long c, long d, long e, long f)
 {
-  long r = syscall(n, a, b, c, d, e, f);
-  return r == -1 ? -(long)*__errno_location() : r;
+  long r;
+  __asm__ __volatile__(
+    "mov %5, %%r10\n\t"
+    "mov %6, %%r8\n\t"
+    "mov %7, %%r9\n\t"
+    "syscall"
+    : "=a"(r)
+    : "0"(n), "D"(a), "S"(b), "d"(c), "r"(d), "r"(e), "r"(f)
+    : "rcx", "r8", "r9", "r10", "r11", "memory");
+  return r;
 }
 #define SYS0(n) sys(n, 0, 0, 0, 0, 0, 0)
 #define SYS1(n, a) sys(n, (long)(a), 0, 0, 0, 0, 0)
@@ -864,26 +877,97 @@ static long do_sysctl(const char *key, const char *value)
   return r;
 }
 
-/* Make the table of string offsets at off into a table of pointers, in place. */
+/* Make the table of string offsets at off into a table of pointers, in place
+ * (read and written as char *: one type, so no strict-aliasing surprise). */
 static char **table(u8 *prog, u64 off)
 {
-  u64 *slot = (u64 *)(prog + off);
+  char **slot = (char **)(prog + off);
   long i;
-  for (i = 0; slot[i]; i++) slot[i] = (u64)(prog + slot[i]);
-  return (char **)slot;
+  for (i = 0; slot[i]; i++) slot[i] = (char *)prog + (u64)slot[i];
+  return slot;
 }
 
-static long fork_child(long sync_fd)
+/* ---- Sharing memory with the parent (CLONE_VM) ---- */
+#define SYS_mmap 9
+#define PROT_READ 1
+#define PROT_WRITE 2
+#define MAP_PRIVATE 2
+#define MAP_ANONYMOUS 0x20
+#define MAP_STACK 0x20000
+#define CHILD_STACK (256 * 1024)
+
+/* Whether this process shares its parent's memory: then a fork must too. */
+static long shared_vm;
+/* Where a child forked onto a new stack goes on: the program and its next op. */
+static u8 *resume_prog;
+static u32 resume_index;
+
+static void run_program(u8 *prog, u32 first);
+
+/* Fresh anonymous memory: a stack of CHILD_STACK bytes, then extra bytes. */
+static u8 *map_stack(long extra)
+{
+  long r = sys(SYS_mmap, 0, CHILD_STACK + extra, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  return r < 0 && r > -4096 ? (u8 *)0 : (u8 *)r;
+}
+
+/*
+ * clone3(2) onto the stack in args: the child starts with its stack pointer
+ * at the stack's top and calls fn(arg), which never returns (the frames
+ * above are the parent's). Returns the child's pid or -errno in the parent.
+ */
+static long clone3_onto_stack(struct clone_args *args, void (*fn)(void *), void *arg)
+{
+  long r;
+  __asm__ __volatile__(
+    "mov %3, %%r12\n\t"
+    "mov %4, %%r13\n\t"
+    "syscall\n\t"
+    "test %%rax, %%rax\n\t"
+    "jnz 1f\n\t"
+    "xor %%ebp, %%ebp\n\t"
+    "mov %%r13, %%rdi\n\t"
+    "call *%%r12\n"
+    "2:\n\t"
+    "hlt\n\t"
+    "jmp 2b\n"
+    "1:"
+    : "=a"(r)
+    : "0"((long)SYS_clone3), "D"(args), "r"(fn), "r"(arg), "S"(sizeof *args)
+    : "rcx", "r11", "r12", "r13", "memory");
+  return r;
+}
+
+static void resume_child(void *unused)
+{
+  (void)unused;
+  run_program(resume_prog, resume_index);
+}
+
+/* OP_FORK: the grandchild goes on with the op after index; this process reports its pid and exits. */
+static long fork_child(u8 *prog, u32 index, long sync_fd)
 {
   struct clone_args args;
   long pid, i;
+  u8 *stack;
   for (i = 0; i < (long)(sizeof args / 8); i++) ((u64 *)&args)[i] = 0;
   /* With CLONE_PARENT, clone3 wants exit_signal 0: the child inherits ours (SIGCHLD). */
   args.flags = CLONE_PARENT;
   args.exit_signal = 0;
-  pid = SYS2(SYS_clone3, &args, sizeof args);
+  if (shared_vm) {
+    stack = map_stack(0);
+    if (!stack) return -12; /* ENOMEM */
+    args.flags |= CLONE_VM;
+    args.stack = (u64)stack;
+    args.stack_size = CHILD_STACK;
+    resume_prog = prog;
+    resume_index = index + 1;
+    pid = clone3_onto_stack(&args, resume_child, 0);
+  } else {
+    pid = SYS2(SYS_clone3, &args, sizeof args);
+    if (pid == 0) return 0;
+  }
   if (pid < 0) return pid;
-  if (pid == 0) return 0;
   send_msg(sync_fd, MSG_PID, 0, 0, (i32)pid);
   for (;;) SYS1(SYS_exit_group, 0);
 }
@@ -923,7 +1007,7 @@ static long run_op(u8 *prog, struct op *o, long sync_fd, i32 index)
     if (r == 0) r = full_read(sync_fd, &m, sizeof m);
     if (r == 0 && m.type != MSG_GO) r = -EINVAL;
     return r;
-  case OP_FORK: return fork_child(sync_fd);
+  case OP_FORK: return fork_child(prog, (u32)index, sync_fd);
   case OP_PDEATHSIG: return SYS2(SYS_prctl, PR_SET_PDEATHSIG, o->n[0]);
   case OP_MOUNT: return do_mount(S(0), S(1), S(2), o->n[0], S(3), o->n[1]);
   case OP_BIND: return do_bind(S(0), S(1), o->n[0], o->n[1], o->n[2], o->n[3], o->n[4]);
@@ -1025,7 +1109,8 @@ static long run_op(u8 *prog, struct op *o, long sync_fd, i32 index)
 #undef S
 }
 
-static void run_program(u8 *prog)
+/* Run the program from op `first` on; never returns. */
+static void run_program(u8 *prog, u32 first)
 {
   struct header *h = (struct header *)prog;
   struct op *ops = (struct op *)(prog + h->ops_off);
@@ -1035,7 +1120,7 @@ static void run_program(u8 *prog)
    * container to this process while it still holds host fds (CVE-2019-5736). */
   SYS2(SYS_prctl, PR_SET_DUMPABLE, 0);
   sync_sock = sync_fd;
-  for (i = 0; i < h->nops; i++) {
+  for (i = first; i < h->nops; i++) {
     op_index = (i32)i;
     r = run_op(prog, &ops[i], sync_fd, (i32)i);
     if (r < 0) {
@@ -1046,6 +1131,9 @@ static void run_program(u8 *prog)
   die();
 }
 
+/* Where a child on a stack of its own (CLONE_VM) starts. */
+static void start_child(void *prog) { run_program((u8 *)prog, 0); }
+
 /*
  * Called from JS in the parent. clone3(2) with CLONE_PIDFD and the given
  * namespace flags; the child runs the program and never returns. All signals
@@ -1054,6 +1142,7 @@ static void run_program(u8 *prog)
  */
 long bunc_spawn(u8 *prog, long clone_flags, long cgroup_fd, i32 *out)
 {
+  u8 *stack = 0;
   struct clone_args args;
   struct header *h = (struct header *)prog;
   u64 all = ~0UL, old = 0;
@@ -1065,9 +1154,27 @@ long bunc_spawn(u8 *prog, long clone_flags, long cgroup_fd, i32 *out)
   args.pidfd = (u64)&pidfd;
   args.exit_signal = SIGCHLD;
   if (cgroup_fd >= 0) { args.flags |= CLONE_INTO_CGROUP; args.cgroup = cgroup_fd; }
+  shared_vm = (args.flags & CLONE_VM) != 0;
+  if (shared_vm) {
+    /* The child's stack, and its own copy of the program: the caller's buffer
+     * belongs to the JavaScript heap and may be collected while the child runs.
+     * Never unmapped: the child uses it until execve, after the caller moved on. */
+    stack = map_stack(h->size);
+    if (!stack) return -12; /* ENOMEM */
+    for (i = 0; i < (long)h->size; i++) stack[CHILD_STACK + i] = prog[i];
+    args.stack = (u64)stack;
+    args.stack_size = CHILD_STACK;
+    /* Dumpability is a property of the memory, which is shared: set it before
+     * the child exists rather than in its first step (CVE-2019-5736). */
+    SYS2(SYS_prctl, PR_SET_DUMPABLE, 0);
+  }
   SYS4(SYS_rt_sigprocmask, 2, &all, &old, 8);
-  pid = SYS2(SYS_clone3, &args, sizeof args);
-  if (pid == 0) run_program(prog);
+  if (shared_vm) {
+    pid = clone3_onto_stack(&args, start_child, stack + CHILD_STACK);
+  } else {
+    pid = SYS2(SYS_clone3, &args, sizeof args);
+    if (pid == 0) run_program(prog, 0);
+  }
   SYS4(SYS_rt_sigprocmask, 2, &old, 0, 8);
   if (pid < 0) return pid;
   out[0] = (i32)pid;

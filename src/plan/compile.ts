@@ -18,6 +18,7 @@ import type { Add } from "./process";
 import { compileProcess, type CompiledSeccomp } from "./process";
 import { personaValue } from "./sched";
 import { planSysctl } from "./sysctl";
+import { CLONE_VM, shareMemory } from "./share-memory";
 import type { Hook } from "../spec/config";
 
 export interface CgroupBind {
@@ -189,7 +190,13 @@ export function compile(input: CompileInput): SetupPlan {
   const warnings: string[] = [];
   compileRootfs(input, add);
   compileIdentityAndProcess(input, add, warnings);
-  return { ops, cloneFlags: BigInt(cloneFlags), procWrites: procWrites(spec, fresh, writer), warnings };
+  const shared = shareMemory({
+    execsAtOnce: input.fifo === undefined,
+    namespaces: [...fresh, ...input.joined.keys()],
+    oomScoreAdj: proc.oomScoreAdj,
+    privileged: writer.privileged,
+  });
+  return { ops, cloneFlags: BigInt(cloneFlags) | (shared ? CLONE_VM : 0n), procWrites: procWrites(spec, fresh, writer), warnings };
 }
 
 

@@ -12,6 +12,7 @@ import { NAMESPACE_FLAG, type NamespaceType } from "./namespaces";
 import { compileProcess, type Add, type CompiledSeccomp } from "./process";
 import { cpuMask } from "./sched";
 import { Msg, Op, type Operation } from "./program";
+import { CLONE_VM, shareMemory } from "./share-memory";
 
 export interface ExecInput {
   process: Process;
@@ -29,6 +30,8 @@ export interface ExecInput {
   joinCgroupLast?: boolean;
   /** Open v1 "tasks" files the child writes "0" to, first of all (src/cgroups/join.ts). */
   cgroupTaskFds?: readonly number[];
+  /** The runtime runs as root (see share-memory.ts). */
+  privileged: boolean;
 }
 
 const SIGKILL = 9;
@@ -60,5 +63,6 @@ export function compileExec(input: ExecInput): SetupPlan {
   }
   const warnings: string[] = [];
   compileProcess(input.process, { home: input.home, preserveFds: input.preserveFds, seccomp: input.seccomp, lastCap: input.lastCap, warnings, joinCgroupLast: input.joinCgroupLast }, add);
-  return { ops, cloneFlags: 0n, procWrites: [], warnings };
+  const shared = shareMemory({ execsAtOnce: true, namespaces: input.namespaces, oomScoreAdj: input.process.oomScoreAdj, privileged: input.privileged });
+  return { ops, cloneFlags: shared ? CLONE_VM : 0n, procWrites: [], warnings };
 }

@@ -21,6 +21,7 @@ import {
   obj,
   oneOf,
   opt,
+  deferred,
   recordOf,
   Str,
   StringArray,
@@ -132,27 +133,33 @@ const SCHED_FLAGS = [
 ] as const;
 
 /** `process.scheduler`: sched_setattr(2) attributes. */
-export const Scheduler = obj({
-  policy: oneOf(["SCHED_OTHER", "SCHED_FIFO", "SCHED_RR", "SCHED_BATCH", "SCHED_ISO", "SCHED_IDLE", "SCHED_DEADLINE"]),
-  nice: opt(Int32),
-  priority: opt(Int32),
-  flags: opt(arrayOf(v.picklist(SCHED_FLAGS, expected('a flag like "SCHED_FLAG_RESET_ON_FORK"')))),
-  runtime: opt(Uint64),
-  deadline: opt(Uint64),
-  period: opt(Uint64),
-});
+export const Scheduler = deferred(() =>
+  obj({
+    policy: oneOf(["SCHED_OTHER", "SCHED_FIFO", "SCHED_RR", "SCHED_BATCH", "SCHED_ISO", "SCHED_IDLE", "SCHED_DEADLINE"]),
+    nice: opt(Int32),
+    priority: opt(Int32),
+    flags: opt(arrayOf(v.picklist(SCHED_FLAGS, expected('a flag like "SCHED_FLAG_RESET_ON_FORK"')))),
+    runtime: opt(Uint64),
+    deadline: opt(Uint64),
+    period: opt(Uint64),
+  }),
+);
 
 /** `process.ioPriority`: ioprio_set(2) class and level. */
-export const LinuxIOPriority = obj({
-  class: oneOf(["IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE", "IOPRIO_CLASS_IDLE"]),
-  priority: opt(integer(0, 7, "an integer from 0 to 7")),
-});
+export const LinuxIOPriority = deferred(() =>
+  obj({
+    class: oneOf(["IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE", "IOPRIO_CLASS_IDLE"]),
+    priority: opt(integer(0, 7, "an integer from 0 to 7")),
+  }),
+);
 
 /** `process.execCPUAffinity`: CPU lists for `exec`. */
-export const CPUAffinity = obj({
-  initial: opt(CPUList),
-  final: opt(CPUList),
-});
+export const CPUAffinity = deferred(() =>
+  obj({
+    initial: opt(CPUList),
+    final: opt(CPUList),
+  }),
+);
 
 /** `process`: the container process (REQUIRED by start; create/run check its presence). */
 export const Process = obj({
@@ -191,14 +198,16 @@ export type Hook = v.InferOutput<typeof Hook>;
 const HookList = arrayOf(Hook);
 
 /** `hooks`, per lifecycle point (prestart is deprecated but still run). */
-export const Hooks = obj({
-  prestart: opt(HookList),
-  createRuntime: opt(HookList),
-  createContainer: opt(HookList),
-  startContainer: opt(HookList),
-  poststart: opt(HookList),
-  poststop: opt(HookList),
-});
+export const Hooks = deferred(() =>
+  obj({
+    prestart: opt(HookList),
+    createRuntime: opt(HookList),
+    createContainer: opt(HookList),
+    startContainer: opt(HookList),
+    poststart: opt(HookList),
+    poststop: opt(HookList),
+  }),
+);
 export type Hooks = v.InferOutput<typeof Hooks>;
 
 // ---------------------------------------------------------------------------
@@ -216,13 +225,15 @@ export const LinuxNamespace = obj({
 export type LinuxNamespace = v.InferOutput<typeof LinuxNamespace>;
 
 /** `linux.timeOffsets.<clock>` of a time namespace. */
-export const LinuxTimeOffset = obj({
-  secs: opt(Int64),
-  nanosecs: opt(Uint32),
-});
+export const LinuxTimeOffset = deferred(() =>
+  obj({
+    secs: opt(Int64),
+    nanosecs: opt(Uint32),
+  }),
+);
 
 /** An entry of `linux.devices`: a device node to create in the container. */
-export const LinuxDevice = v.pipe(
+export const LinuxDevice = deferred(() => v.pipe(
   obj({
     type: oneOf(["c", "b", "u", "p"]),
     path: AbsolutePath,
@@ -234,24 +245,28 @@ export const LinuxDevice = v.pipe(
   }),
   v.forward(v.check((d) => d.type === "p" || d.major !== undefined, 'is required unless type is "p"'), ["major"]),
   v.forward(v.check((d) => d.type === "p" || d.minor !== undefined, 'is required unless type is "p"'), ["minor"]),
-);
+));
 export type LinuxDevice = v.InferOutput<typeof LinuxDevice>;
 
 /** A value of `linux.netDevices`: a host interface moved into the container. */
-export const LinuxNetDevice = obj({
-  name: opt(Str),
-});
+export const LinuxNetDevice = deferred(() =>
+  obj({
+    name: opt(Str),
+  }),
+);
 
 /** `linux.intelRdt`: resctrl class of service and monitoring. */
-export const LinuxIntelRdt = obj({
-  closID: opt(Str),
-  l3CacheSchema: opt(Str),
-  memBwSchema: opt(matching(/^MB:[^\n]*$/, 'one line starting with "MB:"')),
-  schemata: opt(arrayOf(matching(/^[^\n]*$/, "a string without newlines"))),
-  enableMonitoring: opt(Bool),
-  enableCMT: opt(Bool), // runtime-spec 1.1-1.2; replaced by enableMonitoring
-  enableMBM: opt(Bool), // runtime-spec 1.1-1.2; replaced by enableMonitoring
-});
+export const LinuxIntelRdt = deferred(() =>
+  obj({
+    closID: opt(Str),
+    l3CacheSchema: opt(Str),
+    memBwSchema: opt(matching(/^MB:[^\n]*$/, 'one line starting with "MB:"')),
+    schemata: opt(arrayOf(matching(/^[^\n]*$/, "a string without newlines"))),
+    enableMonitoring: opt(Bool),
+    enableCMT: opt(Bool), // runtime-spec 1.1-1.2; replaced by enableMonitoring
+    enableMBM: opt(Bool), // runtime-spec 1.1-1.2; replaced by enableMonitoring
+  }),
+);
 
 const MPOL_MODES = [
   "MPOL_DEFAULT", "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE",
@@ -259,11 +274,13 @@ const MPOL_MODES = [
 ] as const;
 
 /** `linux.memoryPolicy`: set_mempolicy(2) for the container. */
-export const LinuxMemoryPolicy = obj({
-  mode: v.picklist(MPOL_MODES, expected('a mode like "MPOL_BIND"')),
-  nodes: opt(Str),
-  flags: opt(arrayOf(oneOf(["MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"]))),
-});
+export const LinuxMemoryPolicy = deferred(() =>
+  obj({
+    mode: v.picklist(MPOL_MODES, expected('a mode like "MPOL_BIND"')),
+    nodes: opt(Str),
+    flags: opt(arrayOf(oneOf(["MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"]))),
+  }),
+);
 
 const SECCOMP_ACTIONS = [
   "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP", "SCMP_ACT_ERRNO",
@@ -285,23 +302,27 @@ const SECCOMP_ARCHES = [
 const SeccompAction = v.picklist(SECCOMP_ACTIONS, expected('a seccomp action like "SCMP_ACT_ERRNO"'));
 
 /** A condition on one syscall argument. */
-export const LinuxSeccompArg = obj({
-  index: Uint32,
-  value: Uint64,
-  valueTwo: opt(Uint64),
-  op: v.picklist(SECCOMP_OPS, expected('an operator like "SCMP_CMP_EQ"')),
-});
+export const LinuxSeccompArg = deferred(() =>
+  obj({
+    index: Uint32,
+    value: Uint64,
+    valueTwo: opt(Uint64),
+    op: v.picklist(SECCOMP_OPS, expected('an operator like "SCMP_CMP_EQ"')),
+  }),
+);
 
 /** A rule of `linux.seccomp.syscalls`. */
-export const LinuxSyscall = obj({
-  names: NonEmptyStrings,
-  action: SeccompAction,
-  errnoRet: opt(Uint32),
-  args: opt(arrayOf(LinuxSeccompArg)),
-});
+export const LinuxSyscall = deferred(() =>
+  obj({
+    names: NonEmptyStrings,
+    action: SeccompAction,
+    errnoRet: opt(Uint32),
+    args: opt(arrayOf(LinuxSeccompArg)),
+  }),
+);
 
 /** `linux.seccomp`: the seccomp filter. */
-export const LinuxSeccomp = v.pipe(
+export const LinuxSeccomp = deferred(() => v.pipe(
   obj({
     defaultAction: SeccompAction,
     defaultErrnoRet: opt(Uint32),
@@ -315,14 +336,16 @@ export const LinuxSeccomp = v.pipe(
     v.check((s) => s.listenerMetadata === undefined || s.listenerPath !== undefined, "requires listenerPath"),
     ["listenerMetadata"],
   ),
-);
+));
 export type LinuxSeccomp = v.InferOutput<typeof LinuxSeccomp>;
 
 /** `linux.personality`: personality(2) domain. */
-export const LinuxPersonality = obj({
-  domain: oneOf(["LINUX", "LINUX32"]),
-  flags: opt(StringArray),
-});
+export const LinuxPersonality = deferred(() =>
+  obj({
+    domain: oneOf(["LINUX", "LINUX32"]),
+    flags: opt(StringArray),
+  }),
+);
 
 /** `linux`: the Linux-specific configuration. */
 export const Linux = obj({

@@ -7,7 +7,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { integrationSkipReason, RUNC, Sandbox, sh } from "../harness";
+import { BUNC, integrationSkipReason, RUNC, Sandbox, sh } from "../harness";
 import { accessOptions, both, buncRun, capHex, type Config, hostCaps, mountAt, parseCaps, parseMountInfo, show } from "./container-helpers";
 
 const skip = integrationSkipReason();
@@ -210,6 +210,32 @@ describe.skipIf(!!skip)("process", () => {
     const unset = both(sb, "cat /proc/self/oom_score_adj");
     expect(unset.bunc.stdout, unset.why).toBe(readFileSync("/proc/self/oom_score_adj", "utf8"));
     expectSameAsRunc(unset);
+  });
+
+  // `run` lets its setup child share bunc's memory until execve (src/plan/share-memory.ts), and
+  // the kernel applies an oom_score_adj write to every process sharing the memory: bunc itself
+  // must keep its own value while it waits for the container.
+  test("oomScoreAdj of a run container is not also bunc's own", async () => {
+    const own = readFileSync("/proc/self/oom_score_adj", "utf8");
+    const id = sb.id();
+    const bundle = sb.bundle(["sleep", "30"], (c) => (c.process.oomScoreAdj = 321));
+    const run = Bun.spawn([BUNC, "--root", sb.root, "run", "-b", bundle, id], { stdout: "ignore", stderr: "pipe" });
+    try {
+      let pid = 0;
+      for (let i = 0; i < 200 && !pid; i++) {
+        const r = sb.bunc(["state", id]);
+        // Running once it has exec'd sleep (until then its command line is bunc's).
+        const p = r.code === 0 ? JSON.parse(r.stdout).pid : 0;
+        if (p && readFileSync(`/proc/${p}/cmdline`, "utf8").startsWith("sleep\0")) pid = p;
+        else await Bun.sleep(25);
+      }
+      expect(pid, "the container never started").toBeGreaterThan(0);
+      expect(readFileSync(`/proc/${pid}/oom_score_adj`, "utf8")).toBe("321\n");
+      expect(readFileSync(`/proc/${run.pid}/oom_score_adj`, "utf8")).toBe(own);
+    } finally {
+      sb.bunc(["kill", id, "KILL"]);
+      await run.exited;
+    }
   });
 
   test("oomScoreAdj below the caller's without CAP_SYS_RESOURCE: refused with an error, as runc", () => {

@@ -115,7 +115,7 @@ function compileError(edit?: (c: any) => void, over: Partial<CompileInput> = {})
 describe("compile: fresh namespaces (nothing joined)", () => {
   test("runc spec's namespaces are all created by clone3", () => {
     const p = plan();
-    expect(p.cloneFlags).toBe(BigInt(CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS));
+    expect(p.cloneFlags & ~CLONE_VM).toBe(BigInt(CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS));
     expect(p.procWrites.map((w) => ("file" in w ? w.file : w.tool))).not.toContain("uid_map");
     expect(opsOf(p, Op.UNSHARE)).toHaveLength(0);
     expect(opsOf(p, Op.SETNS)).toHaveLength(0);
@@ -126,7 +126,7 @@ describe("compile: fresh namespaces (nothing joined)", () => {
     const p = plan((c) => {
       c.linux.namespaces = ["mount", "uts", "ipc", "network", "pid", "cgroup"].map((type) => ({ type }));
     });
-    expect(p.cloneFlags).toBe(BigInt(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID));
+    expect(p.cloneFlags & ~CLONE_VM).toBe(BigInt(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID));
     expect(names(p).slice(0, 2)).toEqual(["SYNC", "UNSHARE"]);
     expect(nums(p.ops[0]!)).toEqual(big(Msg.SETUP));
     expect(nums(p.ops[1]!)).toEqual(big(CLONE_NEWCGROUP));
@@ -756,5 +756,38 @@ describe("compile: client needs (podman, containerd)", () => {
     expect(run.s?.[3]).toBeUndefined();
     expect(nums(run)[1]).toBe(BigInt(Create.DIR | Create.COPY_UP));
     expect(compileError((c) => c.mounts.push({ destination: "/x", type: "proc", source: "proc", options: ["tmpcopyup"] }))).toMatch(/tmpcopyup applies only to tmpfs/);
+  });
+});
+
+/** clone(2): CLONE_VM. */
+const CLONE_VM = 0x100n;
+
+describe("compile: sharing the parent's memory until execve (CLONE_VM)", () => {
+  const shares = (p: SetupPlan) => (p.cloneFlags & CLONE_VM) !== 0n;
+  test("run (no exec FIFO) of runc's spec shares it", () => {
+    expect(shares(plan())).toBe(true);
+  });
+  test("create (the process waits on the exec FIFO) does not", () => {
+    expect(shares(plan(undefined, { fifo: { dirFd: 8, name: "exec.fifo" } }))).toBe(false);
+  });
+  test("a new user namespace does not (unshare refuses shared memory)", () => {
+    const p = plan((c) => {
+      c.linux.namespaces.push({ type: "user" });
+      c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    });
+    expect(shares(p)).toBe(false);
+  });
+  test("a joined user namespace does not", () => {
+    expect(shares(plan(undefined, { joined: new Map([["user", 9]]) }))).toBe(false);
+  });
+  test("a time namespace does not (clone3 refuses CLONE_VM across time namespaces)", () => {
+    expect(shares(plan((c) => c.linux.namespaces.push({ type: "time" })))).toBe(false);
+  });
+  test("process.oomScoreAdj does not (the kernel would apply it to the runtime too)", () => {
+    expect(shares(plan((c) => (c.process.oomScoreAdj = 100)))).toBe(false);
+  });
+  test("an unprivileged runtime does not", () => {
+    expect(shares(plan(undefined, { mapWriter: { euid: 1000, egid: 1000, privileged: false } }))).toBe(false);
   });
 });
