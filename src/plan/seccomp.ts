@@ -68,6 +68,8 @@ export interface SeccompPlan {
   flags: number;
   /** Some rule notifies: the filter is loaded with NEW_LISTENER and its fd goes to listenerPath. */
   listener: boolean;
+  /** Every syscall name the profile lists, whatever its action: the ENOSYS stub starts above the highest. */
+  names: string[];
 }
 
 /** The libseccomp action value of an OCI action and its errnoRet. */
@@ -121,5 +123,6 @@ export function planSeccomp(s: LinuxSeccomp): SeccompPlan {
   }
   if (listener) flags |= FILTER_FLAGS.SECCOMP_FILTER_FLAG_NEW_LISTENER;
   const architectures = (s.architectures ?? []).map((a) => a.replace(/^SCMP_ARCH_/, "").toLowerCase());
-  return { defaultAction, architectures, rules, flags, listener };
+  const names = [...new Set((s.syscalls ?? []).flatMap((c) => c.names))];
+  return { defaultAction, architectures, rules, flags, listener, names };
 }

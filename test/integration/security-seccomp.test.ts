@@ -4,8 +4,9 @@
  * config under runc where it is installed.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
-import { integrationSkipReason, RUNC, Sandbox } from "../harness";
+import { dlopen } from "bun:ffi";
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { integrationSkipReason, RUNC, Sandbox, sh } from "../harness";
 import { both, buncRun, show, type Edit } from "./container-helpers";
 
 const skip = integrationSkipReason();
@@ -148,6 +149,46 @@ describe.skipIf(!!skip)("seccomp", () => {
     const r = buncRun(sb, "true", withSeccomp({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: sock, listenerMetadata: "meta", syscalls: [{ names: ["mknodat"], action: "SCMP_ACT_NOTIFY" }] }));
     expect(r.code, show(r)).toBe(0);
     expect(await new Response(agent.stdout).text()).toBe("['seccompFd'] meta creating True 1\n");
+  });
+
+  test.skipIf(!existsSync(PODMAN_PROFILE) || !Bun.which("gcc"))("ENOSYS for syscalls newer than the profile: EPERM default, only old syscalls listed", () => {
+    // A static probe that makes raw syscalls by number and prints the errno's name.
+    const src = `${sb.dir}/probe.c`;
+    writeFileSync(src, [
+      "#define _GNU_SOURCE",
+      "#include <errno.h>",
+      "#include <stdio.h>",
+      "#include <stdlib.h>",
+      "#include <string.h>",
+      "#include <unistd.h>",
+      "int main(int argc, char **argv) {",
+      "  for (int i = 1; i < argc; i++) {",
+      "    long nr = atol(argv[i]);",
+      "    long r = syscall(nr, 0, 0, 0, 0, 0, 0);",
+      '    printf("%ld:%s\\n", nr, r == -1 ? strerrorname_np(errno) : "ok");',
+      "  }",
+      "  return 0;",
+      "}",
+    ].join("\n"));
+    const built = sh(["gcc", "-static", "-O2", "-o", `${sb.dir}/probe`, src]);
+    expect(built.code, show(built)).toBe(0);
+    // podman's allow list without any syscall numbered 424 or above on x86_64 (a profile from before pidfd_send_signal).
+    const scmp = dlopen("libseccomp.so.2", { seccomp_syscall_resolve_name_arch: { args: ["u32", "ptr"], returns: "i32" } }).symbols;
+    const nr = (name: string) => scmp.seccomp_syscall_resolve_name_arch(0xc000003e, Buffer.from(name + "\0"));
+    const allowed = (podmanProfile(DEFAULT_CAPS).syscalls as any[])
+      .filter((r) => r.action === "SCMP_ACT_ALLOW" && r.args.length === 0)
+      .flatMap((r) => r.names as string[])
+      .filter((n) => nr(n) >= 0 && nr(n) < 424 && n !== "mount");
+    expect(Math.max(...allowed.map(nr))).toBeLessThan(424);
+    expect(allowed).toContain("umount2"); // 166: mount (165) is below the highest listed
+    const seccomp = { defaultAction: "SCMP_ACT_ERRNO", architectures: ["SCMP_ARCH_X86_64"], syscalls: [{ names: allowed, action: "SCMP_ACT_ALLOW" }] };
+    const prepare = (bundle: string) => copyFileSync(`${sb.dir}/probe`, `${bundle}/rootfs/bin/probe`);
+    // clone3 (435), faccessat2 (439), a number no kernel has yet: ENOSYS; mount (165), below the highest and not listed: the default EPERM.
+    const r = both(sb, "probe 435 439 1000 165", withSeccomp(seccomp), { prepare });
+    expectSame(r, "435:ENOSYS\n439:ENOSYS\n1000:ENOSYS\n165:EPERM\n");
+    // With SCMP_ACT_ALLOW there is no stub: clone3 reaches the kernel, which refuses its size 0 with EINVAL.
+    const allow = both(sb, "probe 435 1000", withSeccomp({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_ERRNO" }] }), { prepare });
+    expectSame(allow, "435:EINVAL\n1000:ENOSYS\n");
   });
 
   for (const [what, seccomp, msg] of [
