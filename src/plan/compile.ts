@@ -64,6 +64,8 @@ export interface CompileInput {
   mapWriter?: MapWriter;
   /** Indexes (in mounts) of the idmapped bind mounts (src/plan/idmap.ts), which the parent idmaps. */
   idmapped?: ReadonlySet<number>;
+  /** The network namespace joined by path is bunc's own (net.* sysctls would change the host). */
+  joinsHostNetwork?: boolean;
 }
 
 export interface ContainerHooks {
@@ -224,7 +226,7 @@ function compileRootfs(input: CompileInput, add: Add): void {
 
   // Before masks and read-only paths make /proc/sys read-only, as runc's order.
   const nsTypes = new Set((linux.namespaces ?? []).map((ns) => ns.type));
-  for (const [key, value] of planSysctl(linux.sysctl ?? {}, nsTypes))
+  for (const [key, value] of planSysctl(linux.sysctl ?? {}, nsTypes, input.joinsHostNetwork))
     add(Op.SYSCTL, `write sysctl ${key.replaceAll("/", ".")}=${JSON.stringify(value)}`, { s: [`sys/${key}`, value] });
   for (const p of linux.maskedPaths ?? []) add(Op.MASK, `mask ${p}`, { s: [undefined, p] });
   for (const p of linux.readonlyPaths ?? []) add(Op.READONLY, `make ${p} read-only`, { s: [undefined, p] });

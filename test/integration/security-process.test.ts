@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { integrationSkipReason, Sandbox } from "../harness";
-import { both, buncRun, show } from "./container-helpers";
+import { both, buncRun, setNamespace, show, startLong, stopLong, type Edit } from "./container-helpers";
 
 const skip = integrationSkipReason();
 if (skip) console.log(`skip security-process: ${skip}`);
@@ -95,6 +95,30 @@ describe.skipIf(!!skip)("hooks", () => {
 });
 
 describe.skipIf(!!skip)("sysctl", () => {
+  test("net.* with the host's network namespace joined by path: refused as runc; another container's: written there", () => {
+    const edit = (netns: string): Edit => (c) => {
+      c.linux.sysctl = { "net.ipv4.ip_unprivileged_port_start": "99" };
+      setNamespace(c, "network", netns);
+    };
+    const host = both(sb, "true", edit("/proc/self/ns/net"));
+    expect(host.bunc.code, host.why).toBe(1);
+    expect(host.bunc.stderr, host.why).toBe('bunc: config.json: linux.sysctl "net.ipv4.ip_unprivileged_port_start": not allowed in the host\'s network namespace, which linux.namespaces joins by path\n');
+    if (host.runc) {
+      expect(host.runc.code, host.why).not.toBe(0);
+      expect(host.runc.stderr, host.why).toContain("not allowed in host network namespace");
+    }
+    const hostValue = readFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start", "utf8");
+    const long = startLong(sb);
+    try {
+      const other = both(sb, "cat /proc/sys/net/ipv4/ip_unprivileged_port_start", edit(`/proc/${long.pid}/ns/net`));
+      expect(other.bunc.stdout, other.why).toBe("99\n");
+      if (other.runc) expect(other.runc.stdout, other.why).toBe("99\n");
+    } finally {
+      stopLong(sb, long);
+    }
+    expect(readFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start", "utf8")).toBe(hostValue);
+  });
+
   test("namespaced keys are written in the container, not on the host", () => {
     const hostShmmax = readFileSync("/proc/sys/kernel/shmmax", "utf8");
     const r = both(sb, "cat /proc/sys/kernel/shmmax /proc/sys/net/ipv4/ip_forward /proc/sys/fs/mqueue/msg_max", (c) => {

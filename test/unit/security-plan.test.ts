@@ -67,6 +67,12 @@ describe("sysctl", () => {
     expect(() => planSysctl({ "kernel.panic": "1" }, new Set(["ipc"]))).toThrow("not a namespaced sysctl");
     expect(() => planSysctl({ "net/../kernel/panic": "1" }, new Set(["network"]))).toThrow("not a valid sysctl name");
   });
+
+  test("net.* in a network namespace joined by path that is bunc's own: refused; other keys unaffected", () => {
+    expect(() => planSysctl({ "net.ipv4.ip_forward": "1" }, new Set(["network"]), true)).toThrow("not allowed in the host's network namespace");
+    expect(planSysctl({ "net.ipv4.ip_forward": "1" }, new Set(["network"]), false)).toEqual([["net/ipv4/ip_forward", "1"]]);
+    expect(planSysctl({ "kernel.shmmax": "1" }, new Set(["ipc", "network"]), true)).toEqual([["kernel/shmmax", "1"]]);
+  });
 });
 
 describe("scheduler, ioPriority, personality, CPU masks", () => {
