@@ -18,6 +18,7 @@ import type { Add } from "./process";
 import { compileProcess, type CompiledSeccomp } from "./process";
 import { personaValue } from "./sched";
 import { planSysctl } from "./sysctl";
+import { compileKeyLabel, withMountLabel } from "./lsm";
 import type { Hook } from "../spec/config";
 
 export interface CgroupBind {
@@ -184,6 +185,8 @@ export function compile(input: CompileInput): SetupPlan {
   if (needsFork) add(Op.FORK, "fork into the new namespaces");
   add(Op.PDEATHSIG, "set the parent-death signal", { n: [SIGKILL] });
   // A session keyring of its own, so the container cannot read the host's keys (keyrings(7)).
+  // Its SELinux label first (runc's SetKeyLabel); /proc is still bunc's here, outside the container's reach.
+  if (!input.noNewKeyring) compileKeyLabel(spec.process, add);
   if (!input.noNewKeyring) add(Op.KEYRING, "join a new session keyring", { s: [`_ses.${input.id}`] });
   // A new network namespace starts with "lo" down; runc brings it up (its loopback strategy).
   if (fresh.has("network")) add(Op.LOOPBACK_UP, "bring up the loopback interface");
@@ -292,7 +295,8 @@ function compileMount(input: CompileInput, m: Mount, index: number, add: Add): v
       if (type !== "tmpfs") throw new BuncError(`${what}: tmpcopyup applies only to tmpfs mounts`, { code: "CONFIG" });
       kind |= Create.COPY_UP;
     }
-    add(Op.MOUNT, what, { s: [m.source ?? type, dest, type, opts.data || undefined], n: [opts.flags, kind] });
+    const data = withMountLabel(opts.data, type, input.spec.linux?.mountLabel);
+    add(Op.MOUNT, what, { s: [m.source ?? type, dest, type, data || undefined], n: [opts.flags, kind] });
     if (opts.propagation) add(Op.PROPAGATE, `set propagation of ${dest}`, { s: [undefined, dest], n: [opts.propagation] });
   }
   // "rro", "rnosuid", …: mount(2) has no recursive flags, so they are set on the new

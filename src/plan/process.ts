@@ -10,6 +10,7 @@ import { CAPABILITIES, capabilityMask } from "./capabilities";
 import { Msg, Op, type Operation } from "./program";
 import { RLIMITS } from "./rlimits";
 import { ioprioValue, schedAttr } from "./sched";
+import { compileLsmExec } from "./lsm";
 
 export type Add = (code: Operation["code"], what: string, fields?: Omit<Operation, "code" | "what">) => void;
 
@@ -60,6 +61,8 @@ export function compileProcess(proc: Process, ctx: ProcessContext, add: Add): vo
   const caps = proc.capabilities ?? {};
   const user = proc.user ?? { uid: 0, gid: 0 };
   const mask = (set: "bounding" | "effective" | "inheritable" | "permitted" | "ambient") => knownToKernel(capabilityMask(caps[set], set), ctx);
+  // As runc, while still root: a non-dumpable process's /proc/thread-self/attr files are root's.
+  compileLsmExec(proc, add);
   // Without no_new_privs, seccomp(2) needs CAP_SYS_ADMIN: load the filter while we still have it (as runc).
   if (ctx.seccomp && !proc.noNewPrivileges) addSeccomp(ctx.seccomp, add);
   add(Op.CAPBSET, "drop bounding capabilities", { n: [mask("bounding")] });
