@@ -194,6 +194,7 @@ enum {
   OP_SETATTR,          /* s1 mount point in root; n0 MOUNT_ATTR_* to set, n1 to clear, on it and every mount under it */
   OP_DUMPABLE,         /* n0: PR_SET_DUMPABLE value */
   OP_LSM_ATTR,         /* s0 attr file under /proc/thread-self ("attr/exec"), s1 fallback or NULL, s2 value */
+  OP_MEMPOLICY,        /* n0 mode | flags, n1 offset of the node mask (0: none), n2 maxnode */
 };
 
 /* Messages on the sync socket, both ways: keep in step with src/plan/program.ts (Msg). */
@@ -1041,6 +1042,7 @@ static long run_op(u8 *prog, struct op *o, long sync_fd, i32 index)
   }
   case OP_DUMPABLE: return SYS2(SYS_prctl, PR_SET_DUMPABLE, o->n[0]);
   case OP_LSM_ATTR: return do_lsm_attr(S(0), S(1), S(2));
+  case OP_MEMPOLICY: return SYS3(238 /* set_mempolicy */, o->n[0], o->n[1] ? prog + o->n[1] : (u8 *)0, o->n[2]);
   case OP_CLOSE: return SYS1(SYS_close, o->fd);
   case OP_WRITE_FD: return full_write(o->fd, S(1), str_len(S(1)));
   case OP_KEYRING:

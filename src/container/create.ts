@@ -332,5 +332,6 @@ export function newRecord(spec: Spec, facts: Pick<ContainerRecord, "id" | "pid" 
     namespaces: (spec.linux?.namespaces ?? []).map((ns) => ns.type),
     hooks: spec.hooks?.poststart?.length || spec.hooks?.poststop?.length ? { poststart: spec.hooks.poststart, poststop: spec.hooks.poststop } : undefined,
     seccomp: spec.linux?.seccomp,
+    memoryPolicy: spec.linux?.memoryPolicy,
   };
 }

@@ -88,6 +88,7 @@ export async function execInContainer(store: Store, id: string, opts: ExecOption
       lastCap: lastCap(),
       joinCgroupLast: paused,
       cgroupTaskFds: join?.taskFds,
+      memoryPolicy: record.memoryPolicy,
     });
     for (const w of [...warnings, ...plan.warnings]) opts.onWarning?.(w);
     const child = launch(plan.ops, plan.cloneFlags, (firstPid, inCgroup) => {

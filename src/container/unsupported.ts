@@ -34,7 +34,6 @@ export function refuseUnsupported(spec: Spec): void {
   const l = spec.linux;
   refuseLsm(spec);
   const checks: [unknown, string][] = [
-    [l?.memoryPolicy, "linux.memoryPolicy"],
     [l?.intelRdt, "linux.intelRdt"],
     [l?.netDevices && Object.keys(l.netDevices).length, "linux.netDevices"],
   ];

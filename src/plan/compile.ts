@@ -19,6 +19,7 @@ import { compileProcess, type CompiledSeccomp } from "./process";
 import { personaValue } from "./sched";
 import { planSysctl } from "./sysctl";
 import { compileKeyLabel, withMountLabel } from "./lsm";
+import { memoryPolicyStep } from "./mempolicy";
 import type { Hook } from "../spec/config";
 
 export interface CgroupBind {
@@ -362,6 +363,7 @@ function compileIdentityAndProcess(input: CompileInput, add: Add, warnings: stri
     lastCap: input.lastCap,
     warnings,
     startHooks,
+    memoryPolicy: linux.memoryPolicy ? memoryPolicyStep(linux.memoryPolicy) : undefined,
   }, add);
 }
 

@@ -6,7 +6,8 @@
  * cgroup before it joins anything (the SYNC).
  */
 import { BuncError } from "../errors";
-import type { Process } from "../spec/config";
+import type { LinuxMemoryPolicy, Process } from "../spec/config";
+import { memoryPolicyStep } from "./mempolicy";
 import type { SetupPlan } from "./compile";
 import { NAMESPACE_FLAG, type NamespaceType } from "./namespaces";
 import { compileProcess, type Add, type CompiledSeccomp } from "./process";
@@ -29,6 +30,8 @@ export interface ExecInput {
   joinCgroupLast?: boolean;
   /** Open v1 "tasks" files the child writes "0" to, first of all (src/cgroups/join.ts). */
   cgroupTaskFds?: readonly number[];
+  /** The container's linux.memoryPolicy: runc applies it to exec'd processes too. */
+  memoryPolicy?: LinuxMemoryPolicy;
 }
 
 const SIGKILL = 9;
@@ -59,6 +62,6 @@ export function compileExec(input: ExecInput): SetupPlan {
     add(Op.CONSOLE, "set up the console", { fd: input.consoleFd, n: [size?.height ?? 0, size?.width ?? 0, 0] });
   }
   const warnings: string[] = [];
-  compileProcess(input.process, { home: input.home, preserveFds: input.preserveFds, seccomp: input.seccomp, lastCap: input.lastCap, warnings, joinCgroupLast: input.joinCgroupLast }, add);
+  compileProcess(input.process, { home: input.home, preserveFds: input.preserveFds, seccomp: input.seccomp, lastCap: input.lastCap, warnings, joinCgroupLast: input.joinCgroupLast, memoryPolicy: input.memoryPolicy ? memoryPolicyStep(input.memoryPolicy) : undefined }, add);
   return { ops, cloneFlags: 0n, procWrites: [], warnings };
 }

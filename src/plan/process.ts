@@ -11,6 +11,7 @@ import { Msg, Op, type Operation } from "./program";
 import { RLIMITS } from "./rlimits";
 import { ioprioValue, schedAttr } from "./sched";
 import { compileLsmExec } from "./lsm";
+import type { MemoryPolicyPlan } from "./mempolicy";
 
 export type Add = (code: Operation["code"], what: string, fields?: Omit<Operation, "code" | "what">) => void;
 
@@ -26,6 +27,8 @@ export interface ProcessContext {
   lastCap?: number;
   /** Where warnings go (a capability this kernel lacks). */
   warnings?: string[];
+  /** linux.memoryPolicy, checked (src/plan/mempolicy.ts): create's and exec's processes both get it, as runc. */
+  memoryPolicy?: MemoryPolicyPlan & { what: string };
   /** startContainer hooks: run in the container, after start, before execve. */
   startHooks?: Operation[];
   /**
@@ -54,6 +57,8 @@ export function compileProcess(proc: Process, ctx: ProcessContext, add: Add): vo
   }
 
   if (proc.scheduler) add(Op.SCHEDULER, `set scheduler ${proc.scheduler.policy}`, { n: [{ bytes: schedAttr(proc.scheduler) }, 48] });
+  const mp = ctx.memoryPolicy;
+  if (mp) add(Op.MEMPOLICY, mp.what, { n: [mp.mode, mp.mask.length ? { bytes: mp.mask } : 0, mp.maxnode] });
   if (proc.ioPriority) add(Op.IOPRIO, `set I/O priority ${proc.ioPriority.class}`, { n: [ioprioValue(proc.ioPriority)] });
 
   // User and capabilities: drop the bounding set while still privileged, switch

@@ -62,6 +62,7 @@ export const Op = {
   SETATTR: 48,
   DUMPABLE: 49,
   LSM_ATTR: 50,
+  MEMPOLICY: 51,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 

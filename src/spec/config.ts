@@ -317,6 +317,7 @@ export const LinuxSeccomp = v.pipe(
   ),
 );
 export type LinuxSeccomp = v.InferOutput<typeof LinuxSeccomp>;
+export type LinuxMemoryPolicy = v.InferOutput<typeof LinuxMemoryPolicy>;
 
 /** `linux.personality`: personality(2) domain. */
 export const LinuxPersonality = obj({

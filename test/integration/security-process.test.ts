@@ -212,3 +212,46 @@ describe.skipIf(!!skip)("process invariants", () => {
     expect(r.bunc.stdout, r.why).toBe("i686\n5\n");
   });
 });
+
+describe.skipIf(!!skip || !existsSync("/proc/self/numa_maps"))("linux.memoryPolicy (runc 1.1.5 does not know it: no comparison)", () => {
+  const withPolicy = (policy: Record<string, unknown>): Edit => (c) => (c.linux.memoryPolicy = policy);
+  const firstPolicy = "head -1 /proc/self/numa_maps | cut -d' ' -f2";
+
+  test("set_mempolicy before execve: the process's mappings show the mode, nodes and flags", () => {
+    for (const [policy, shown] of [
+      [{ mode: "MPOL_BIND", nodes: "0" }, "bind:0"],
+      [{ mode: "MPOL_INTERLEAVE", nodes: "0", flags: ["MPOL_F_STATIC_NODES"] }, "interleave=static:0"],
+      [{ mode: "MPOL_PREFERRED", nodes: "0", flags: ["MPOL_F_RELATIVE_NODES"] }, "prefer=relative:0"],
+      [{ mode: "MPOL_LOCAL" }, "local"],
+    ] as const) {
+      const r = buncRun(sb, firstPolicy, withPolicy(policy));
+      expect(r.stdout, show(r)).toBe(`${shown}\n`);
+    }
+    const none = buncRun(sb, firstPolicy);
+    expect(none.stdout, show(none)).toBe("default\n");
+  });
+
+  test("exec'd processes get the container's policy too (as runc's setns init)", () => {
+    const c = startLong(sb, withPolicy({ mode: "MPOL_BIND", nodes: "0" }));
+    try {
+      const r = sb.bunc(["exec", c.id, "sh", "-c", firstPolicy]);
+      expect(r.stdout, show(r)).toBe("bind:0\n");
+    } finally {
+      stopLong(sb, c);
+    }
+  });
+
+  for (const [what, policy, msg] of [
+    ["a node this host does not have", { mode: "MPOL_BIND", nodes: "63" }, "bunc: unable to start container process: set memory policy MPOL_BIND nodes 63: invalid argument\n"],
+    ["MPOL_BIND without nodes", { mode: "MPOL_BIND" }, "bunc: config.json: linux.memoryPolicy: MPOL_BIND needs at least one node in nodes\n"],
+    ["exclusive flags", { mode: "MPOL_BIND", nodes: "0", flags: ["MPOL_F_STATIC_NODES", "MPOL_F_RELATIVE_NODES"] }, "bunc: config.json: linux.memoryPolicy.flags: MPOL_F_STATIC_NODES and MPOL_F_RELATIVE_NODES exclude each other\n"],
+  ] as const) {
+    test(`bad input: ${what} is one clear error, nothing left behind`, () => {
+      const id = sb.id();
+      const r = sb.bunc(["run", "-b", sb.bundle(["true"], withPolicy(policy)), id]);
+      expect(r.stderr).toBe(msg);
+      expect(r.code).toBe(1);
+      expect(existsSync(`${sb.root}/${id}`)).toBe(false);
+    });
+  }
+});
