@@ -2,11 +2,12 @@
  * Hooks, sysctl, capabilities and the process invariants on the compiled
  * binary: no runtime fd leaks into the container, its cwd is inside the
  * rootfs, and the waiting process (the bunc image until execve) cannot be
- * reached through /proc/PID/exe (CVE-2019-5736 class).
+ * reached through /proc/PID/exe (CVE-2019-5736 class) during create, start
+ * or exec.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
-import { integrationSkipReason, Sandbox } from "../harness";
+import { BUNC, integrationSkipReason, Sandbox } from "../harness";
 import { both, buncRun, setNamespace, show, startLong, stopLong, type Edit } from "./container-helpers";
 
 const skip = integrationSkipReason();
@@ -184,6 +185,67 @@ describe.skipIf(!!skip)("process invariants", () => {
     const r = sb.bunc(["run", "-b", probe, sb.id()]);
     expect(r.stdout, show(r)).toBe("hidden\ndone\n");
     expect(readFileSync(`/proc/${pid}/status`, "utf8")).toMatch(/State:\tS/);
+  });
+
+  /**
+   * A process in the container's PID namespace (another container joining it,
+   * in a cgroup of its own) lists every process it can see: its comm, where
+   * /proc/PID/exe leads, whether it opens for reading or writing. The
+   * executor (the bunc image until execve) must be seen — so the window is
+   * really observed — and unreachable.
+   */
+  const observe = (pid: number) => {
+    const script = [
+      "for d in /proc/[0-9]*; do",
+      "  p=${d#/proc/}; [ $p = $$ ] && continue",
+      '  echo "$(cat $d/comm) $(readlink $d/exe || echo hidden)$(cat $d/exe >/dev/null 2>&1 && echo " readable")$( (echo x >> $d/exe) 2>/dev/null && echo " WRITABLE")"',
+      "done 2>/dev/null | sort",
+    ].join("\n");
+    const r = sb.bunc(["run", "-b", sb.bundle(["sh", "-c", script], (c) => setNamespace(c, "pid", `/proc/${pid}/ns/pid`)), sb.id()]);
+    expect(r.code, show(r)).toBe(0);
+    return r.stdout.trim().split("\n");
+  };
+
+  test("during exec: the exec'd process, frozen before execve (exec --ignore-paused), cannot be reached through /proc/PID/exe", () => {
+    const c = startLong(sb);
+    try {
+      expect(sb.bunc(["pause", c.id]).code).toBe(0);
+      const pidFile = `${sb.dir}/exec-${c.id}.pid`;
+      const e = sb.bunc(["exec", "-d", "--ignore-paused", "--pid-file", pidFile, c.id, "sleep", "1"]);
+      expect(e.code, show(e)).toBe(0);
+      const execPid = Number(readFileSync(pidFile, "utf8"));
+      // The precondition, seen from the host: the process is still the bunc image.
+      expect(readlinkSync(`/proc/${execPid}/exe`)).toBe(BUNC);
+      const seen = observe(c.pid);
+      expect(seen).toContain("bunc hidden");
+      expect(seen.filter((l) => l.startsWith("bunc"))).toEqual(["bunc hidden"]);
+      expect(seen.join("\n")).not.toContain("WRITABLE");
+      expect(sb.bunc(["resume", c.id]).code).toBe(0);
+    } finally {
+      stopLong(sb, c);
+    }
+  });
+
+  test("during start: the container's process, running a startContainer hook before execve, cannot be reached through /proc/PID/exe", () => {
+    const id = sb.id();
+    // The hook (in the container) waits for a file the test makes once it has looked.
+    const bundle = sb.bundle(["sleep", "60"], (c) => {
+      c.root.readonly = false;
+      c.hooks = { startContainer: [{ path: "/bin/sh", args: ["sh", "-c", "while [ ! -e /go ]; do sleep 0.05; done"] }] };
+    });
+    expect(sb.bunc(["create", "-b", bundle, id]).code).toBe(0);
+    const pid = sb.state(id).pid;
+    try {
+      expect(sb.bunc(["start", id]).code).toBe(0);
+      expect(readlinkSync(`/proc/${pid}/exe`)).toBe(BUNC);
+      const seen = observe(pid);
+      expect(seen).toContain("bunc hidden");
+      expect(seen.filter((l) => l.startsWith("bunc"))).toEqual(["bunc hidden"]);
+      expect(seen.join("\n")).not.toContain("WRITABLE");
+    } finally {
+      writeFileSync(`${bundle}/rootfs/go`, "");
+      sb.bunc(["delete", "-f", id]);
+    }
   });
 
   test("a capability this kernel lacks is dropped with a warning", () => {
