@@ -7,7 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { dlopen } from "bun:ffi";
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { integrationSkipReason, RUNC, Sandbox, sh } from "../harness";
-import { both, buncRun, show, type Edit } from "./container-helpers";
+import { both, buncRun, runcRun, show, type Edit } from "./container-helpers";
 
 const skip = integrationSkipReason();
 if (skip) console.log(`skip security-seccomp: ${skip}`);
@@ -189,6 +189,44 @@ describe.skipIf(!!skip)("seccomp", () => {
     // With SCMP_ACT_ALLOW there is no stub: clone3 reaches the kernel, which refuses its size 0 with EINVAL.
     const allow = both(sb, "probe 435 1000", withSeccomp({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_ERRNO" }] }), { prepare });
     expectSame(allow, "435:EINVAL\n1000:ENOSYS\n");
+  });
+
+  test.skipIf(!Bun.which("python3"))("SCMP_ACT_NOTIFY on read (allowed, as runc): a listener that lets every call continue sees the container's reads", async () => {
+    // seccomp_unotify(2): RECV a struct seccomp_notif (80 bytes), SEND a seccomp_notif_resp with FLAG_CONTINUE.
+    const py = [
+      "import socket, sys, fcntl, struct, os",
+      "s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(sys.argv[1]); s.listen(1)",
+      "c, _ = s.accept()",
+      "msg, fds, _, _ = socket.recv_fds(c, 65536, 4)",
+      "fd = fds[0]; n = 0",
+      "while True:",
+      "    buf = bytearray(80)",
+      "    try: fcntl.ioctl(fd, 0xc0502100, buf)",
+      "    except OSError: break",
+      "    nid = struct.unpack_from('Q', buf, 0)[0]",
+      "    try: fcntl.ioctl(fd, 0xc0182101, struct.pack('QqiI', nid, 0, 0, 1))",
+      "    except OSError: pass",
+      "    n += 1",
+      "print('notified' if n > 0 else 'none')",
+    ].join("\n");
+    const run = async (runtime: "bunc" | "runc") => {
+      const sock = `${sb.dir}/agent-read-${runtime}.sock`;
+      const agent = Bun.spawn(["python3", "-c", py, sock], { stdout: "pipe" });
+      for (let i = 0; i < 100 && !existsSync(sock); i++) Bun.sleepSync(20);
+      const edit = withSeccomp({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: sock, syscalls: [{ names: ["read"], action: "SCMP_ACT_NOTIFY" }] });
+      const r = runtime === "bunc" ? buncRun(sb, "cat /etc/passwd | head -1", edit) : runcRun(sb, "cat /etc/passwd | head -1", edit);
+      const seen = (await new Response(agent.stdout).text()).trim();
+      return { r, seen };
+    };
+    const b = await run("bunc");
+    expect(b.r.code, show(b.r)).toBe(0);
+    expect(b.r.stdout).toBe("root:x:0:0:root:/root:/bin/sh\n");
+    expect(b.seen).toBe("notified");
+    if (RUNC) {
+      const r = await run("runc");
+      expect(r.r.stdout, show(r.r)).toBe(b.r.stdout);
+      expect(r.seen).toBe("notified");
+    }
   });
 
   for (const [what, seccomp, msg] of [
