@@ -197,6 +197,8 @@ enum {
   OP_LOOPBACK_UP,      /* bring "lo" up in the current network namespace */
   OP_SETATTR,          /* s1 mount point in root; n0 MOUNT_ATTR_* to set, n1 to clear, on it and every mount under it */
   OP_DUMPABLE,         /* n0: PR_SET_DUMPABLE value */
+  OP_LSM_ATTR,         /* s0 attr file under /proc/thread-self ("attr/exec"), s1 fallback or NULL, s2 value */
+  OP_MEMPOLICY,        /* n0 mode | flags, n1 offset of the node mask (0: none), n2 maxnode */
 };
 
 /* Messages on the sync socket, both ways: keep in step with src/plan/program.ts (Msg). */
@@ -877,6 +879,42 @@ static long do_sysctl(const char *key, const char *value)
   return r;
 }
 
+/*
+ * An LSM attribute (AppArmor's exec profile, SELinux's exec or keycreate
+ * label) is written to our own /proc/thread-self/attr/..., and only there
+ * (CVE-2025-52881): /proc as the root sees it now (the container's, after
+ * pivot_root) is reached without symlinks and must be a procfs; thread-self
+ * is procfs's own symlink to PID/task/TID, followed beneath it; the attr file
+ * is reached without symlinks or crossing a mount (a bind mount over it would
+ * take the label elsewhere), and must be procfs too.
+ */
+static long do_lsm_attr(const char *attr, const char *fallback, const char *value)
+{
+  struct open_how how;
+  long proc, self, fd, r;
+  how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC; how.mode = 0;
+  how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  proc = SYS4(SYS_openat2, AT_FDCWD, "/proc", &how, sizeof how);
+  if (proc < 0) return proc;
+  r = is_procfs(proc);
+  if (r < 0) { SYS1(SYS_close, proc); return r; }
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+  self = SYS4(SYS_openat2, proc, "thread-self", &how, sizeof how);
+  SYS1(SYS_close, proc);
+  if (self < 0) return self;
+  how.flags = O_WRONLY | O_CLOEXEC;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+  fd = SYS4(SYS_openat2, self, attr, &how, sizeof how);
+  /* AppArmor's own directory (attr/apparmor/exec) is newer than the shared attr/exec. */
+  if (fd == -ENOENT && fallback) fd = SYS4(SYS_openat2, self, fallback, &how, sizeof how);
+  SYS1(SYS_close, self);
+  if (fd < 0) return fd;
+  r = is_procfs(fd);
+  if (r == 0) r = full_write(fd, value, str_len(value));
+  SYS1(SYS_close, fd);
+  return r;
+}
+
 /* Make the table of string offsets at off into a table of pointers, in place
  * (read and written as char *: one type, so no strict-aliasing surprise). */
 static char **table(u8 *prog, u64 off)
@@ -1087,6 +1125,8 @@ static long run_op(u8 *prog, struct op *o, long sync_fd, i32 index)
     return r;
   }
   case OP_DUMPABLE: return SYS2(SYS_prctl, PR_SET_DUMPABLE, o->n[0]);
+  case OP_LSM_ATTR: return do_lsm_attr(S(0), S(1), S(2));
+  case OP_MEMPOLICY: return SYS3(238 /* set_mempolicy */, o->n[0], o->n[1] ? prog + o->n[1] : (u8 *)0, o->n[2]);
   case OP_CLOSE: return SYS1(SYS_close, o->fd);
   case OP_WRITE_FD: return full_write(o->fd, S(1), str_len(S(1)));
   case OP_KEYRING:

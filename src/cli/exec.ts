@@ -23,8 +23,8 @@ const args = {
   process: { type: "string", alias: "p", description: "path to the process.json" },
   detach: { type: "boolean", alias: "d", description: "detach from the container's process" },
   "pid-file": { type: "string", description: "specify the file to write the process id to" },
-  "process-label": { type: "string", description: "set the asm process label for the process commonly used with selinux (not supported on this host)" },
-  apparmor: { type: "string", description: "set the apparmor profile for the process (not supported on this host)" },
+  "process-label": { type: "string", description: "set the asm process label for the process commonly used with selinux" },
+  apparmor: { type: "string", description: "set the apparmor profile for the process" },
   "no-new-privs": { type: "boolean", description: "set the no new privileges value for the process" },
   cap: { type: "string", alias: "c", description: "add a capability to the bounding set for the process (repeatable)" },
   "preserve-fds": { type: "string", description: "pass N additional file descriptors to the container", default: "0" },
@@ -88,8 +88,8 @@ export default defineCommand({
 /** The exec verb proper; returns the exit status. */
 async function exec(rawArgs: string[]): Promise<number> {
   const a = parseExecArgs(rawArgs);
-  if (a.values.apparmor) throw new BuncError(apparmorEnabled() ? "--apparmor is not supported by this build of bunc yet" : "--apparmor: apparmor is not enabled on this host", { code: "ENOTSUP" });
-  if (a.values["process-label"]) throw new BuncError(selinuxEnabled() ? "--process-label is not supported by this build of bunc yet" : "--process-label: selinux is not enabled on this host", { code: "ENOTSUP" });
+  if (a.values.apparmor && !apparmorEnabled()) throw new BuncError("--apparmor: apparmor is not enabled on this host", { code: "ENOTSUP" });
+  if (a.values["process-label"] && !selinuxEnabled()) throw new BuncError("--process-label: selinux is not enabled on this host", { code: "ENOTSUP" });
   const s = store();
   const ignorePaused = a.bools["ignore-paused"];
   // The container's state first: a stopped container has no /etc/passwd to look a user up in.
@@ -110,6 +110,9 @@ async function exec(rawArgs: string[]): Promise<number> {
         },
         () => containerPasswd(`/proc/${record.pid}/root`),
       );
+  // As runc: the container's profile and label unless the flags or process.json name others.
+  process.apparmorProfile = a.values.apparmor || process.apparmorProfile || record.process?.apparmorProfile;
+  process.selinuxLabel = a.values["process-label"] || process.selinuxLabel || record.process?.selinuxLabel;
   // A process.json may name a profile or label too: never run it unconfined instead.
   refuseLsm({ process });
   return await execInContainer(s, a.id, {

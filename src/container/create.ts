@@ -4,7 +4,7 @@
  * and record the facts once it waits on the exec FIFO. Any failure undoes
  * everything.
  */
-import { chmodSync, closeSync, constants, openSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, constants, fstatSync, openSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { posix as path } from "node:path";
 import { openJoin } from "../cgroups/join";
 import { cgroupManager } from "../cgroups/manager";
@@ -139,6 +139,7 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
       hooks,
       cgroupTaskFds: join.taskFds,
       idmapped: new Set(idmapped.keys()),
+      joinsHostNetwork: joined.has("network") && isOwnNamespace(joined.get("network")!, "net"),
       mapWriter: { euid, egid: process.getegid?.() ?? 0, privileged },
     });
     warnings.push(...plan.warnings);
@@ -288,6 +289,13 @@ function openNamespaces(namespaces: readonly { type: string; path?: string }[], 
   return joined;
 }
 
+/** Whether a namespace fd the config joins is bunc's own (runc's isHostNetNS compares device and inode too). */
+function isOwnNamespace(fd: number, kind: string): boolean {
+  const joined = fstatSync(fd, { bigint: true });
+  const own = statSync(`/proc/self/ns/${kind}`, { bigint: true });
+  return joined.dev === own.dev && joined.ino === own.ino;
+}
+
 function isDirectory(p: string): boolean {
   try {
     return statSync(p).isDirectory();
@@ -324,5 +332,6 @@ export function newRecord(spec: Spec, facts: Pick<ContainerRecord, "id" | "pid" 
     namespaces: (spec.linux?.namespaces ?? []).map((ns) => ns.type),
     hooks: spec.hooks?.poststart?.length || spec.hooks?.poststop?.length ? { poststart: spec.hooks.poststart, poststop: spec.hooks.poststop } : undefined,
     seccomp: spec.linux?.seccomp,
+    memoryPolicy: spec.linux?.memoryPolicy,
   };
 }

@@ -89,6 +89,7 @@ export async function execInContainer(store: Store, id: string, opts: ExecOption
       joinCgroupLast: paused,
       cgroupTaskFds: join?.taskFds,
       privileged: process.geteuid?.() === 0,
+      memoryPolicy: record.memoryPolicy,
     });
     for (const w of [...warnings, ...plan.warnings]) opts.onWarning?.(w);
     const child = launch(plan.ops, plan.cloneFlags, (firstPid, inCgroup) => {

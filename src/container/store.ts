@@ -6,7 +6,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { posix as path } from "node:path";
 import { BuncError } from "../errors";
-import type { Hooks, LinuxSeccomp, Process } from "../spec/config";
+import type { Hooks, LinuxMemoryPolicy, LinuxSeccomp, Process } from "../spec/config";
 
 /** What bunc persists about a container. */
 export interface ContainerRecord {
@@ -32,6 +32,8 @@ export interface ContainerRecord {
   hooks?: Pick<Hooks, "poststart" | "poststop">;
   /** linux.seccomp: exec applies it to its process too. */
   seccomp?: LinuxSeccomp;
+  /** linux.memoryPolicy: so does it (as runc's setns init). */
+  memoryPolicy?: LinuxMemoryPolicy;
 }
 
 export const STATE_FILE = "state.json";

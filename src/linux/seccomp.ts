@@ -7,6 +7,7 @@ import { dlopen, ptr, type Pointer } from "bun:ffi";
 import { closeSync, fstatSync, readSync } from "node:fs";
 import { BuncError } from "../errors";
 import type { SeccompPlan } from "../plan/seccomp";
+import { type ArchMax, patchEnosys } from "../plan/seccomp-enosys";
 import { errnoText } from "./errno";
 import { cstr, SYS, syscall } from "./libc";
 
@@ -22,6 +23,8 @@ function open() {
       seccomp_arch_add: { args: ["ptr", "u32"], returns: "i32" },
       seccomp_arch_resolve_name: { args: ["ptr"], returns: "u32" },
       seccomp_syscall_resolve_name: { args: ["ptr"], returns: "i32" },
+      seccomp_syscall_resolve_name_arch: { args: ["u32", "ptr"], returns: "i32" },
+      seccomp_arch_native: { args: [], returns: "u32" },
       seccomp_rule_add_array: { args: ["ptr", "u32", "i32", "u32", "ptr"], returns: "i32" },
       seccomp_export_bpf: { args: ["ptr", "i32"], returns: "i32" },
     }).symbols;
@@ -72,10 +75,25 @@ export function buildFilter(plan: SeccompPlan): Filter {
       if (r < 0) throw new BuncError(`seccomp: add rule for syscall ${rule.name}: ${errnoText(-r)}`, { code: "EINVAL", errno: -r });
     }
     for (const name of unknown) warnings.push(`seccomp: unknown syscall ${JSON.stringify(name)} ignored`);
-    return { bpf: exportBpf(l, ctx), warnings };
+    const bpf = patchEnosys(exportBpf(l, ctx), plan.defaultAction, highestSyscalls(l, plan));
+    if (bpf.length / 8 > 4096) throw new BuncError(`seccomp: the filter has ${bpf.length / 8} instructions; the kernel takes 1 to 4096`, { code: "EINVAL" });
+    return { bpf, warnings };
   } finally {
     l.seccomp_release(ctx);
   }
+}
+
+/**
+ * The highest syscall number the profile names, per architecture of the
+ * filter: the listed ones and always the native one (as runc, which adds it
+ * because some profiles list only the others). Unknown names and libseccomp's
+ * negative pseudo-numbers (multiplexed calls) do not count.
+ */
+function highestSyscalls(l: NonNullable<typeof lib>, plan: SeccompPlan): ArchMax[] {
+  const archs = new Set<number>([l.seccomp_arch_native() >>> 0]);
+  for (const name of plan.architectures) archs.add(l.seccomp_arch_resolve_name(cstr(name)) >>> 0);
+  const names = plan.names.map((n) => cstr(n));
+  return [...archs].map((arch) => ({ arch, max: Math.max(0, ...names.map((n) => l.seccomp_syscall_resolve_name_arch(arch, n))) }));
 }
 
 /** seccomp_export_bpf writes to an fd: a memfd, read back whole. */

@@ -19,6 +19,8 @@ import { compileProcess, type CompiledSeccomp } from "./process";
 import { personaValue } from "./sched";
 import { planSysctl } from "./sysctl";
 import { CLONE_VM, shareMemory } from "./share-memory";
+import { compileKeyLabel, withMountLabel } from "./lsm";
+import { memoryPolicyStep } from "./mempolicy";
 import type { Hook } from "../spec/config";
 
 export interface CgroupBind {
@@ -65,6 +67,8 @@ export interface CompileInput {
   mapWriter?: MapWriter;
   /** Indexes (in mounts) of the idmapped bind mounts (src/plan/idmap.ts), which the parent idmaps. */
   idmapped?: ReadonlySet<number>;
+  /** The network namespace joined by path is bunc's own (net.* sysctls would change the host). */
+  joinsHostNetwork?: boolean;
 }
 
 export interface ContainerHooks {
@@ -183,6 +187,8 @@ export function compile(input: CompileInput): SetupPlan {
   if (needsFork) add(Op.FORK, "fork into the new namespaces");
   add(Op.PDEATHSIG, "set the parent-death signal", { n: [SIGKILL] });
   // A session keyring of its own, so the container cannot read the host's keys (keyrings(7)).
+  // Its SELinux label first (runc's SetKeyLabel); /proc is still bunc's here, outside the container's reach.
+  if (!input.noNewKeyring) compileKeyLabel(spec.process, add);
   if (!input.noNewKeyring) add(Op.KEYRING, "join a new session keyring", { s: [`_ses.${input.id}`] });
   // A new network namespace starts with "lo" down; runc brings it up (its loopback strategy).
   if (fresh.has("network")) add(Op.LOOPBACK_UP, "bring up the loopback interface");
@@ -231,7 +237,7 @@ function compileRootfs(input: CompileInput, add: Add): void {
 
   // Before masks and read-only paths make /proc/sys read-only, as runc's order.
   const nsTypes = new Set((linux.namespaces ?? []).map((ns) => ns.type));
-  for (const [key, value] of planSysctl(linux.sysctl ?? {}, nsTypes))
+  for (const [key, value] of planSysctl(linux.sysctl ?? {}, nsTypes, input.joinsHostNetwork))
     add(Op.SYSCTL, `write sysctl ${key.replaceAll("/", ".")}=${JSON.stringify(value)}`, { s: [`sys/${key}`, value] });
   for (const p of linux.maskedPaths ?? []) add(Op.MASK, `mask ${p}`, { s: [undefined, p] });
   for (const p of linux.readonlyPaths ?? []) add(Op.READONLY, `make ${p} read-only`, { s: [undefined, p] });
@@ -297,7 +303,8 @@ function compileMount(input: CompileInput, m: Mount, index: number, add: Add): v
       if (type !== "tmpfs") throw new BuncError(`${what}: tmpcopyup applies only to tmpfs mounts`, { code: "CONFIG" });
       kind |= Create.COPY_UP;
     }
-    add(Op.MOUNT, what, { s: [m.source ?? type, dest, type, opts.data || undefined], n: [opts.flags, kind] });
+    const data = withMountLabel(opts.data, type, input.spec.linux?.mountLabel);
+    add(Op.MOUNT, what, { s: [m.source ?? type, dest, type, data || undefined], n: [opts.flags, kind] });
     if (opts.propagation) add(Op.PROPAGATE, `set propagation of ${dest}`, { s: [undefined, dest], n: [opts.propagation] });
   }
   // "rro", "rnosuid", …: mount(2) has no recursive flags, so they are set on the new
@@ -363,6 +370,7 @@ function compileIdentityAndProcess(input: CompileInput, add: Add, warnings: stri
     lastCap: input.lastCap,
     warnings,
     startHooks,
+    memoryPolicy: linux.memoryPolicy ? memoryPolicyStep(linux.memoryPolicy) : undefined,
   }, add);
 }
 

@@ -6,7 +6,8 @@
  * cgroup before it joins anything (the SYNC).
  */
 import { BuncError } from "../errors";
-import type { Process } from "../spec/config";
+import type { LinuxMemoryPolicy, Process } from "../spec/config";
+import { memoryPolicyStep } from "./mempolicy";
 import type { SetupPlan } from "./compile";
 import { NAMESPACE_FLAG, type NamespaceType } from "./namespaces";
 import { compileProcess, type Add, type CompiledSeccomp } from "./process";
@@ -32,6 +33,8 @@ export interface ExecInput {
   cgroupTaskFds?: readonly number[];
   /** The runtime runs as root (see share-memory.ts). */
   privileged: boolean;
+  /** The container's linux.memoryPolicy: runc applies it to exec'd processes too. */
+  memoryPolicy?: LinuxMemoryPolicy;
 }
 
 const SIGKILL = 9;
@@ -62,7 +65,7 @@ export function compileExec(input: ExecInput): SetupPlan {
     add(Op.CONSOLE, "set up the console", { fd: input.consoleFd, n: [size?.height ?? 0, size?.width ?? 0, 0] });
   }
   const warnings: string[] = [];
-  compileProcess(input.process, { home: input.home, preserveFds: input.preserveFds, seccomp: input.seccomp, lastCap: input.lastCap, warnings, joinCgroupLast: input.joinCgroupLast }, add);
+  compileProcess(input.process, { home: input.home, preserveFds: input.preserveFds, seccomp: input.seccomp, lastCap: input.lastCap, warnings, joinCgroupLast: input.joinCgroupLast, memoryPolicy: input.memoryPolicy ? memoryPolicyStep(input.memoryPolicy) : undefined }, add);
   const shared = shareMemory({ execsAtOnce: true, namespaces: input.namespaces, oomScoreAdj: input.process.oomScoreAdj, privileged: input.privileged });
   return { ops, cloneFlags: shared ? CLONE_VM : 0n, procWrites: [], warnings };
 }

@@ -10,6 +10,8 @@ import { CAPABILITIES, capabilityMask } from "./capabilities";
 import { Msg, Op, type Operation } from "./program";
 import { RLIMITS } from "./rlimits";
 import { ioprioValue, schedAttr } from "./sched";
+import { compileLsmExec } from "./lsm";
+import type { MemoryPolicyPlan } from "./mempolicy";
 
 export type Add = (code: Operation["code"], what: string, fields?: Omit<Operation, "code" | "what">) => void;
 
@@ -25,6 +27,8 @@ export interface ProcessContext {
   lastCap?: number;
   /** Where warnings go (a capability this kernel lacks). */
   warnings?: string[];
+  /** linux.memoryPolicy, checked (src/plan/mempolicy.ts): create's and exec's processes both get it, as runc. */
+  memoryPolicy?: MemoryPolicyPlan & { what: string };
   /** startContainer hooks: run in the container, after start, before execve. */
   startHooks?: Operation[];
   /**
@@ -53,6 +57,8 @@ export function compileProcess(proc: Process, ctx: ProcessContext, add: Add): vo
   }
 
   if (proc.scheduler) add(Op.SCHEDULER, `set scheduler ${proc.scheduler.policy}`, { n: [{ bytes: schedAttr(proc.scheduler) }, 48] });
+  const mp = ctx.memoryPolicy;
+  if (mp) add(Op.MEMPOLICY, mp.what, { n: [mp.mode, mp.mask.length ? { bytes: mp.mask } : 0, mp.maxnode] });
   if (proc.ioPriority) add(Op.IOPRIO, `set I/O priority ${proc.ioPriority.class}`, { n: [ioprioValue(proc.ioPriority)] });
 
   // User and capabilities: drop the bounding set while still privileged, switch
@@ -60,6 +66,8 @@ export function compileProcess(proc: Process, ctx: ProcessContext, add: Add): vo
   const caps = proc.capabilities ?? {};
   const user = proc.user ?? { uid: 0, gid: 0 };
   const mask = (set: "bounding" | "effective" | "inheritable" | "permitted" | "ambient") => knownToKernel(capabilityMask(caps[set], set), ctx);
+  // As runc, while still root: a non-dumpable process's /proc/thread-self/attr files are root's.
+  compileLsmExec(proc, add);
   // Without no_new_privs, seccomp(2) needs CAP_SYS_ADMIN: load the filter while we still have it (as runc).
   if (ctx.seccomp && !proc.noNewPrivileges) addSeccomp(ctx.seccomp, add);
   add(Op.CAPBSET, "drop bounding capabilities", { n: [mask("bounding")] });

@@ -61,6 +61,8 @@ export const Op = {
   LOOPBACK_UP: 47,
   SETATTR: 48,
   DUMPABLE: 49,
+  LSM_ATTR: 50,
+  MEMPOLICY: 51,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 

@@ -42,8 +42,17 @@ export const FILTER_FLAGS = {
   SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: 32,
 } as const;
 
-/** Syscalls the executor makes after loading a filter with a listener: notifying them would hang it. */
-const NOTIFY_FORBIDDEN = ["write", "read", "sendmsg"];
+/**
+ * Syscalls the executor makes after loading a filter with a listener BEFORE
+ * the listener has its fd: notifying them would hang the container for good.
+ * write reports the message and sendmsg passes the fd (SCM_RIGHTS) to bunc,
+ * which hands it to the listener before it answers; read (that answer) and
+ * everything after may be notified, as runc allows (it refuses only write):
+ * the listener holds the fd by then. bunc could drop sendmsg from this list
+ * by fetching the fd with pidfd_getfd(2) as runc 1.2+ does, but that needs
+ * ptrace access to the non-dumpable child, which a rootless bunc lacks.
+ */
+const NOTIFY_FORBIDDEN = ["write", "sendmsg"];
 
 export interface SeccompCondition {
   index: number;
@@ -68,6 +77,8 @@ export interface SeccompPlan {
   flags: number;
   /** Some rule notifies: the filter is loaded with NEW_LISTENER and its fd goes to listenerPath. */
   listener: boolean;
+  /** Every syscall name the profile lists, whatever its action: the ENOSYS stub starts above the highest. */
+  names: string[];
 }
 
 /** The libseccomp action value of an OCI action and its errnoRet. */
@@ -121,5 +132,6 @@ export function planSeccomp(s: LinuxSeccomp): SeccompPlan {
   }
   if (listener) flags |= FILTER_FLAGS.SECCOMP_FILTER_FLAG_NEW_LISTENER;
   const architectures = (s.architectures ?? []).map((a) => a.replace(/^SCMP_ARCH_/, "").toLowerCase());
-  return { defaultAction, architectures, rules, flags, listener };
+  const names = [...new Set((s.syscalls ?? []).flatMap((c) => c.names))];
+  return { defaultAction, architectures, rules, flags, listener, names };
 }

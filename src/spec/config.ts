@@ -338,6 +338,7 @@ export const LinuxSeccomp = deferred(() => v.pipe(
   ),
 ));
 export type LinuxSeccomp = v.InferOutput<typeof LinuxSeccomp>;
+export type LinuxMemoryPolicy = v.InferOutput<typeof LinuxMemoryPolicy>;
 
 /** `linux.personality`: personality(2) domain. */
 export const LinuxPersonality = deferred(() =>

@@ -2,11 +2,15 @@
  * AppArmor and SELinux settings on a host without those modules (this
  * one): refused with one line naming the module, nothing left behind —
  * never a container that runs unconfined. Compared with runc 1.1.5.
+ * Then the apply path on this same host: bunc run from source with its LSM
+ * detection answered "yes" by a preload, so the executor really writes the
+ * attr files, which this kernel (no LSM) refuses — naming the file.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { posix as path } from "node:path";
 import { apparmorEnabled, selinuxEnabled } from "../../src/linux/lsm";
-import { integrationSkipReason, RUNC, Sandbox } from "../harness";
+import { integrationSkipReason, REPO, RUNC, Sandbox, sh } from "../harness";
 import { show, startLong, stopLong } from "./container-helpers";
 
 const skip = integrationSkipReason() ?? (apparmorEnabled() || selinuxEnabled() ? "this host has AppArmor or SELinux: the refusals are for hosts without" : undefined);
@@ -54,5 +58,42 @@ describe.skipIf(!!skip)("LSM settings on a host without the module", () => {
     } finally {
       stopLong(sb, c);
     }
+  });
+
+  describe("the apply path, with bunc told the modules are there (run from source with a preload)", () => {
+    const preload = path.join(sb.dir, "lsm-present.ts");
+    writeFileSync(preload, [
+      "Bun.plugin({ name: 'lsm-present', setup(b) {",
+      "  b.onLoad({ filter: /src\\/linux\\/lsm\\.ts$/ }, () => ({ loader: 'ts', contents: 'export const apparmorEnabled = () => true; export const selinuxEnabled = () => true;' }));",
+      "} });",
+    ].join("\n"));
+    const fromSource = (bundle: string, id: string, flags: string[] = []) =>
+      sh([process.execPath, "--preload", preload, path.join(REPO, "src/cli/main.ts"), "--root", sb.root, "run", ...flags, "-b", bundle, id]);
+
+    for (const [name, edit, message] of [
+      ["process.apparmorProfile", (c: any) => (c.process.apparmorProfile = "bunc-test"), 'apply apparmor profile "bunc-test" (write /proc/thread-self/attr/apparmor/exec): invalid argument'],
+      ["process.selinuxLabel (the keyring's label first)", (c: any) => (c.process.selinuxLabel = "system_u:system_r:container_t:s0"), 'set selinux keyring label "system_u:system_r:container_t:s0" (write /proc/thread-self/attr/keycreate): invalid argument'],
+      ["linux.mountLabel (context= on the /dev tmpfs)", (c: any) => (c.linux.mountLabel = "system_u:object_r:container_file_t:s0"), 'mount "tmpfs" to "/dev": invalid argument'],
+    ] as const) {
+      test(`${name}: the executor's write reaches this kernel, which has no LSM to take it`, () => {
+        const id = sb.id();
+        const r = fromSource(sb.bundle(["true"], edit), id);
+        expect(r.stderr, show(r)).toBe(`bunc: unable to start container process: ${message}\n`);
+        expect(r.code).toBe(1);
+        expect(existsSync(`${sb.root}/${id}`)).toBe(false);
+      });
+    }
+
+    test("CVE-2025-52881 class: a mount over /proc/thread-self/attr/exec does not take the label (EXDEV), the host file is untouched", () => {
+      const hostFile = path.join(sb.dir, "host-attr");
+      writeFileSync(hostFile, "host\n");
+      const bundle = sb.bundle(["true"], (c) => {
+        c.process.selinuxLabel = "system_u:system_r:container_t:s0";
+        c.mounts.push({ destination: "/proc/thread-self/attr/exec", type: "bind", source: hostFile, options: ["bind"] });
+      });
+      const r = fromSource(bundle, sb.id(), ["--no-new-keyring"]);
+      expect(r.stderr, show(r)).toBe('bunc: unable to start container process: set selinux label "system_u:system_r:container_t:s0" (write /proc/thread-self/attr/exec): invalid cross-device link\n');
+      expect(readFileSync(hostFile, "utf8")).toBe("host\n");
+    });
   });
 });

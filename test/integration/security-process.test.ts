@@ -2,12 +2,13 @@
  * Hooks, sysctl, capabilities and the process invariants on the compiled
  * binary: no runtime fd leaks into the container, its cwd is inside the
  * rootfs, and the waiting process (the bunc image until execve) cannot be
- * reached through /proc/PID/exe (CVE-2019-5736 class).
+ * reached through /proc/PID/exe (CVE-2019-5736 class) during create, start
+ * or exec.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
-import { integrationSkipReason, Sandbox } from "../harness";
-import { both, buncRun, show } from "./container-helpers";
+import { BUNC, integrationSkipReason, Sandbox } from "../harness";
+import { both, buncRun, setNamespace, show, startLong, stopLong, type Edit } from "./container-helpers";
 
 const skip = integrationSkipReason();
 if (skip) console.log(`skip security-process: ${skip}`);
@@ -95,6 +96,30 @@ describe.skipIf(!!skip)("hooks", () => {
 });
 
 describe.skipIf(!!skip)("sysctl", () => {
+  test("net.* with the host's network namespace joined by path: refused as runc; another container's: written there", () => {
+    const edit = (netns: string): Edit => (c) => {
+      c.linux.sysctl = { "net.ipv4.ip_unprivileged_port_start": "99" };
+      setNamespace(c, "network", netns);
+    };
+    const host = both(sb, "true", edit("/proc/self/ns/net"));
+    expect(host.bunc.code, host.why).toBe(1);
+    expect(host.bunc.stderr, host.why).toBe('bunc: config.json: linux.sysctl "net.ipv4.ip_unprivileged_port_start": not allowed in the host\'s network namespace, which linux.namespaces joins by path\n');
+    if (host.runc) {
+      expect(host.runc.code, host.why).not.toBe(0);
+      expect(host.runc.stderr, host.why).toContain("not allowed in host network namespace");
+    }
+    const hostValue = readFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start", "utf8");
+    const long = startLong(sb);
+    try {
+      const other = both(sb, "cat /proc/sys/net/ipv4/ip_unprivileged_port_start", edit(`/proc/${long.pid}/ns/net`));
+      expect(other.bunc.stdout, other.why).toBe("99\n");
+      if (other.runc) expect(other.runc.stdout, other.why).toBe("99\n");
+    } finally {
+      stopLong(sb, long);
+    }
+    expect(readFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start", "utf8")).toBe(hostValue);
+  });
+
   test("namespaced keys are written in the container, not on the host", () => {
     const hostShmmax = readFileSync("/proc/sys/kernel/shmmax", "utf8");
     const r = both(sb, "cat /proc/sys/kernel/shmmax /proc/sys/net/ipv4/ip_forward /proc/sys/fs/mqueue/msg_max", (c) => {
@@ -162,6 +187,67 @@ describe.skipIf(!!skip)("process invariants", () => {
     expect(readFileSync(`/proc/${pid}/status`, "utf8")).toMatch(/State:\tS/);
   });
 
+  /**
+   * A process in the container's PID namespace (another container joining it,
+   * in a cgroup of its own) lists every process it can see: its comm, where
+   * /proc/PID/exe leads, whether it opens for reading or writing. The
+   * executor (the bunc image until execve) must be seen — so the window is
+   * really observed — and unreachable.
+   */
+  const observe = (pid: number) => {
+    const script = [
+      "for d in /proc/[0-9]*; do",
+      "  p=${d#/proc/}; [ $p = $$ ] && continue",
+      '  echo "$(cat $d/comm) $(readlink $d/exe || echo hidden)$(cat $d/exe >/dev/null 2>&1 && echo " readable")$( (echo x >> $d/exe) 2>/dev/null && echo " WRITABLE")"',
+      "done 2>/dev/null | sort",
+    ].join("\n");
+    const r = sb.bunc(["run", "-b", sb.bundle(["sh", "-c", script], (c) => setNamespace(c, "pid", `/proc/${pid}/ns/pid`)), sb.id()]);
+    expect(r.code, show(r)).toBe(0);
+    return r.stdout.trim().split("\n");
+  };
+
+  test("during exec: the exec'd process, frozen before execve (exec --ignore-paused), cannot be reached through /proc/PID/exe", () => {
+    const c = startLong(sb);
+    try {
+      expect(sb.bunc(["pause", c.id]).code).toBe(0);
+      const pidFile = `${sb.dir}/exec-${c.id}.pid`;
+      const e = sb.bunc(["exec", "-d", "--ignore-paused", "--pid-file", pidFile, c.id, "sleep", "1"]);
+      expect(e.code, show(e)).toBe(0);
+      const execPid = Number(readFileSync(pidFile, "utf8"));
+      // The precondition, seen from the host: the process is still the bunc image.
+      expect(readlinkSync(`/proc/${execPid}/exe`)).toBe(BUNC);
+      const seen = observe(c.pid);
+      expect(seen).toContain("bunc hidden");
+      expect(seen.filter((l) => l.startsWith("bunc"))).toEqual(["bunc hidden"]);
+      expect(seen.join("\n")).not.toContain("WRITABLE");
+      expect(sb.bunc(["resume", c.id]).code).toBe(0);
+    } finally {
+      stopLong(sb, c);
+    }
+  });
+
+  test("during start: the container's process, running a startContainer hook before execve, cannot be reached through /proc/PID/exe", () => {
+    const id = sb.id();
+    // The hook (in the container) waits for a file the test makes once it has looked.
+    const bundle = sb.bundle(["sleep", "60"], (c) => {
+      c.root.readonly = false;
+      c.hooks = { startContainer: [{ path: "/bin/sh", args: ["sh", "-c", "while [ ! -e /go ]; do sleep 0.05; done"] }] };
+    });
+    expect(sb.bunc(["create", "-b", bundle, id]).code).toBe(0);
+    const pid = sb.state(id).pid;
+    try {
+      expect(sb.bunc(["start", id]).code).toBe(0);
+      expect(readlinkSync(`/proc/${pid}/exe`)).toBe(BUNC);
+      const seen = observe(pid);
+      expect(seen).toContain("bunc hidden");
+      expect(seen.filter((l) => l.startsWith("bunc"))).toEqual(["bunc hidden"]);
+      expect(seen.join("\n")).not.toContain("WRITABLE");
+    } finally {
+      writeFileSync(`${bundle}/rootfs/go`, "");
+      sb.bunc(["delete", "-f", id]);
+    }
+  });
+
   test("a capability this kernel lacks is dropped with a warning", () => {
     // Every name bunc knows exists on this kernel; the dropping is unit-tested with a smaller cap_last_cap.
     const last = Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8"));
@@ -187,4 +273,47 @@ describe.skipIf(!!skip)("process invariants", () => {
     });
     expect(r.bunc.stdout, r.why).toBe("i686\n5\n");
   });
+});
+
+describe.skipIf(!!skip || !existsSync("/proc/self/numa_maps"))("linux.memoryPolicy (runc 1.1.5 does not know it: no comparison)", () => {
+  const withPolicy = (policy: Record<string, unknown>): Edit => (c) => (c.linux.memoryPolicy = policy);
+  const firstPolicy = "head -1 /proc/self/numa_maps | cut -d' ' -f2";
+
+  test("set_mempolicy before execve: the process's mappings show the mode, nodes and flags", () => {
+    for (const [policy, shown] of [
+      [{ mode: "MPOL_BIND", nodes: "0" }, "bind:0"],
+      [{ mode: "MPOL_INTERLEAVE", nodes: "0", flags: ["MPOL_F_STATIC_NODES"] }, "interleave=static:0"],
+      [{ mode: "MPOL_PREFERRED", nodes: "0", flags: ["MPOL_F_RELATIVE_NODES"] }, "prefer=relative:0"],
+      [{ mode: "MPOL_LOCAL" }, "local"],
+    ] as const) {
+      const r = buncRun(sb, firstPolicy, withPolicy(policy));
+      expect(r.stdout, show(r)).toBe(`${shown}\n`);
+    }
+    const none = buncRun(sb, firstPolicy);
+    expect(none.stdout, show(none)).toBe("default\n");
+  });
+
+  test("exec'd processes get the container's policy too (as runc's setns init)", () => {
+    const c = startLong(sb, withPolicy({ mode: "MPOL_BIND", nodes: "0" }));
+    try {
+      const r = sb.bunc(["exec", c.id, "sh", "-c", firstPolicy]);
+      expect(r.stdout, show(r)).toBe("bind:0\n");
+    } finally {
+      stopLong(sb, c);
+    }
+  });
+
+  for (const [what, policy, msg] of [
+    ["a node this host does not have", { mode: "MPOL_BIND", nodes: "63" }, "bunc: unable to start container process: set memory policy MPOL_BIND nodes 63: invalid argument\n"],
+    ["MPOL_BIND without nodes", { mode: "MPOL_BIND" }, "bunc: config.json: linux.memoryPolicy: MPOL_BIND needs at least one node in nodes\n"],
+    ["exclusive flags", { mode: "MPOL_BIND", nodes: "0", flags: ["MPOL_F_STATIC_NODES", "MPOL_F_RELATIVE_NODES"] }, "bunc: config.json: linux.memoryPolicy.flags: MPOL_F_STATIC_NODES and MPOL_F_RELATIVE_NODES exclude each other\n"],
+  ] as const) {
+    test(`bad input: ${what} is one clear error, nothing left behind`, () => {
+      const id = sb.id();
+      const r = sb.bunc(["run", "-b", sb.bundle(["true"], withPolicy(policy)), id]);
+      expect(r.stderr).toBe(msg);
+      expect(r.code).toBe(1);
+      expect(existsSync(`${sb.root}/${id}`)).toBe(false);
+    });
+  }
 });

@@ -4,9 +4,10 @@
  * config under runc where it is installed.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
-import { integrationSkipReason, RUNC, Sandbox } from "../harness";
-import { both, buncRun, show, type Edit } from "./container-helpers";
+import { dlopen } from "bun:ffi";
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { integrationSkipReason, RUNC, Sandbox, sh } from "../harness";
+import { both, buncRun, runcRun, show, type Edit } from "./container-helpers";
 
 const skip = integrationSkipReason();
 if (skip) console.log(`skip security-seccomp: ${skip}`);
@@ -148,6 +149,84 @@ describe.skipIf(!!skip)("seccomp", () => {
     const r = buncRun(sb, "true", withSeccomp({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: sock, listenerMetadata: "meta", syscalls: [{ names: ["mknodat"], action: "SCMP_ACT_NOTIFY" }] }));
     expect(r.code, show(r)).toBe(0);
     expect(await new Response(agent.stdout).text()).toBe("['seccompFd'] meta creating True 1\n");
+  });
+
+  test.skipIf(!existsSync(PODMAN_PROFILE) || !Bun.which("gcc"))("ENOSYS for syscalls newer than the profile: EPERM default, only old syscalls listed", () => {
+    // A static probe that makes raw syscalls by number and prints the errno's name.
+    const src = `${sb.dir}/probe.c`;
+    writeFileSync(src, [
+      "#define _GNU_SOURCE",
+      "#include <errno.h>",
+      "#include <stdio.h>",
+      "#include <stdlib.h>",
+      "#include <string.h>",
+      "#include <unistd.h>",
+      "int main(int argc, char **argv) {",
+      "  for (int i = 1; i < argc; i++) {",
+      "    long nr = atol(argv[i]);",
+      "    long r = syscall(nr, 0, 0, 0, 0, 0, 0);",
+      '    printf("%ld:%s\\n", nr, r == -1 ? strerrorname_np(errno) : "ok");',
+      "  }",
+      "  return 0;",
+      "}",
+    ].join("\n"));
+    const built = sh(["gcc", "-static", "-O2", "-o", `${sb.dir}/probe`, src]);
+    expect(built.code, show(built)).toBe(0);
+    // podman's allow list without any syscall numbered 424 or above on x86_64 (a profile from before pidfd_send_signal).
+    const scmp = dlopen("libseccomp.so.2", { seccomp_syscall_resolve_name_arch: { args: ["u32", "ptr"], returns: "i32" } }).symbols;
+    const nr = (name: string) => scmp.seccomp_syscall_resolve_name_arch(0xc000003e, Buffer.from(name + "\0"));
+    const allowed = (podmanProfile(DEFAULT_CAPS).syscalls as any[])
+      .filter((r) => r.action === "SCMP_ACT_ALLOW" && r.args.length === 0)
+      .flatMap((r) => r.names as string[])
+      .filter((n) => nr(n) >= 0 && nr(n) < 424 && n !== "mount");
+    expect(Math.max(...allowed.map(nr))).toBeLessThan(424);
+    expect(allowed).toContain("umount2"); // 166: mount (165) is below the highest listed
+    const seccomp = { defaultAction: "SCMP_ACT_ERRNO", architectures: ["SCMP_ARCH_X86_64"], syscalls: [{ names: allowed, action: "SCMP_ACT_ALLOW" }] };
+    const prepare = (bundle: string) => copyFileSync(`${sb.dir}/probe`, `${bundle}/rootfs/bin/probe`);
+    // clone3 (435), faccessat2 (439), a number no kernel has yet: ENOSYS; mount (165), below the highest and not listed: the default EPERM.
+    const r = both(sb, "probe 435 439 1000 165", withSeccomp(seccomp), { prepare });
+    expectSame(r, "435:ENOSYS\n439:ENOSYS\n1000:ENOSYS\n165:EPERM\n");
+    // With SCMP_ACT_ALLOW there is no stub: clone3 reaches the kernel, which refuses its size 0 with EINVAL.
+    const allow = both(sb, "probe 435 1000", withSeccomp({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_ERRNO" }] }), { prepare });
+    expectSame(allow, "435:EINVAL\n1000:ENOSYS\n");
+  });
+
+  test.skipIf(!Bun.which("python3"))("SCMP_ACT_NOTIFY on read (allowed, as runc): a listener that lets every call continue sees the container's reads", async () => {
+    // seccomp_unotify(2): RECV a struct seccomp_notif (80 bytes), SEND a seccomp_notif_resp with FLAG_CONTINUE.
+    const py = [
+      "import socket, sys, fcntl, struct, os",
+      "s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(sys.argv[1]); s.listen(1)",
+      "c, _ = s.accept()",
+      "msg, fds, _, _ = socket.recv_fds(c, 65536, 4)",
+      "fd = fds[0]; n = 0",
+      "while True:",
+      "    buf = bytearray(80)",
+      "    try: fcntl.ioctl(fd, 0xc0502100, buf)",
+      "    except OSError: break",
+      "    nid = struct.unpack_from('Q', buf, 0)[0]",
+      "    try: fcntl.ioctl(fd, 0xc0182101, struct.pack('QqiI', nid, 0, 0, 1))",
+      "    except OSError: pass",
+      "    n += 1",
+      "print('notified' if n > 0 else 'none')",
+    ].join("\n");
+    const run = async (runtime: "bunc" | "runc") => {
+      const sock = `${sb.dir}/agent-read-${runtime}.sock`;
+      const agent = Bun.spawn(["python3", "-c", py, sock], { stdout: "pipe" });
+      for (let i = 0; i < 100 && !existsSync(sock); i++) Bun.sleepSync(20);
+      const edit = withSeccomp({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: sock, syscalls: [{ names: ["read"], action: "SCMP_ACT_NOTIFY" }] });
+      const r = runtime === "bunc" ? buncRun(sb, "cat /etc/passwd | head -1", edit) : runcRun(sb, "cat /etc/passwd | head -1", edit);
+      const seen = (await new Response(agent.stdout).text()).trim();
+      return { r, seen };
+    };
+    const b = await run("bunc");
+    expect(b.r.code, show(b.r)).toBe(0);
+    expect(b.r.stdout).toBe("root:x:0:0:root:/root:/bin/sh\n");
+    expect(b.seen).toBe("notified");
+    if (RUNC) {
+      const r = await run("runc");
+      expect(r.r.stdout, show(r.r)).toBe(b.r.stdout);
+      expect(r.seen).toBe("notified");
+    }
   });
 
   for (const [what, seccomp, msg] of [

@@ -22,14 +22,14 @@ describe("features", () => {
     expect(f.linux.mountExtensions.idmap.enabled).toBe(true);
   });
 
-  test("seccomp is enabled with libseccomp's actions and operators; apparmor, selinux are disabled", () => {
+  test("seccomp is enabled with libseccomp's actions and operators; apparmor, selinux can be applied", () => {
     expect(f.linux.seccomp.enabled).toBe(true);
     expect(f.linux.seccomp.actions).toContain("SCMP_ACT_NOTIFY");
     expect(f.linux.seccomp.operators).toHaveLength(7);
     expect(f.linux.seccomp.archs).toContain("SCMP_ARCH_X86_64");
     expect(f.linux.seccomp.archs).not.toContain("SCMP_ARCH_LOONGARCH64");
-    expect(f.linux.apparmor.enabled).toBe(false);
-    expect(f.linux.selinux.enabled).toBe(false);
+    expect(f.linux.apparmor.enabled).toBe(true);
+    expect(f.linux.selinux.enabled).toBe(true);
   });
 
   test("OCI versions, the six hooks, all capabilities", () => {

@@ -40,6 +40,8 @@ describe("planSeccomp", () => {
     expect(() => planSeccomp({ defaultAction: "SCMP_ACT_NOTIFY" })).toThrow("cannot be the default action");
     expect(() => planSeccomp({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mknod"], action: "SCMP_ACT_NOTIFY" }] })).toThrow("needs listenerPath");
     expect(() => planSeccomp({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/a", syscalls: [{ names: ["write"], action: "SCMP_ACT_NOTIFY" }] })).toThrow("cannot be used for write");
+    expect(() => planSeccomp({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/a", syscalls: [{ names: ["sendmsg"], action: "SCMP_ACT_NOTIFY" }] })).toThrow("cannot be used for sendmsg");
+    expect(planSeccomp({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/a", syscalls: [{ names: ["read", "close"], action: "SCMP_ACT_NOTIFY" }] }).listener).toBe(true);
     expect(() => planSeccomp({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["x"], action: "SCMP_ACT_ERRNO", args: [{ index: 6, value: 0, op: "SCMP_CMP_EQ" }] }] })).toThrow("6 arguments");
   });
 
@@ -66,6 +68,12 @@ describe("sysctl", () => {
     expect(() => planSysctl({ "kernel.shmmax": "1" }, new Set(["network"]))).toThrow("needs a ipc namespace");
     expect(() => planSysctl({ "kernel.panic": "1" }, new Set(["ipc"]))).toThrow("not a namespaced sysctl");
     expect(() => planSysctl({ "net/../kernel/panic": "1" }, new Set(["network"]))).toThrow("not a valid sysctl name");
+  });
+
+  test("net.* in a network namespace joined by path that is bunc's own: refused; other keys unaffected", () => {
+    expect(() => planSysctl({ "net.ipv4.ip_forward": "1" }, new Set(["network"]), true)).toThrow("not allowed in the host's network namespace");
+    expect(planSysctl({ "net.ipv4.ip_forward": "1" }, new Set(["network"]), false)).toEqual([["net/ipv4/ip_forward", "1"]]);
+    expect(planSysctl({ "kernel.shmmax": "1" }, new Set(["ipc", "network"]), true)).toEqual([["kernel/shmmax", "1"]]);
   });
 });
 
