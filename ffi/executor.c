@@ -199,6 +199,7 @@ enum {
   OP_DUMPABLE,         /* n0: PR_SET_DUMPABLE value */
   OP_LSM_ATTR,         /* s0 attr file under /proc/thread-self ("attr/exec"), s1 fallback or NULL, s2 value */
   OP_MEMPOLICY,        /* n0 mode | flags, n1 offset of the node mask (0: none), n2 maxnode */
+  OP_SETXATTR,         /* s1 path in the root (must exist), s2 attribute name, s3 value */
 };
 
 /* Messages on the sync socket, both ways: keep in step with src/plan/program.ts (Msg). */
@@ -560,7 +561,21 @@ static long open_dev_null(void)
   return fd;
 }
 
-static long do_mask(const char *target)
+#define SYS_setxattr 188
+/* An extended attribute of a file in the root (the SELinux label of an mqueue
+ * mount, as runc's label.SetFileLabel): resolved inside the root, then set
+ * through the fd's /proc path, so nothing outside the root is touched. */
+static long do_setxattr(const char *target, const char *name, const char *value)
+{
+  char p[64];
+  long fd = open_in_root(target, MUST_EXIST), r;
+  if (fd < 0) return fd;
+  r = SYS5(SYS_setxattr, fd_path(p, fd), name, value, str_len(value), 0);
+  SYS1(SYS_close, fd);
+  return r;
+}
+
+static long do_mask(const char *target, const char *tmpfs_data)
 {
   char p[64], q[64];
   long fd = open_in_root(target, MUST_EXIST), type, r, null;
@@ -568,7 +583,7 @@ static long do_mask(const char *target)
   if (fd < 0) return fd;
   type = file_type(fd);
   if (type == S_IFDIR) {
-    r = SYS5(SYS_mount, "tmpfs", fd_path(p, fd), "tmpfs", MS_RDONLY, "size=0");
+    r = SYS5(SYS_mount, "tmpfs", fd_path(p, fd), "tmpfs", MS_RDONLY, tmpfs_data ? tmpfs_data : "size=0");
   } else {
     null = open_dev_null();
     r = null < 0 ? null : SYS5(SYS_mount, fd_path(q, null), fd_path(p, fd), 0, MS_BIND, 0);
@@ -1068,7 +1083,7 @@ static long run_op(u8 *prog, struct op *o, long sync_fd, i32 index)
     return r < 0 ? r : 0;
   case OP_MKNOD: return do_mknod(S(1), o->n[0], o->n[1], o->n[2], o->n[3]);
   case OP_SYMLINK: return do_symlink(S(0), S(1));
-  case OP_MASK: return do_mask(S(1));
+  case OP_MASK: return do_mask(S(1), S(2));
   case OP_READONLY: return do_readonly(S(1));
   case OP_PIVOT_ROOT: return do_pivot_root(o->n[0]);
   case OP_SETHOSTNAME: return SYS2(SYS_sethostname, S(0), str_len(S(0)));
@@ -1126,6 +1141,7 @@ static long run_op(u8 *prog, struct op *o, long sync_fd, i32 index)
   }
   case OP_DUMPABLE: return SYS2(SYS_prctl, PR_SET_DUMPABLE, o->n[0]);
   case OP_LSM_ATTR: return do_lsm_attr(S(0), S(1), S(2));
+  case OP_SETXATTR: return do_setxattr(S(1), S(2), S(3));
   case OP_MEMPOLICY: return SYS3(238 /* set_mempolicy */, o->n[0], o->n[1] ? prog + o->n[1] : (u8 *)0, o->n[2]);
   case OP_CLOSE: return SYS1(SYS_close, o->fd);
   case OP_WRITE_FD: return full_write(o->fd, S(1), str_len(S(1)));

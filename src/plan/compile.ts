@@ -239,7 +239,9 @@ function compileRootfs(input: CompileInput, add: Add): void {
   const nsTypes = new Set((linux.namespaces ?? []).map((ns) => ns.type));
   for (const [key, value] of planSysctl(linux.sysctl ?? {}, nsTypes, input.joinsHostNetwork))
     add(Op.SYSCTL, `write sysctl ${key.replaceAll("/", ".")}=${JSON.stringify(value)}`, { s: [`sys/${key}`, value] });
-  for (const p of linux.maskedPaths ?? []) add(Op.MASK, `mask ${p}`, { s: [undefined, p] });
+  // A masked directory gets an empty read-only tmpfs, labelled like the other mounts (runc's maskPath).
+  const maskData = withMountLabel("size=0", "tmpfs", linux.mountLabel);
+  for (const p of linux.maskedPaths ?? []) add(Op.MASK, `mask ${p}`, { s: [undefined, p, maskData] });
   for (const p of linux.readonlyPaths ?? []) add(Op.READONLY, `make ${p} read-only`, { s: [undefined, p] });
   // As runc, a missing cwd is created (mode 0755) before the rootfs may become read-only.
   if (spec.process?.cwd) add(Op.MKDIR, `create cwd ${JSON.stringify(spec.process.cwd)}`, { s: [undefined, spec.process.cwd] });
@@ -305,6 +307,9 @@ function compileMount(input: CompileInput, m: Mount, index: number, add: Add): v
     }
     const data = withMountLabel(opts.data, type, input.spec.linux?.mountLabel);
     add(Op.MOUNT, what, { s: [m.source ?? type, dest, type, data || undefined], n: [opts.flags, kind] });
+    // mqueue takes no context= option: runc labels its root directory instead (label.SetFileLabel).
+    const label = input.spec.linux?.mountLabel;
+    if (type === "mqueue" && label) add(Op.SETXATTR, `set the selinux label of ${dest}`, { s: [undefined, dest, "security.selinux", label] });
     if (opts.propagation) add(Op.PROPAGATE, `set propagation of ${dest}`, { s: [undefined, dest], n: [opts.propagation] });
   }
   // "rro", "rnosuid", …: mount(2) has no recursive flags, so they are set on the new

@@ -63,6 +63,7 @@ export const Op = {
   DUMPABLE: 49,
   LSM_ATTR: 50,
   MEMPOLICY: 51,
+  SETXATTR: 52,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 

@@ -74,6 +74,17 @@ describe.skipIf(!!skip)("LSM settings on a host without the module", () => {
       ["process.apparmorProfile", (c: any) => (c.process.apparmorProfile = "bunc-test"), 'apply apparmor profile "bunc-test" (write /proc/thread-self/attr/apparmor/exec): invalid argument'],
       ["process.selinuxLabel (the keyring's label first)", (c: any) => (c.process.selinuxLabel = "system_u:system_r:container_t:s0"), 'set selinux keyring label "system_u:system_r:container_t:s0" (write /proc/thread-self/attr/keycreate): invalid argument'],
       ["linux.mountLabel (context= on the /dev tmpfs)", (c: any) => (c.linux.mountLabel = "system_u:object_r:container_file_t:s0"), 'mount "tmpfs" to "/dev": invalid argument'],
+      // Only proc and mqueue mounted: mqueue takes its label as an xattr of its root (no context=).
+      ["linux.mountLabel on mqueue (security.selinux xattr)", (c: any) => {
+        c.linux.mountLabel = "system_u:object_r:container_file_t:s0";
+        c.mounts = c.mounts.filter((m: any) => m.type === "proc" || m.type === "mqueue");
+      }, 'set the selinux label of /dev/mqueue: operation not supported'],
+      // With no mounts to label, the masked directory's tmpfs is the first to carry context=.
+      ["linux.mountLabel on a masked directory's tmpfs", (c: any) => {
+        c.linux.mountLabel = "system_u:object_r:container_file_t:s0";
+        c.mounts = c.mounts.filter((m: any) => m.type === "proc");
+        c.linux.maskedPaths = ["/proc/sys"];
+      }, "mask /proc/sys: invalid argument"],
     ] as const) {
       test(`${name}: the executor's write reaches this kernel, which has no LSM to take it`, () => {
         const id = sb.id();

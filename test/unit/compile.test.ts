@@ -380,7 +380,7 @@ describe("compile: rootfs", () => {
     const p = plan();
     expect(opsOf(p, Op.MASK).map((o) => o.s)).toEqual(
       ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
-        "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"].map((x) => [undefined, x]),
+        "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"].map((x) => [undefined, x, "size=0"]),
     );
     expect(opsOf(p, Op.READONLY).map((o) => o.s)).toEqual(
       ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"].map((x) => [undefined, x]),

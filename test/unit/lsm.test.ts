@@ -92,6 +92,20 @@ describe("compile with AppArmor and SELinux settings", () => {
     expect(() => withMountLabel("", "tmpfs", 'a"b')).toThrow("cannot hold");
   });
 
+  test("mountLabel: mqueue's root gets the security.selinux xattr, right after its mount; masked directories' tmpfs the context=", () => {
+    const ops = compile(input(spec((s) => (s.linux.maskedPaths = ["/proc/acpi"])))).ops;
+    const at = ops.findIndex((o) => o.code === Op.MOUNT && o.s![1] === "/dev/mqueue");
+    expect(ops[at + 1]!.code).toBe(Op.SETXATTR);
+    expect(ops[at + 1]!.s).toEqual([undefined, "/dev/mqueue", "security.selinux", MOUNT_LABEL]);
+    expect(ops.find((o) => o.code === Op.MASK)!.s).toEqual([undefined, "/proc/acpi", `size=0,context="${MOUNT_LABEL}"`]);
+    const plain = compile(input(spec((s) => {
+      delete s.linux.mountLabel;
+      s.linux.maskedPaths = ["/proc/acpi"];
+    }))).ops;
+    expect(plain.filter((o) => o.code === Op.SETXATTR)).toEqual([]);
+    expect(plain.find((o) => o.code === Op.MASK)!.s).toEqual([undefined, "/proc/acpi", "size=0"]);
+  });
+
   test("exec: the process's profile and label, before the user switch", () => {
     const plan = compileExec({ process: spec().process, pidfd: 9, namespaces: ["mount", "pid"], preserveFds: 0, home: "/root", privileged: true });
     const c = plan.ops.map((o) => o.code);
