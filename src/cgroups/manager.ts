@@ -7,6 +7,7 @@
 import { existsSync } from "node:fs";
 import { BuncError } from "../errors";
 import type { CgroupBind } from "../plan/compile";
+import type { OomNotifier } from "./oom";
 import type { LinuxResources } from "./resources";
 import type { Stats } from "./stats";
 import { V1Manager } from "./v1";
@@ -43,6 +44,8 @@ export interface CgroupManager {
   signalAll(signal: number): void;
   /** How many processes the OOM killer has killed in this cgroup. */
   oomKills(): number;
+  /** The kernel's notification of OOM kills in this cgroup and of its end (events). */
+  oomNotifier(): OomNotifier;
   /** runc's stats shape (libcontainer/cgroups/stats.go as `runc events` prints it). */
   stats(): Stats;
   /** Remove the directories (the cgroup must be empty of processes). */

@@ -11,6 +11,7 @@ import type { CgroupBind } from "../plan/compile";
 import { keyValues, readCgroupFile, readNumber, readProcs, waitFor, writeCgroupFile as write } from "./fsio";
 import { hierarchies, ownCgroups } from "./hierarchies";
 import type { CgroupManager } from "./manager";
+import { v1OomNotifier, type OomNotifier } from "./oom";
 import type { LinuxResources } from "./resources";
 import { v1Stats, type Stats } from "./stats";
 import { v1Writes, type CgroupWrite } from "./writes";
@@ -150,6 +151,10 @@ export class V1Manager implements CgroupManager {
   oomKills(): number {
     const memory = this.dir("memory");
     return memory ? Number(keyValues(readCgroupFile(path.join(memory, "memory.oom_control"))).get("oom_kill") ?? 0n) : 0;
+  }
+
+  oomNotifier(): OomNotifier {
+    return v1OomNotifier(this.dir("memory"));
   }
 
   stats(): Stats {

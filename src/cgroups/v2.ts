@@ -15,6 +15,7 @@ import type { CgroupBind } from "../plan/compile";
 import { keyValues, readCgroupFile, readNumber, readProcs, waitFor, writeCgroupFile as write } from "./fsio";
 import { hierarchies, ownCgroups } from "./hierarchies";
 import type { CgroupManager } from "./manager";
+import { v2OomNotifier, type OomNotifier } from "./oom";
 import type { LinuxResources } from "./resources";
 import { v2Stats, type Stats } from "./stats";
 import { v2Writes } from "./writes";
@@ -149,6 +150,10 @@ export class V2Manager implements CgroupManager {
 
   oomKills(): number {
     return Number(keyValues(readCgroupFile(path.join(this.dir, "memory.events"))).get("oom_kill") ?? 0n);
+  }
+
+  oomNotifier(): OomNotifier {
+    return v2OomNotifier(this.dir);
   }
 
   stats(): Stats {
