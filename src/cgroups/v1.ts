@@ -118,7 +118,13 @@ export class V1Manager implements CgroupManager {
 
   thaw(): void {
     const freezer = this.dir("freezer");
-    if (freezer) write(path.join(freezer, "freezer.state"), "THAWED");
+    if (!freezer) return;
+    try {
+      write(path.join(freezer, "freezer.state"), "THAWED");
+    } catch (e) {
+      // A cgroup that is not there (removed, or a create that died before making it) has nothing to thaw.
+      if (existsSync(path.join(freezer, "freezer.state"))) throw e;
+    }
   }
 
   isFrozen(): boolean {

@@ -90,6 +90,8 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
     undo.push(() => closeSync(dirFd));
 
     const cgroup = cgroupManager(opts.id, spec.linux?.cgroupsPath, { systemd: opts.systemdCgroup });
+    // Before the cgroup exists: if this process dies from here on, delete still finds it.
+    store.saveCgroupPaths(opts.id, cgroup.paths);
     cgroup.create();
     undo.push(() => cgroup.destroy());
     cgroup.apply(spec.linux?.resources);

@@ -24,7 +24,9 @@ export function deleteContainer(store: Store, id: string, force = false): string
   guard(force ? "forceDelete" : "delete", id, status);
   if (record) {
     if (status !== "stopped") killAndWait(record);
-    destroyCgroup(record);
+    destroyCgroup(record.cgroupPaths);
+  } else {
+    removeUnfinished(store, id, force);
   }
   store.remove(id);
   if (!record) return [];
@@ -50,9 +52,28 @@ function killAndWait(record: ContainerRecord): void {
   cgroup.signalAll(SIGKILL);
 }
 
+/**
+ * A create that never wrote state.json (it failed without undoing, or was
+ * killed): its cgroup, recorded before it was made. With -f whatever is
+ * left in it is killed; without, a cgroup with processes (a create still
+ * at work, perhaps) is an error and nothing is removed.
+ */
+function removeUnfinished(store: Store, id: string, force: boolean): void {
+  const paths = store.loadCgroupPaths(id);
+  if (!paths) return;
+  const cgroup = cgroupManagerFromPaths(paths);
+  if (force) {
+    cgroup.thaw();
+    cgroup.signalAll(SIGKILL);
+  } else if (cgroup.pids().length > 0) {
+    throw new BuncError(`cannot delete container ${id}: it is creating and its cgroup has processes (use delete -f)`, { code: "STATE" });
+  }
+  destroyCgroup(paths);
+}
+
 /** rmdir the cgroup; processes that just got SIGKILL may take a moment to leave it. */
-function destroyCgroup(record: ContainerRecord): void {
-  const cgroup = cgroupManagerFromPaths(record.cgroupPaths);
+function destroyCgroup(paths: Record<string, string>): void {
+  const cgroup = cgroupManagerFromPaths(paths);
   for (let attempt = 0; ; attempt++) {
     try {
       cgroup.destroy();

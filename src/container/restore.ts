@@ -44,6 +44,7 @@ export async function restoreContainer(store: Store, opts: RestoreContainerOptio
     const dir = store.claim(opts.id);
     undo.push(() => store.remove(opts.id));
     const cgroup = cgroupManager(opts.id, spec.linux?.cgroupsPath, { systemd: opts.systemdCgroup });
+    store.saveCgroupPaths(opts.id, cgroup.paths); // as create: delete finds it if restore dies
     cgroup.create();
     undo.push(() => cgroup.destroy());
     cgroup.apply(spec.linux?.resources);

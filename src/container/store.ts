@@ -35,6 +35,12 @@ export interface ContainerRecord {
 }
 
 export const STATE_FILE = "state.json";
+/**
+ * The container's cgroup paths, written by create before it makes the
+ * cgroup: a create that dies before state.json exists still says where its
+ * cgroup is, and delete removes it.
+ */
+export const CGROUP_FILE = "cgroup.json";
 export const EXEC_FIFO = "exec.fifo";
 
 /** A container id as runc allows: [A-Za-z0-9_+,.-]+ (its ^[\w+-\.]+$), but not "." or "..". */
@@ -91,6 +97,22 @@ export class Store {
     const file = path.join(this.dir(record.id), STATE_FILE);
     writeFileSync(file + ".tmp", JSON.stringify(record), { mode: 0o600 });
     renameSync(file + ".tmp", file);
+  }
+
+  /** Record where the cgroup of a container being created is (see CGROUP_FILE). */
+  saveCgroupPaths(id: string, paths: Record<string, string>): void {
+    const file = path.join(this.dir(id), CGROUP_FILE);
+    writeFileSync(file + ".tmp", JSON.stringify(paths), { mode: 0o600 });
+    renameSync(file + ".tmp", file);
+  }
+
+  /** The cgroup paths create recorded for id, or undefined if it made none. */
+  loadCgroupPaths(id: string): Record<string, string> | undefined {
+    try {
+      return JSON.parse(readFileSync(path.join(this.dir(id), CGROUP_FILE), "utf8")) as Record<string, string>;
+    } catch {
+      return undefined;
+    }
   }
 
   remove(id: string): void {

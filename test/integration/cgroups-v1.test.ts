@@ -5,7 +5,7 @@
  * the test knows where their cgroups are.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmdirSync, writeFileSync } from "node:fs";
 import { BUNC, integrationSkipReason, RUNC, Sandbox } from "../harness";
 
 const V1 = existsSync("/sys/fs/cgroup/memory/memory.limit_in_bytes") && existsSync("/sys/fs/cgroup/freezer");
@@ -35,7 +35,8 @@ describe.skipIf(!!skip)("cgroups v1", () => {
     });
   }
   const cg = (controller: string, id: string, file: string) => readFileSync(`/sys/fs/cgroup/${controller}/bunc-cg-${id}/${file}`, "utf8").trim();
-  const noCgroup = (id: string) => ["memory", "cpu", "pids", "devices", "freezer"].every((c) => !existsSync(`/sys/fs/cgroup/${c}/bunc-cg-${id}`));
+  /** No directory for the container in any hierarchy, the cgroup2 one (/sys/fs/cgroup/unified) included. */
+  const noCgroup = (id: string, name = `bunc-cg-${id}`) => readdirSync("/sys/fs/cgroup").every((h) => !existsSync(`/sys/fs/cgroup/${h}/${name}`));
 
   test("a memory limit OOM-kills: exit 137, the oom_kill count, memory.failcnt in stats", () => {
     const limit = { memory: { limit: 8 * MiB, swap: 8 * MiB } };
@@ -107,6 +108,42 @@ describe.skipIf(!!skip)("cgroups v1", () => {
     // The kernel notifies at each OOM attempt of the cgroup; how many wake-ups one kill gives depends on timing in both runtimes.
     expect(new Set([...ours.lines, ...theirs.lines].map((e) => Object.keys(e).join()))).toEqual(new Set(["type,id"]));
     expect(theirs.code).toBe(ours.code);
+  }, 60_000);
+
+  /**
+   * create killed (-9) while a prestart hook sleeps: the cgroup exists, state.json
+   * does not. delete -f must remove both the state dir and the cgroup.
+   */
+  async function crashedCreate(runtime: "bunc" | "runc"): Promise<{ id: string; deleted: number; stateLeft: boolean; cgroupLeft: boolean }> {
+    const id = sb.id(`i4crash${runtime}`);
+    const marker = `${sb.dir}/hook-${id}`;
+    const b = bundle(id, ["true"], {}, (c) => {
+      // The hook says it runs, then sleeps; the test kills the runtime meanwhile.
+      c.hooks = { prestart: [{ path: "/bin/sh", args: ["sh", "-c", `echo $$ > ${marker}; exec sleep 30`] }] };
+    });
+    const argv = runtime === "bunc" ? [BUNC, "--root", sb.root] : [RUNC!, "--root", `${sb.dir}/runc-state`];
+    const create = Bun.spawn([...argv, "create", "-b", b, id], { stdout: "ignore", stderr: "ignore", stdin: "ignore" });
+    expect(waitUntil(() => existsSync(marker) && readFileSync(marker, "utf8").trim() !== "")).toBe(true);
+    expect(existsSync(`/sys/fs/cgroup/memory/bunc-cg-${id}`)).toBe(true);
+    create.kill(9);
+    await create.exited;
+    try { process.kill(Number(readFileSync(marker, "utf8")), 9); } catch { /* gone */ }
+    const deleted = (runtime === "bunc" ? sb.bunc(["delete", "-f", id]) : sb.runc(["delete", "-f", id])).code;
+    const stateLeft = existsSync(runtime === "bunc" ? `${sb.root}/${id}` : `${sb.dir}/runc-state/${id}`);
+    const cgroupLeft = !noCgroup(id);
+    // Leave the host clean whatever the runtime left.
+    for (const h of readdirSync("/sys/fs/cgroup")) try { rmdirSync(`/sys/fs/cgroup/${h}/bunc-cg-${id}`); } catch { /* none */ }
+    return { id, deleted, stateLeft, cgroupLeft };
+  }
+
+  test("a create killed after making its cgroup: delete -f removes the cgroup in every hierarchy and the state dir", async () => {
+    const ours = await crashedCreate("bunc");
+    expect(ours.deleted).toBe(0);
+    expect(ours.stateLeft).toBe(false);
+    expect(ours.cgroupLeft).toBe(false);
+    if (!RUNC) return;
+    const theirs = await crashedCreate("runc");
+    console.log(`killed create, then delete -f: runc exit ${theirs.deleted}, state dir left ${theirs.stateLeft}, cgroup left ${theirs.cgroupLeft}`);
   }, 60_000);
 
   test("a pids limit refuses fork", () => {
