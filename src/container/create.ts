@@ -324,6 +324,7 @@ export function newRecord(spec: Spec, facts: Pick<ContainerRecord, "id" | "pid" 
     annotations: spec.annotations,
     process: spec.process,
     namespaces: (spec.linux?.namespaces ?? []).map((ns) => ns.type),
+    ownPidNamespace: (spec.linux?.namespaces ?? []).some((ns) => ns.type === "pid" && !ns.path),
     hooks: spec.hooks?.poststart?.length || spec.hooks?.poststop?.length ? { poststart: spec.hooks.poststart, poststop: spec.hooks.poststop } : undefined,
     seccomp: spec.linux?.seccomp,
   };

@@ -28,6 +28,12 @@ export interface ContainerRecord {
   process?: Process;
   /** The container's namespace types: what exec joins. */
   namespaces: string[];
+  /**
+   * A new pid namespace of its own (not joined by path): then killing its
+   * init kills the rest, and delete leaves other processes of the cgroup
+   * alone, as runc's destroy. Absent in records of older bunc versions.
+   */
+  ownPidNamespace?: boolean;
   /** The hooks that run after create: poststart (start) and poststop (delete). */
   hooks?: Pick<Hooks, "poststart" | "poststop">;
   /** linux.seccomp: exec applies it to its process too. */

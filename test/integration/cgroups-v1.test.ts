@@ -15,9 +15,9 @@ if (skip) console.warn(`skipping cgroup v1 integration tests: ${skip}`);
 type Config = Record<string, any>;
 const MiB = 1024 * 1024;
 
-/** Poll check until it holds (true) or 20 s pass (false). */
-function waitUntil(check: () => boolean): boolean {
-  for (const end = Date.now() + 20_000; Date.now() < end; Bun.sleepSync(20)) if (check()) return true;
+/** Poll check until it holds (true) or timeoutMs pass (false). */
+function waitUntil(check: () => boolean, timeoutMs = 20_000): boolean {
+  for (const end = Date.now() + timeoutMs; Date.now() < end; Bun.sleepSync(20)) if (check()) return true;
   return check();
 }
 
@@ -144,6 +144,62 @@ describe.skipIf(!!skip)("cgroups v1", () => {
     if (!RUNC) return;
     const theirs = await crashedCreate("runc");
     console.log(`killed create, then delete -f: runc exit ${theirs.deleted}, state dir left ${theirs.stateLeft}, cgroup left ${theirs.cgroupLeft}`);
+  }, 60_000);
+
+  /**
+   * A process started outside the container is moved into the container's
+   * cgroup (every hierarchy), then the container is deleted with -f: whether
+   * that process survives, and what is left.
+   */
+  function deleteWithStranger(runtime: "bunc" | "runc", ownPidNs: boolean): { alive: boolean; deleted: number; stderr: string; stateLeft: boolean } {
+    const id = sb.id(`i4pidns${runtime}`);
+    const b = bundle(id, ["sleep", "60"], {}, (c) => {
+      if (!ownPidNs) c.linux.namespaces = c.linux.namespaces.filter((ns: Config) => ns.type !== "pid");
+    });
+    const run = runtime === "bunc" ? sb.bunc.bind(sb) : sb.runc.bind(sb);
+    expect(run(["run", "-d", "-b", b, id]).code).toBe(0);
+    const stranger = Bun.spawn(["sleep", "60"], { stdio: ["ignore", "ignore", "ignore"] });
+    try {
+      for (const h of readdirSync("/sys/fs/cgroup")) {
+        const procs = `/sys/fs/cgroup/${h}/bunc-cg-${id}/cgroup.procs`;
+        if (existsSync(procs)) writeFileSync(procs, String(stranger.pid));
+      }
+      expect(readFileSync(`/sys/fs/cgroup/memory/bunc-cg-${id}/cgroup.procs`, "utf8")).toContain(String(stranger.pid));
+      const d = run(["delete", "-f", id]);
+      // A killed stranger has left the cgroup (a zombie, our child) before the cgroup could be removed, so before delete returned;
+      // the second is only slack.
+      const alive = !waitUntil(() => /^State:\s+[ZX]/m.test(readFileSync(`/proc/${stranger.pid}/status`, "utf8")), 1000);
+      const stateLeft = existsSync(runtime === "bunc" ? `${sb.root}/${id}` : `${sb.dir}/runc-state/${id}`);
+      return { alive, deleted: d.code, stderr: d.stderr, stateLeft };
+    } finally {
+      stranger.kill(9);
+      Bun.sleepSync(50);
+      for (const h of readdirSync("/sys/fs/cgroup")) try { rmdirSync(`/sys/fs/cgroup/${h}/bunc-cg-${id}`); } catch { /* none */ }
+    }
+  }
+
+  test("delete -f of a container with its own pid namespace kills its init only: another process in its cgroup survives, as runc", () => {
+    const ours = deleteWithStranger("bunc", true);
+    expect(ours.alive).toBe(true);
+    expect(ours.deleted).toBe(0);
+    expect(ours.stateLeft).toBe(false);
+    expect(ours.stderr).toContain("processes not of the container are in it");
+    if (!RUNC) return;
+    const theirs = deleteWithStranger("runc", true);
+    expect(theirs.alive).toBe(true);
+    expect(theirs.deleted).toBe(ours.deleted);
+    expect(theirs.stateLeft).toBe(false);
+  }, 60_000);
+
+  test("delete -f of a container in the host's pid namespace kills every process of its cgroup, as runc", () => {
+    const ours = deleteWithStranger("bunc", false);
+    expect(ours.alive).toBe(false);
+    expect(ours.deleted).toBe(0);
+    expect(ours.stateLeft).toBe(false);
+    if (!RUNC) return;
+    const theirs = deleteWithStranger("runc", false);
+    expect(theirs.alive).toBe(false);
+    expect(theirs.deleted).toBe(0);
   }, 60_000);
 
   test("a pids limit refuses fork", () => {
