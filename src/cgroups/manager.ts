@@ -17,8 +17,18 @@ export interface CgroupManager {
   readonly version: 1 | 2;
   /** The container's cgroup directory in every hierarchy, by hierarchy mount point. */
   readonly paths: Record<string, string>;
+  /**
+   * What is there before create makes anything (runc's checks in its
+   * factory's Create): the processes anywhere under the container's cgroup,
+   * and whether the cgroup itself is frozen (v1: its freezer directory,
+   * whether or not the other hierarchies have one; frozen only through an
+   * ancestor does not count, as runc's GetFreezerState).
+   */
+  existing(): { pids: number[]; frozen: boolean };
   /** Make the directories; remove what was made if any step fails. */
   create(): void;
+  /** Remove the directories create() made, deepest first, never one that was there before (a failed create's undo). */
+  removeMade(): void;
   /**
    * Write the limits of linux.resources (create: with the default device
    * rules; update: only what is given). Invalid values throw before any write.

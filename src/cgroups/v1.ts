@@ -3,11 +3,12 @@
  * A relative cgroupsPath is relative to this process's own cgroup in each
  * hierarchy, an absolute one to the hierarchy's root, as in runc's fs driver.
  */
-import { existsSync, mkdirSync, readFileSync, rmdirSync } from "node:fs";
+import { existsSync, readFileSync, rmdirSync } from "node:fs";
 import { posix as path } from "node:path";
 import { BuncError } from "../errors";
 import { rawSyscall, SYS } from "../linux/libc";
 import type { CgroupBind } from "../plan/compile";
+import { allPids, makeDirs, removeDirs } from "./dirs";
 import { keyValues, readCgroupFile, readNumber, readProcs, waitFor, writeCgroupFile as write } from "./fsio";
 import { hierarchies, ownCgroups } from "./hierarchies";
 import type { CgroupManager } from "./manager";
@@ -42,15 +43,56 @@ export class V1Manager implements CgroupManager {
     return new V1Manager(paths);
   }
 
+  /** The directories create() made (see removeMade). */
+  private made: string[] = [];
+
+  existing(): { pids: number[]; frozen: boolean } {
+    const dir = this.dir("pids") ?? this.dir("freezer") ?? Object.values(this.paths)[0];
+    return { pids: dir ? allPids(dir) : [], frozen: this.selfFrozen() };
+  }
+
+  /**
+   * FROZEN in the container's own freezer directory, and frozen by itself
+   * (freezer.self_freezing 1) rather than through a frozen ancestor, as
+   * runc's FreezerGroup.GetState: FREEZING is waited out.
+   */
+  private selfFrozen(): boolean {
+    const freezer = this.dir("freezer");
+    if (!freezer) return false;
+    for (;;) {
+      const state = readCgroupFile(path.join(freezer, "freezer.state"))?.trim();
+      if (state === "FREEZING") {
+        Bun.sleepSync(1);
+        continue;
+      }
+      if (state !== "FROZEN") return false;
+      return readCgroupFile(path.join(freezer, "freezer.self_freezing"))?.trim() !== "0";
+    }
+  }
+
   create(): void {
     try {
       for (const [mountpoint, dir] of Object.entries(this.paths)) {
-        mkdirSync(dir, { recursive: true });
+        this.made.push(...makeDirs(dir));
         if (path.basename(mountpoint).split(",").includes("cpuset")) inheritCpuset(mountpoint, dir);
       }
     } catch (e) {
-      this.destroy();
+      try {
+        this.removeMade();
+      } catch {
+        // The error that stopped create is the one to report.
+      }
       throw new BuncError(`create cgroup: ${(e as Error).message}`, { code: "CGROUP", cause: e });
+    }
+  }
+
+  removeMade(): void {
+    const made = this.made;
+    this.made = [];
+    try {
+      removeDirs(made);
+    } catch (e) {
+      throw new BuncError(`remove cgroup: ${(e as Error).message}`, { code: "CGROUP", cause: e });
     }
   }
 

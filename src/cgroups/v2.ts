@@ -4,7 +4,7 @@
  * cgroup, an absolute one under the hierarchy's root. Device rules are an
  * eBPF program attached to the cgroup (device-filter.ts), as in runc and crun.
  */
-import { closeSync, constants, existsSync, mkdirSync, openSync, rmdirSync } from "node:fs";
+import { closeSync, constants, existsSync, openSync, rmdirSync } from "node:fs";
 import { posix as path } from "node:path";
 import { BuncError } from "../errors";
 import { attachDeviceProgram, attachedDevicePrograms, detachDeviceProgram, DEVICE_PROGRAM_NAME, loadDeviceProgram, openProgram } from "../linux/bpf";
@@ -12,6 +12,7 @@ import { rawSyscall, SYS } from "../linux/libc";
 import { deviceRules } from "./devices";
 import { deviceProgram, emulateDeviceRules } from "./device-filter";
 import type { CgroupBind } from "../plan/compile";
+import { allPids, makeDirs, removeDirs } from "./dirs";
 import { keyValues, readCgroupFile, readNumber, readProcs, waitFor, writeCgroupFile as write } from "./fsio";
 import { hierarchies, ownCgroups } from "./hierarchies";
 import type { CgroupManager } from "./manager";
@@ -53,13 +54,35 @@ export class V2Manager implements CgroupManager {
     return new V2Manager(paths, deps);
   }
 
+  /** The directories create() made (see removeMade). */
+  private made: string[] = [];
+
+  existing(): { pids: number[]; frozen: boolean } {
+    // cgroup.freeze is the cgroup's own setting (an ancestor's freeze shows only in cgroup.events).
+    return { pids: allPids(this.dir), frozen: readCgroupFile(path.join(this.dir, "cgroup.freeze"))?.trim() === "1" };
+  }
+
   create(): void {
     try {
-      mkdirSync(this.dir, { recursive: true });
+      this.made.push(...makeDirs(this.dir));
       this.enableControllers();
     } catch (e) {
-      this.destroy();
+      try {
+        this.removeMade();
+      } catch {
+        // The error that stopped create is the one to report.
+      }
       throw new BuncError(`create cgroup: ${(e as Error).message}`, { code: "CGROUP", cause: e });
+    }
+  }
+
+  removeMade(): void {
+    const made = this.made;
+    this.made = [];
+    try {
+      removeDirs(made);
+    } catch (e) {
+      throw new BuncError(`remove cgroup: ${(e as Error).message}`, { code: "CGROUP", cause: e });
     }
   }
 

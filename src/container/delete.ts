@@ -88,7 +88,7 @@ function pidNamespaceOf(pid: number): number | undefined {
  */
 function removeUnfinished(store: Store, id: string, force: boolean): void {
   const paths = store.loadCgroupPaths(id);
-  if (!paths) return;
+  if (!paths || Object.keys(paths).length === 0) return;
   const cgroup = cgroupManagerFromPaths(paths);
   if (force) {
     try {

@@ -5,7 +5,7 @@
  * the test knows where their cgroups are.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, readlinkSync, rmdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, writeFileSync } from "node:fs";
 import { BUNC, integrationSkipReason, RUNC, Sandbox } from "../harness";
 
 const V1 = existsSync("/sys/fs/cgroup/memory/memory.limit_in_bytes") && existsSync("/sys/fs/cgroup/freezer");
@@ -14,6 +14,19 @@ if (skip) console.warn(`skipping cgroup v1 integration tests: ${skip}`);
 
 type Config = Record<string, any>;
 const MiB = 1024 * 1024;
+
+/** Leave the host clean: kill what is in /sys/fs/cgroup/HIERARCHY/name (thawed) and remove it, in every hierarchy. */
+function removeCgroupEverywhere(name: string): void {
+  try { writeFileSync(`/sys/fs/cgroup/freezer/${name}/freezer.state`, "THAWED"); } catch { /* none */ }
+  for (const h of readdirSync("/sys/fs/cgroup")) {
+    const dir = `/sys/fs/cgroup/${h}/${name}`;
+    waitUntil(() => {
+      if (!existsSync(dir)) return true;
+      for (const pid of readFileSync(`${dir}/cgroup.procs`, "utf8").split("\n").filter(Boolean)) try { process.kill(Number(pid), 9); } catch { /* gone */ }
+      try { rmdirSync(dir); return true; } catch { return false; }
+    }, 5000);
+  }
+}
 
 /** Poll check until it holds (true) or timeoutMs pass (false). */
 function waitUntil(check: () => boolean, timeoutMs = 20_000): boolean {
@@ -131,8 +144,8 @@ describe.skipIf(!!skip)("cgroups v1", () => {
     const deleted = (runtime === "bunc" ? sb.bunc(["delete", "-f", id]) : sb.runc(["delete", "-f", id])).code;
     const stateLeft = existsSync(runtime === "bunc" ? `${sb.root}/${id}` : `${sb.dir}/runc-state/${id}`);
     const cgroupLeft = !noCgroup(id);
-    // Leave the host clean whatever the runtime left.
-    for (const h of readdirSync("/sys/fs/cgroup")) try { rmdirSync(`/sys/fs/cgroup/${h}/bunc-cg-${id}`); } catch { /* none */ }
+    removeCgroupEverywhere(`bunc-cg-${id}`); // whatever the runtime left
+
     return { id, deleted, stateLeft, cgroupLeft };
   }
 
@@ -173,8 +186,7 @@ describe.skipIf(!!skip)("cgroups v1", () => {
       return { alive, deleted: d.code, stderr: d.stderr, stateLeft };
     } finally {
       stranger.kill(9);
-      Bun.sleepSync(50);
-      for (const h of readdirSync("/sys/fs/cgroup")) try { rmdirSync(`/sys/fs/cgroup/${h}/bunc-cg-${id}`); } catch { /* none */ }
+      removeCgroupEverywhere(`bunc-cg-${id}`);
     }
   }
 
@@ -201,6 +213,68 @@ describe.skipIf(!!skip)("cgroups v1", () => {
     expect(theirs.alive).toBe(false);
     expect(theirs.deleted).toBe(0);
   }, 60_000);
+
+  /**
+   * A cgroup made before create, as a user might: in every hierarchy (with a
+   * process in it) or in the freezer hierarchy only (frozen). Returns the
+   * runtime's create result and what is left of that cgroup afterwards.
+   */
+  function preexisting(runtime: "bunc" | "runc", kind: "busy" | "frozen-freezer-only" | "empty-bad-resources"): { code: number; stderr: string; left: string[]; containerRan: boolean } {
+    const id = sb.id(`i4pre${runtime}`);
+    const name = `bunc-cg-${id}`;
+    const hierarchies = kind === "frozen-freezer-only" ? ["freezer"] : readdirSync("/sys/fs/cgroup").filter((h) => h !== "unified");
+    for (const h of hierarchies) mkdirSync(`/sys/fs/cgroup/${h}/${name}`);
+    if (existsSync(`/sys/fs/cgroup/cpuset/${name}`)) for (const f of ["cpuset.cpus", "cpuset.mems"]) writeFileSync(`/sys/fs/cgroup/cpuset/${name}/${f}`, readFileSync(`/sys/fs/cgroup/cpuset/${f}`, "utf8").trim());
+    const user = Bun.spawn(["sleep", "60"], { stdio: ["ignore", "ignore", "ignore"] });
+    try {
+      if (kind === "frozen-freezer-only") writeFileSync(`/sys/fs/cgroup/freezer/${name}/freezer.state`, "FROZEN");
+      else if (kind === "busy") for (const h of hierarchies) writeFileSync(`/sys/fs/cgroup/${h}/${name}/cgroup.procs`, String(user.pid));
+      const resources = kind === "empty-bad-resources" ? { cpu: { cpus: "0-4095" } } : {};
+      const b = bundle(id, ["true"], resources);
+      const run = runtime === "bunc" ? sb.bunc.bind(sb) : sb.runc.bind(sb);
+      const r = run(["create", "-b", b, id]);
+      const containerRan = r.code === 0 && run(["start", id]).code === 0;
+      if (r.code === 0) run(["delete", "-f", id]);
+      const left = readdirSync("/sys/fs/cgroup").filter((h) => existsSync(`/sys/fs/cgroup/${h}/${name}`));
+      return { code: r.code, stderr: r.stderr, left, containerRan };
+    } finally {
+      user.kill(9);
+      removeCgroupEverywhere(name);
+    }
+  }
+
+  test("a cgroup with processes in it already: a warning and the container runs, as runc", () => {
+    const ours = preexisting("bunc", "busy");
+    expect(ours.code).toBe(0);
+    expect(ours.stderr).toContain("container's cgroup is not empty: 1 process(es) found");
+    expect(ours.containerRan).toBe(true);
+    if (!RUNC) return;
+    const theirs = preexisting("runc", "busy");
+    expect(theirs.code).toBe(0);
+    expect(theirs.stderr).toContain("container's cgroup is not empty: 1 process(es) found");
+  });
+
+  test("a frozen freezer cgroup made before (the other hierarchies new): refused before the process is made, nothing new left, as runc", () => {
+    const ours = preexisting("bunc", "frozen-freezer-only");
+    expect(ours.code).toBe(1);
+    expect(ours.stderr).toBe("bunc: container's cgroup unexpectedly frozen\n");
+    expect(ours.left).toEqual(["freezer"]); // the user's own directory stays
+    if (!RUNC) return;
+    const theirs = preexisting("runc", "frozen-freezer-only");
+    expect(theirs.code).toBe(1);
+    expect(theirs.stderr).toContain("container's cgroup unexpectedly frozen");
+  });
+
+  test("a create that fails in a cgroup the user made removes none of the user's directories", () => {
+    // Empty directories: a failed create could remove them, and must not.
+    const ours = preexisting("bunc", "empty-bad-resources");
+    expect(ours.code).toBe(1);
+    expect(ours.stderr).toContain("cpus");
+    expect(ours.left.sort()).toEqual(readdirSync("/sys/fs/cgroup").filter((h) => h !== "unified").sort());
+    if (!RUNC) return;
+    const theirs = preexisting("runc", "empty-bad-resources");
+    console.log(`create failing in a user's cgroup: runc exit ${theirs.code}, user's directories left: ${theirs.left.join(",") || "none"}`);
+  });
 
   test("a pids limit refuses fork", () => {
     const r = sb.bunc(["run", "-b", bundle(sb.id(), ["sh", "-c", "for i in 1 2 3 4 5 6 7 8; do sleep 1 & done; wait; echo done"], { pids: { limit: 4 } }), sb.id()]);
