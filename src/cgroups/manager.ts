@@ -33,7 +33,7 @@ export interface CgroupManager {
    * Write the limits of linux.resources (create: with the default device
    * rules; update: only what is given). Invalid values throw before any write.
    */
-  apply(resources: LinuxResources | undefined, opts?: { update?: boolean }): void;
+  apply(resources: LinuxResources | undefined, opts?: { update?: boolean; current?: LinuxResources }): void;
   /** Move a process into the container's cgroups (the parent's way: a cgroup.procs write each). */
   addProcess(pid: number): void;
   /**

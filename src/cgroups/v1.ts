@@ -96,7 +96,7 @@ export class V1Manager implements CgroupManager {
     }
   }
 
-  apply(resources: LinuxResources | undefined, opts: { update?: boolean } = {}): void {
+  apply(resources: LinuxResources | undefined, opts: { update?: boolean; current?: LinuxResources } = {}): void {
     const writes = v1Writes(resources, { devices: !opts.update });
     // Every controller first, so that nothing is written when one is missing.
     const dirs = writes.map((w) => {

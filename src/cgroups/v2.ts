@@ -106,11 +106,13 @@ export class V2Manager implements CgroupManager {
     }
   }
 
-  apply(resources: LinuxResources | undefined, opts: { update?: boolean } = {}): void {
-    // cpu.max holds quota and period together: an update of the period alone keeps the quota in force.
+  apply(resources: LinuxResources | undefined, opts: { update?: boolean; current?: LinuxResources } = {}): void {
+    // cpu.max holds quota and period together: an update of the period alone keeps the quota in force,
+    // the recorded one (the file's when the record has none: a container of an older bunc).
     if (opts.update && resources?.cpu?.period && resources.cpu.quota === undefined) {
-      const current = (readCgroupFile(path.join(this.dir, "cpu.max")) ?? "max").trim().split(/\s+/)[0];
-      resources = { ...resources, cpu: { ...resources.cpu, quota: current === "max" || current === undefined ? -1 : Number(current) } };
+      const inFile = (readCgroupFile(path.join(this.dir, "cpu.max")) ?? "max").trim().split(/\s+/)[0];
+      const quota = opts.current?.cpu?.quota ?? (inFile === "max" || inFile === undefined ? -1 : Number(inFile));
+      resources = { ...resources, cpu: { ...resources.cpu, quota } };
     }
     const writes = v2Writes(resources, { devices: !opts.update });
     // create: the config's rules and the defaults; update: only when rules are given (they replace the old program).

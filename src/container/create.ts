@@ -341,6 +341,7 @@ export function newRecord(spec: Spec, facts: Pick<ContainerRecord, "id" | "pid" 
     namespaces: (spec.linux?.namespaces ?? []).map((ns) => ns.type),
     ownPidNamespace: (spec.linux?.namespaces ?? []).some((ns) => ns.type === "pid" && !ns.path),
     hooks: spec.hooks?.poststart?.length || spec.hooks?.poststop?.length ? { poststart: spec.hooks.poststart, poststop: spec.hooks.poststop } : undefined,
+    resources: spec.linux?.resources,
     seccomp: spec.linux?.seccomp,
   };
 }

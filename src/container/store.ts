@@ -6,6 +6,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { posix as path } from "node:path";
 import { BuncError } from "../errors";
+import type { LinuxResources } from "../cgroups/resources";
 import type { Hooks, LinuxSeccomp, Process } from "../spec/config";
 
 /** What bunc persists about a container. */
@@ -36,6 +37,12 @@ export interface ContainerRecord {
   ownPidNamespace?: boolean;
   /** The hooks that run after create: poststart (start) and poststop (delete). */
   hooks?: Pick<Hooks, "poststart" | "poststop">;
+  /**
+   * linux.resources as in force: the config's at create, with each update's
+   * merged in (runc's update saves them in its state too), so an update of
+   * part of a setting (a v2 cpu period alone) knows the rest.
+   */
+  resources?: LinuxResources;
   /** linux.seccomp: exec applies it to its process too. */
   seccomp?: LinuxSeccomp;
 }

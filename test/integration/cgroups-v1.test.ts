@@ -384,6 +384,24 @@ describe.skipIf(!!skip)("cgroups v1", () => {
     expect(stopped.stderr).toContain("it is stopped");
   });
 
+  test("update records what it applied: later updates of part of a setting keep the rest, in the cgroup and in the record", () => {
+    const id = sb.id("i4upd");
+    expect(sb.bunc(["run", "-d", "-b", bundle(id, ["sleep", "60"], { memory: { limit: 64 * MiB }, cpu: { quota: 20000, period: 100000 } }), id]).code).toBe(0);
+    const recorded = () => JSON.parse(readFileSync(`${sb.root}/${id}/state.json`, "utf8")).resources;
+    expect(recorded().memory).toEqual({ limit: 64 * MiB });
+    expect(sb.bunc(["update", "--cpu-period", "50000", id]).code).toBe(0);
+    expect(sb.bunc(["update", "--pids-limit", "7", id]).code).toBe(0);
+    expect(recorded().cpu).toEqual({ quota: 20000, period: 50000 });
+    expect(recorded().pids).toEqual({ limit: 7 });
+    expect(recorded().memory).toEqual({ limit: 64 * MiB });
+    expect(cg("cpu", id, "cpu.cfs_quota_us")).toBe("20000");
+    expect(cg("cpu", id, "cpu.cfs_period_us")).toBe("50000");
+    // A refused update records nothing.
+    expect(sb.bunc(["update", "--cpuset-cpus", "0-4095", id]).code).toBe(1);
+    expect(recorded().cpu).toEqual({ quota: 20000, period: 50000 });
+    expect(sb.state(id).status).toBe("running"); // the record still reads as a live container
+  });
+
   test.skipIf(!RUNC)("events --stats has runc's JSON shape for the same container", () => {
     const id = sb.id();
     const res = { memory: { limit: 64 * MiB }, pids: { limit: 50 } };
