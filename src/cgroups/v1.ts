@@ -17,6 +17,9 @@ import type { LinuxResources } from "./resources";
 import { v1Stats, type Stats } from "./stats";
 import { v1Writes, type CgroupWrite } from "./writes";
 
+/** The pseudo-controller of hugetlb limits written in a hybrid host's cgroup2 hierarchy. */
+const UNIFIED_HUGETLB = "hugetlb (cgroup2)";
+
 export class V1Manager implements CgroupManager {
   readonly version = 1;
   readonly paths: Record<string, string>;
@@ -97,13 +100,14 @@ export class V1Manager implements CgroupManager {
   }
 
   apply(resources: LinuxResources | undefined, opts: { update?: boolean; current?: LinuxResources } = {}): void {
-    const writes = v1Writes(resources, { devices: !opts.update });
+    const writes = v1Writes(resources, { devices: !opts.update }).map((w) => this.hugetlbInUnified(w));
     // Every controller first, so that nothing is written when one is missing.
     const dirs = writes.map((w) => {
-      const dir = this.dir(w.controller);
+      const dir = w.controller === UNIFIED_HUGETLB ? this.unifiedDir() : this.dir(w.controller);
       if (!dir) throw new BuncError(`cgroup: the ${w.controller} controller is not mounted on this host (needed for ${w.file})`, { code: "ENOTSUP" });
       return dir;
     });
+    if (writes.some((w) => w.controller === UNIFIED_HUGETLB)) this.enableUnifiedHugetlb();
     if (opts.update && resources?.memory?.checkBeforeUpdate && resources.memory.limit !== undefined && resources.memory.limit >= 0) {
       const usage = readNumber(path.join(this.dir("memory")!, "memory.usage_in_bytes"));
       if (BigInt(resources.memory.limit) < usage)
@@ -122,6 +126,44 @@ export class V1Manager implements CgroupManager {
         continue;
       }
       write(path.join(dirs[i]!, w.file), w.value);
+    }
+  }
+
+  /**
+   * A hybrid host may have hugetlb in its cgroup2 hierarchy rather than as a
+   * v1 one (this host kind: /sys/fs/cgroup/unified lists it). The container
+   * is in that hierarchy too, so its limit goes there, under cgroup v2's name.
+   */
+  private hugetlbInUnified(w: CgroupWrite): CgroupWrite {
+    if (w.controller !== "hugetlb" || this.dir("hugetlb") || !this.unifiedDir()) return w;
+    return { controller: UNIFIED_HUGETLB, file: w.file.replace(/\.limit_in_bytes$/, ".max"), value: w.value };
+  }
+
+  /** The container's directory in the cgroup2 hierarchy of a hybrid host. */
+  private unifiedDir(): string | undefined {
+    return Object.entries(this.paths).find(([mp]) => existsSync(path.join(mp, "cgroup.controllers")))?.[1];
+  }
+
+  /**
+   * hugetlb's files appear in the container's cgroup2 directory only when
+   * every ancestor lists it in cgroup.subtree_control. bunc enables it only
+   * in directories it made itself for this container: an ancestor of the
+   * host's (the hierarchy's root above all) is host-wide configuration,
+   * which a container's limits must not change, so one without it is an
+   * error naming the file to change.
+   */
+  private enableUnifiedHugetlb(): void {
+    const [mountpoint, dir] = Object.entries(this.paths).find(([mp]) => existsSync(path.join(mp, "cgroup.controllers")))!;
+    let parent = mountpoint;
+    for (const level of path.relative(mountpoint, dir).split("/").filter(Boolean)) {
+      const control = path.join(parent, "cgroup.subtree_control");
+      const enabled = (readCgroupFile(control) ?? "").trim().split(/\s+/).includes("hugetlb");
+      if (!enabled) {
+        if (!this.made.includes(parent))
+          throw new BuncError(`hugepageLimits: this host has no cgroup v1 hugetlb hierarchy, and its cgroup2 hierarchy ${mountpoint} does not enable hugetlb in ${control} (bunc does not change the host's cgroups; enable it there, or let bunc make the cgroup's parents)`, { code: "ENOTSUP" });
+        write(control, "+hugetlb");
+      }
+      parent = path.join(parent, level);
     }
   }
 

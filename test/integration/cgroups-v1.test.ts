@@ -276,6 +276,63 @@ describe.skipIf(!!skip)("cgroups v1", () => {
     console.log(`create failing in a user's cgroup: runc exit ${theirs.code}, user's directories left: ${theirs.left.join(",") || "none"}`);
   });
 
+  describe("hugepageLimits on a hybrid host whose hugetlb is in the cgroup2 hierarchy", () => {
+    const U = "/sys/fs/cgroup/unified";
+    const hybridHugetlb = !existsSync("/sys/fs/cgroup/hugetlb") && existsSync(`${U}/cgroup.controllers`) && readFileSync(`${U}/cgroup.controllers`, "utf8").includes("hugetlb");
+    const huge = { hugepageLimits: [{ pageSize: "2MB", limit: 2 * MiB }] };
+    const subtree = (dir: string) => readFileSync(`${dir}/cgroup.subtree_control`, "utf8").trim().split(/\s+/);
+
+    test.skipIf(!hybridHugetlb)("the limit goes to the container's cgroup2 directory when the host enables hugetlb there, else one clear error; the host's cgroups unchanged", () => {
+      const rootHas = subtree(U).includes("hugetlb");
+      const rootBefore = readFileSync(`${U}/cgroup.subtree_control`, "utf8");
+      // Directly under the root, and two levels down (bunc makes the middle one and may enable hugetlb in it).
+      for (const nested of [false, true]) {
+        const id = sb.id("i4huge");
+        const name = nested ? `bunc-cg-${id}/inner` : `bunc-cg-${id}`;
+        const b = bundle(id, ["sleep", "60"], huge, (c) => (c.linux.cgroupsPath = `/${name}`));
+        try {
+          const r = sb.bunc(["run", "-d", "-b", b, id]);
+          if (rootHas) {
+            expect(r.stderr).toBe("");
+            expect(readFileSync(`${U}/${name}/hugetlb.2MB.max`, "utf8").trim()).toBe(String(2 * MiB));
+            expect(readFileSync(`${U}/${name}/cgroup.procs`, "utf8")).toContain(String(sb.state(id).pid));
+          } else {
+            expect(r.code).toBe(1);
+            expect(r.stderr).toBe(`bunc: hugepageLimits: this host has no cgroup v1 hugetlb hierarchy, and its cgroup2 hierarchy ${U} does not enable hugetlb in ${U}/cgroup.subtree_control (bunc does not change the host's cgroups; enable it there, or let bunc make the cgroup's parents)\n`);
+            expect(noCgroup(id)).toBe(true);
+          }
+        } finally {
+          sb.bunc(["delete", "-f", id]);
+          removeCgroupEverywhere(name);
+          if (nested) removeCgroupEverywhere(`bunc-cg-${id}`);
+        }
+      }
+      expect(readFileSync(`${U}/cgroup.subtree_control`, "utf8")).toBe(rootBefore);
+    });
+
+    test.skipIf(!hybridHugetlb)("a parent the user made without hugetlb enabled: refused, the user's directory untouched, nothing left", () => {
+      const id = sb.id("i4huge");
+      mkdirSync(`${U}/bunc-cg-${id}`);
+      try {
+        const before = readFileSync(`${U}/bunc-cg-${id}/cgroup.subtree_control`, "utf8");
+        const b = bundle(id, ["true"], huge, (c) => (c.linux.cgroupsPath = `/bunc-cg-${id}/inner`));
+        const r = sb.bunc(["run", "-b", b, id]);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain(`does not enable hugetlb in ${U}/`); // the root's or the user's directory's
+        expect(readFileSync(`${U}/bunc-cg-${id}/cgroup.subtree_control`, "utf8")).toBe(before);
+        expect(noCgroup(id, `bunc-cg-${id}/inner`)).toBe(true);
+        expect(existsSync(`${sb.root}/${id}`)).toBe(false);
+        if (RUNC) {
+          const theirs = sb.runc(["run", "-b", sb.bundle(["true"], (c) => { c.linux.cgroupsPath = `/bunc-cg-${id}/runc`; c.linux.resources = huge; }), sb.id("i4hugerunc")]);
+          console.log(`runc with hugepageLimits here: exit ${theirs.code}: ${theirs.stderr.trim().split("\n").pop()}`);
+          removeCgroupEverywhere(`bunc-cg-${id}/runc`);
+        }
+      } finally {
+        removeCgroupEverywhere(`bunc-cg-${id}`);
+      }
+    });
+  });
+
   test("a pids limit refuses fork", () => {
     const r = sb.bunc(["run", "-b", bundle(sb.id(), ["sh", "-c", "for i in 1 2 3 4 5 6 7 8; do sleep 1 & done; wait; echo done"], { pids: { limit: 4 } }), sb.id()]);
     expect(r.stderr + r.stdout).toMatch(/can't fork|Resource temporarily unavailable/);
