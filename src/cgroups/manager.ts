@@ -7,6 +7,7 @@
 import { existsSync } from "node:fs";
 import { BuncError } from "../errors";
 import type { CgroupBind } from "../plan/compile";
+import type { OomNotifier } from "./oom";
 import type { LinuxResources } from "./resources";
 import type { Stats } from "./stats";
 import { V1Manager } from "./v1";
@@ -16,13 +17,23 @@ export interface CgroupManager {
   readonly version: 1 | 2;
   /** The container's cgroup directory in every hierarchy, by hierarchy mount point. */
   readonly paths: Record<string, string>;
+  /**
+   * What is there before create makes anything (runc's checks in its
+   * factory's Create): the processes anywhere under the container's cgroup,
+   * and whether the cgroup itself is frozen (v1: its freezer directory,
+   * whether or not the other hierarchies have one; frozen only through an
+   * ancestor does not count, as runc's GetFreezerState).
+   */
+  existing(): { pids: number[]; frozen: boolean };
   /** Make the directories; remove what was made if any step fails. */
   create(): void;
+  /** Remove the directories create() made, deepest first, never one that was there before (a failed create's undo). */
+  removeMade(): void;
   /**
    * Write the limits of linux.resources (create: with the default device
    * rules; update: only what is given). Invalid values throw before any write.
    */
-  apply(resources: LinuxResources | undefined, opts?: { update?: boolean }): void;
+  apply(resources: LinuxResources | undefined, opts?: { update?: boolean; current?: LinuxResources }): void;
   /** Move a process into the container's cgroups (the parent's way: a cgroup.procs write each). */
   addProcess(pid: number): void;
   /**
@@ -43,6 +54,8 @@ export interface CgroupManager {
   signalAll(signal: number): void;
   /** How many processes the OOM killer has killed in this cgroup. */
   oomKills(): number;
+  /** The kernel's notification of OOM kills in this cgroup and of its end (events). */
+  oomNotifier(): OomNotifier;
   /** runc's stats shape (libcontainer/cgroups/stats.go as `runc events` prints it). */
   stats(): Stats;
   /** Remove the directories (the cgroup must be empty of processes). */

@@ -3,17 +3,22 @@
  * A relative cgroupsPath is relative to this process's own cgroup in each
  * hierarchy, an absolute one to the hierarchy's root, as in runc's fs driver.
  */
-import { existsSync, mkdirSync, readFileSync, rmdirSync } from "node:fs";
+import { existsSync, readFileSync, rmdirSync } from "node:fs";
 import { posix as path } from "node:path";
 import { BuncError } from "../errors";
 import { rawSyscall, SYS } from "../linux/libc";
 import type { CgroupBind } from "../plan/compile";
+import { allPids, makeDirs, removeDirs } from "./dirs";
 import { keyValues, readCgroupFile, readNumber, readProcs, waitFor, writeCgroupFile as write } from "./fsio";
 import { hierarchies, ownCgroups } from "./hierarchies";
 import type { CgroupManager } from "./manager";
+import { v1OomNotifier, type OomNotifier } from "./oom";
 import type { LinuxResources } from "./resources";
 import { v1Stats, type Stats } from "./stats";
 import { v1Writes, type CgroupWrite } from "./writes";
+
+/** The pseudo-controller of hugetlb limits written in a hybrid host's cgroup2 hierarchy. */
+const UNIFIED_HUGETLB = "hugetlb (cgroup2)";
 
 export class V1Manager implements CgroupManager {
   readonly version = 1;
@@ -41,26 +46,68 @@ export class V1Manager implements CgroupManager {
     return new V1Manager(paths);
   }
 
+  /** The directories create() made (see removeMade). */
+  private made: string[] = [];
+
+  existing(): { pids: number[]; frozen: boolean } {
+    const dir = this.dir("pids") ?? this.dir("freezer") ?? Object.values(this.paths)[0];
+    return { pids: dir ? allPids(dir) : [], frozen: this.selfFrozen() };
+  }
+
+  /**
+   * FROZEN in the container's own freezer directory, and frozen by itself
+   * (freezer.self_freezing 1) rather than through a frozen ancestor, as
+   * runc's FreezerGroup.GetState: FREEZING is waited out.
+   */
+  private selfFrozen(): boolean {
+    const freezer = this.dir("freezer");
+    if (!freezer) return false;
+    for (;;) {
+      const state = readCgroupFile(path.join(freezer, "freezer.state"))?.trim();
+      if (state === "FREEZING") {
+        Bun.sleepSync(1);
+        continue;
+      }
+      if (state !== "FROZEN") return false;
+      return readCgroupFile(path.join(freezer, "freezer.self_freezing"))?.trim() !== "0";
+    }
+  }
+
   create(): void {
     try {
       for (const [mountpoint, dir] of Object.entries(this.paths)) {
-        mkdirSync(dir, { recursive: true });
+        this.made.push(...makeDirs(dir));
         if (path.basename(mountpoint).split(",").includes("cpuset")) inheritCpuset(mountpoint, dir);
       }
     } catch (e) {
-      this.destroy();
+      try {
+        this.removeMade();
+      } catch {
+        // The error that stopped create is the one to report.
+      }
       throw new BuncError(`create cgroup: ${(e as Error).message}`, { code: "CGROUP", cause: e });
     }
   }
 
-  apply(resources: LinuxResources | undefined, opts: { update?: boolean } = {}): void {
-    const writes = v1Writes(resources, { devices: !opts.update });
+  removeMade(): void {
+    const made = this.made;
+    this.made = [];
+    try {
+      removeDirs(made);
+    } catch (e) {
+      throw new BuncError(`remove cgroup: ${(e as Error).message}`, { code: "CGROUP", cause: e });
+    }
+  }
+
+  apply(resources: LinuxResources | undefined, opts: { update?: boolean; current?: LinuxResources } = {}): void {
+    const writes = v1Writes(resources, { devices: !opts.update }).map((w) => this.hugetlbInUnified(w));
     // Every controller first, so that nothing is written when one is missing.
     const dirs = writes.map((w) => {
-      const dir = this.dir(w.controller);
+      const dir = w.controller === UNIFIED_HUGETLB ? this.unifiedDir() : this.dir(w.controller);
       if (!dir) throw new BuncError(`cgroup: the ${w.controller} controller is not mounted on this host (needed for ${w.file})`, { code: "ENOTSUP" });
       return dir;
     });
+    if (writes.some((w) => w.controller === UNIFIED_HUGETLB)) this.enableUnifiedHugetlb();
     if (opts.update && resources?.memory?.checkBeforeUpdate && resources.memory.limit !== undefined && resources.memory.limit >= 0) {
       const usage = readNumber(path.join(this.dir("memory")!, "memory.usage_in_bytes"));
       if (BigInt(resources.memory.limit) < usage)
@@ -79,6 +126,44 @@ export class V1Manager implements CgroupManager {
         continue;
       }
       write(path.join(dirs[i]!, w.file), w.value);
+    }
+  }
+
+  /**
+   * A hybrid host may have hugetlb in its cgroup2 hierarchy rather than as a
+   * v1 one (this host kind: /sys/fs/cgroup/unified lists it). The container
+   * is in that hierarchy too, so its limit goes there, under cgroup v2's name.
+   */
+  private hugetlbInUnified(w: CgroupWrite): CgroupWrite {
+    if (w.controller !== "hugetlb" || this.dir("hugetlb") || !this.unifiedDir()) return w;
+    return { controller: UNIFIED_HUGETLB, file: w.file.replace(/\.limit_in_bytes$/, ".max"), value: w.value };
+  }
+
+  /** The container's directory in the cgroup2 hierarchy of a hybrid host. */
+  private unifiedDir(): string | undefined {
+    return Object.entries(this.paths).find(([mp]) => existsSync(path.join(mp, "cgroup.controllers")))?.[1];
+  }
+
+  /**
+   * hugetlb's files appear in the container's cgroup2 directory only when
+   * every ancestor lists it in cgroup.subtree_control. bunc enables it only
+   * in directories it made itself for this container: an ancestor of the
+   * host's (the hierarchy's root above all) is host-wide configuration,
+   * which a container's limits must not change, so one without it is an
+   * error naming the file to change.
+   */
+  private enableUnifiedHugetlb(): void {
+    const [mountpoint, dir] = Object.entries(this.paths).find(([mp]) => existsSync(path.join(mp, "cgroup.controllers")))!;
+    let parent = mountpoint;
+    for (const level of path.relative(mountpoint, dir).split("/").filter(Boolean)) {
+      const control = path.join(parent, "cgroup.subtree_control");
+      const enabled = (readCgroupFile(control) ?? "").trim().split(/\s+/).includes("hugetlb");
+      if (!enabled) {
+        if (!this.made.includes(parent))
+          throw new BuncError(`hugepageLimits: this host has no cgroup v1 hugetlb hierarchy, and its cgroup2 hierarchy ${mountpoint} does not enable hugetlb in ${control} (bunc does not change the host's cgroups; enable it there, or let bunc make the cgroup's parents)`, { code: "ENOTSUP" });
+        write(control, "+hugetlb");
+      }
+      parent = path.join(parent, level);
     }
   }
 
@@ -117,7 +202,13 @@ export class V1Manager implements CgroupManager {
 
   thaw(): void {
     const freezer = this.dir("freezer");
-    if (freezer) write(path.join(freezer, "freezer.state"), "THAWED");
+    if (!freezer) return;
+    try {
+      write(path.join(freezer, "freezer.state"), "THAWED");
+    } catch (e) {
+      // A cgroup that is not there (removed, or a create that died before making it) has nothing to thaw.
+      if (existsSync(path.join(freezer, "freezer.state"))) throw e;
+    }
   }
 
   isFrozen(): boolean {
@@ -150,6 +241,10 @@ export class V1Manager implements CgroupManager {
   oomKills(): number {
     const memory = this.dir("memory");
     return memory ? Number(keyValues(readCgroupFile(path.join(memory, "memory.oom_control"))).get("oom_kill") ?? 0n) : 0;
+  }
+
+  oomNotifier(): OomNotifier {
+    return v1OomNotifier(this.dir("memory"));
   }
 
   stats(): Stats {

@@ -4,7 +4,7 @@
  * cgroup, an absolute one under the hierarchy's root. Device rules are an
  * eBPF program attached to the cgroup (device-filter.ts), as in runc and crun.
  */
-import { closeSync, constants, existsSync, mkdirSync, openSync, rmdirSync } from "node:fs";
+import { closeSync, constants, existsSync, openSync, rmdirSync } from "node:fs";
 import { posix as path } from "node:path";
 import { BuncError } from "../errors";
 import { attachDeviceProgram, attachedDevicePrograms, detachDeviceProgram, DEVICE_PROGRAM_NAME, loadDeviceProgram, openProgram } from "../linux/bpf";
@@ -12,9 +12,11 @@ import { rawSyscall, SYS } from "../linux/libc";
 import { deviceRules } from "./devices";
 import { deviceProgram, emulateDeviceRules } from "./device-filter";
 import type { CgroupBind } from "../plan/compile";
+import { allPids, makeDirs, removeDirs } from "./dirs";
 import { keyValues, readCgroupFile, readNumber, readProcs, waitFor, writeCgroupFile as write } from "./fsio";
 import { hierarchies, ownCgroups } from "./hierarchies";
 import type { CgroupManager } from "./manager";
+import { v2OomNotifier, type OomNotifier } from "./oom";
 import type { LinuxResources } from "./resources";
 import { v2Stats, type Stats } from "./stats";
 import { v2Writes } from "./writes";
@@ -52,13 +54,35 @@ export class V2Manager implements CgroupManager {
     return new V2Manager(paths, deps);
   }
 
+  /** The directories create() made (see removeMade). */
+  private made: string[] = [];
+
+  existing(): { pids: number[]; frozen: boolean } {
+    // cgroup.freeze is the cgroup's own setting (an ancestor's freeze shows only in cgroup.events).
+    return { pids: allPids(this.dir), frozen: readCgroupFile(path.join(this.dir, "cgroup.freeze"))?.trim() === "1" };
+  }
+
   create(): void {
     try {
-      mkdirSync(this.dir, { recursive: true });
+      this.made.push(...makeDirs(this.dir));
       this.enableControllers();
     } catch (e) {
-      this.destroy();
+      try {
+        this.removeMade();
+      } catch {
+        // The error that stopped create is the one to report.
+      }
       throw new BuncError(`create cgroup: ${(e as Error).message}`, { code: "CGROUP", cause: e });
+    }
+  }
+
+  removeMade(): void {
+    const made = this.made;
+    this.made = [];
+    try {
+      removeDirs(made);
+    } catch (e) {
+      throw new BuncError(`remove cgroup: ${(e as Error).message}`, { code: "CGROUP", cause: e });
     }
   }
 
@@ -82,11 +106,13 @@ export class V2Manager implements CgroupManager {
     }
   }
 
-  apply(resources: LinuxResources | undefined, opts: { update?: boolean } = {}): void {
-    // cpu.max holds quota and period together: an update of the period alone keeps the quota in force.
+  apply(resources: LinuxResources | undefined, opts: { update?: boolean; current?: LinuxResources } = {}): void {
+    // cpu.max holds quota and period together: an update of the period alone keeps the quota in force,
+    // the recorded one (the file's when the record has none: a container of an older bunc).
     if (opts.update && resources?.cpu?.period && resources.cpu.quota === undefined) {
-      const current = (readCgroupFile(path.join(this.dir, "cpu.max")) ?? "max").trim().split(/\s+/)[0];
-      resources = { ...resources, cpu: { ...resources.cpu, quota: current === "max" || current === undefined ? -1 : Number(current) } };
+      const inFile = (readCgroupFile(path.join(this.dir, "cpu.max")) ?? "max").trim().split(/\s+/)[0];
+      const quota = opts.current?.cpu?.quota ?? (inFile === "max" || inFile === undefined ? -1 : Number(inFile));
+      resources = { ...resources, cpu: { ...resources.cpu, quota } };
     }
     const writes = v2Writes(resources, { devices: !opts.update });
     // create: the config's rules and the defaults; update: only when rules are given (they replace the old program).
@@ -149,6 +175,10 @@ export class V2Manager implements CgroupManager {
 
   oomKills(): number {
     return Number(keyValues(readCgroupFile(path.join(this.dir, "memory.events"))).get("oom_kill") ?? 0n);
+  }
+
+  oomNotifier(): OomNotifier {
+    return v2OomNotifier(this.dir);
   }
 
   stats(): Stats {

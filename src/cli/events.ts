@@ -3,6 +3,7 @@ import { statsJSON } from "../cgroups/stats";
 import { parseDuration, statsEvent, watchEvents } from "../container/events";
 import { checkFlags, store } from "./args";
 import { out } from "./output";
+import { reportWarning } from "./report";
 
 const args = {
   id: { type: "positional", description: "container id", required: true },
@@ -13,13 +14,13 @@ const args = {
 export default defineCommand({
   meta: { name: "events", description: "display container events such as OOM notifications, cpu, memory, and IO usage statistics" },
   args,
-  async run({ args: a, rawArgs }) {
+  run({ args: a, rawArgs }) {
     checkFlags(rawArgs, args);
     const interval = parseDuration(a.interval);
     if (a.stats) {
       out(statsJSON(statsEvent(store(), a.id)) + "\n");
       return;
     }
-    await watchEvents(store(), a.id, interval, (e) => out(statsJSON(e) + "\n"));
+    watchEvents(store(), a.id, interval, (e) => out(statsJSON(e) + "\n"), reportWarning);
   },
 });

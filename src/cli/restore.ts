@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { reportWarning } from "./report";
 import { restoreContainer, type RestoreContainerOptions } from "../container/restore";
 import { boolFlag, checkFlags, criuArgs, store } from "./args";
 import { criuOptions } from "./criu-options";
@@ -37,6 +38,6 @@ export default defineCommand({
   args,
   async run({ args: a, rawArgs }) {
     checkFlags(rawArgs, args);
-    process.exitCode = await restoreContainer(store(), restoreOptions(a, rawArgs), globals.criu);
+    process.exitCode = await restoreContainer(store(), { ...restoreOptions(a, rawArgs), onWarning: reportWarning }, globals.criu);
   },
 });

@@ -4,10 +4,10 @@
  * and record the facts once it waits on the exec FIFO. Any failure undoes
  * everything.
  */
-import { chmodSync, closeSync, constants, fstatSync, openSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, constants, existsSync, fstatSync, openSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { posix as path } from "node:path";
 import { openJoin } from "../cgroups/join";
-import { cgroupManager } from "../cgroups/manager";
+import { cgroupManager, type CgroupManager } from "../cgroups/manager";
 import { BuncError } from "../errors";
 import { mkfifo } from "../linux/fs";
 import { connectUnix, sendPidfd } from "../linux/socket";
@@ -90,8 +90,7 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
     undo.push(() => closeSync(dirFd));
 
     const cgroup = cgroupManager(opts.id, spec.linux?.cgroupsPath, { systemd: opts.systemdCgroup });
-    cgroup.create();
-    undo.push(() => cgroup.destroy());
+    makeCgroup(cgroup, store, opts.id, undo, warnings);
     cgroup.apply(spec.linux?.resources);
     // The child enters its cgroups itself (src/cgroups/join.ts); these fds go with it until execve.
     const join = openJoin(cgroup);
@@ -189,6 +188,24 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
     if (hooksRan) runHooksWarning("poststop", spec.hooks?.poststop, { ociVersion: OCI_VERSION, id: opts.id, status: "stopped", bundle, annotations: spec.annotations });
     throw e;
   }
+}
+
+/**
+ * Make the container's cgroup, after runc's checks of one that exists
+ * already (libcontainer factory_linux.go Create): processes in it are a
+ * warning, a frozen one an error — its process would never run. Where it
+ * will be is recorded in the state dir first (a create killed from here on
+ * is cleaned up by delete), naming only the directories that are new: a
+ * directory that was there before is never removed for this container's
+ * failure.
+ */
+export function makeCgroup(cgroup: CgroupManager, store: Store, id: string, undo: Undo, warnings: string[]): void {
+  const existing = cgroup.existing();
+  if (existing.frozen) throw new BuncError("container's cgroup unexpectedly frozen", { code: "CGROUP" });
+  if (existing.pids.length > 0) warnings.push(`container's cgroup is not empty: ${existing.pids.length} process(es) found`);
+  store.saveCgroupPaths(id, Object.fromEntries(Object.entries(cgroup.paths).filter(([, dir]) => !existsSync(dir))));
+  cgroup.create();
+  undo.push(() => cgroup.removeMade());
 }
 
 /** linux.seccomp → BPF, with libseccomp loaded only now. */
@@ -330,7 +347,9 @@ export function newRecord(spec: Spec, facts: Pick<ContainerRecord, "id" | "pid" 
     annotations: spec.annotations,
     process: spec.process,
     namespaces: (spec.linux?.namespaces ?? []).map((ns) => ns.type),
+    ownPidNamespace: (spec.linux?.namespaces ?? []).some((ns) => ns.type === "pid" && !ns.path),
     hooks: spec.hooks?.poststart?.length || spec.hooks?.poststop?.length ? { poststart: spec.hooks.poststart, poststop: spec.hooks.poststop } : undefined,
+    resources: spec.linux?.resources,
     seccomp: spec.linux?.seccomp,
     memoryPolicy: spec.linux?.memoryPolicy,
   };

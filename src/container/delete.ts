@@ -2,7 +2,7 @@
  * delete: remove everything a container made — its process (with -f, or
  * when it was never started), its cgroup, its state directory.
  */
-import { closeSync } from "node:fs";
+import { closeSync, statSync } from "node:fs";
 import { cgroupManagerFromPaths } from "../cgroups/manager";
 import { BuncError } from "../errors";
 import { openProcess, sendSignal, waitExit } from "../linux/pidfd";
@@ -13,7 +13,7 @@ import { guard } from "./transitions";
 
 const SIGKILL = 9;
 
-/** Delete a container; returns warnings of failed poststop hooks. */
+/** Delete a container; returns warnings (failed poststop hooks, a cgroup others still use). */
 export function deleteContainer(store: Store, id: string, force = false): string[] {
   if (!store.exists(id)) {
     validateId(id);
@@ -22,44 +22,110 @@ export function deleteContainer(store: Store, id: string, force = false): string
   const record = store.load(id);
   const status = deriveStatus(record, store.dir(id));
   guard(force ? "forceDelete" : "delete", id, status);
+  const warnings: string[] = [];
   if (record) {
-    if (status !== "stopped") killAndWait(record);
-    destroyCgroup(record);
+    const pidns = status !== "stopped" ? killAndWait(record) : undefined;
+    const left = destroyCgroup(record.cgroupPaths, { killAll: killsAll(record), pidns });
+    if (left) warnings.push(left);
+  } else {
+    removeUnfinished(store, id, force);
   }
   store.remove(id);
-  if (!record) return [];
+  if (!record) return warnings;
   // poststop: after the container is deleted (runtime.md, step 12); failures are warnings.
-  return runHooksWarning("poststop", record.hooks?.poststop, {
+  return [...warnings, ...runHooksWarning("poststop", record.hooks?.poststop, {
     ociVersion: record.ociVersion, id: record.id, status: "stopped", bundle: record.bundle, annotations: record.annotations,
-  });
+  })];
 }
 
-/** SIGKILL the container's process and whatever else is in its cgroup, and wait until they are gone. */
-function killAndWait(record: ContainerRecord): void {
+/**
+ * As runc's destroy (libcontainer/state_linux.go): a container with a pid
+ * namespace of its own needs only its init killed — the kernel then kills
+ * every other process of the namespace (pid_namespaces(7)) — so other
+ * processes that share its cgroup are left alone; without one (the host's,
+ * or one joined by path) every process in the cgroup is killed.
+ */
+function killsAll(record: ContainerRecord): boolean {
+  return !(record.ownPidNamespace ?? record.namespaces.includes("pid"));
+}
+
+/**
+ * SIGKILL the container's process (and, as killsAll says, whatever else is
+ * in its cgroup) and wait until it is gone; returns its pid namespace's
+ * inode, by which the processes dying with it are told from others.
+ */
+function killAndWait(record: ContainerRecord): number | undefined {
   const cgroup = cgroupManagerFromPaths(record.cgroupPaths);
   cgroup.thaw();
   const fd = openProcess(record.pid, record.pidStartTime);
+  let pidns: number | undefined;
   if (fd !== undefined) {
     try {
+      pidns = pidNamespaceOf(record.pid);
       sendSignal(fd, SIGKILL);
       if (!waitExit(fd, 10_000)) throw new BuncError(`container ${record.id}: process ${record.pid} did not exit after SIGKILL`, { code: "ETIMEDOUT" });
     } finally {
       closeSync(fd);
     }
   }
-  cgroup.signalAll(SIGKILL);
+  if (killsAll(record)) cgroup.signalAll(SIGKILL);
+  return pidns;
 }
 
-/** rmdir the cgroup; processes that just got SIGKILL may take a moment to leave it. */
-function destroyCgroup(record: ContainerRecord): void {
-  const cgroup = cgroupManagerFromPaths(record.cgroupPaths);
+function pidNamespaceOf(pid: number): number | undefined {
+  try {
+    return statSync(`/proc/${pid}/ns/pid`).ino;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A create that never wrote state.json (it failed without undoing, or was
+ * killed): its cgroup, recorded before it was made. With -f whatever is
+ * left in it is killed; without, a cgroup with processes (a create still
+ * at work, perhaps) is an error and nothing is removed.
+ */
+function removeUnfinished(store: Store, id: string, force: boolean): void {
+  const paths = store.loadCgroupPaths(id);
+  if (!paths || Object.keys(paths).length === 0) return;
+  const cgroup = cgroupManagerFromPaths(paths);
+  if (force) {
+    try {
+      cgroup.thaw();
+    } catch {
+      // Not made yet.
+    }
+    if (cgroup.pids().length > 0) cgroup.signalAll(SIGKILL);
+  } else if (cgroup.pids().length > 0) {
+    throw new BuncError(`cannot delete container ${id}: it is creating and its cgroup has processes (use delete -f)`, { code: "STATE" });
+  }
+  destroyCgroup(paths);
+}
+
+/**
+ * rmdir the cgroup; processes that just got SIGKILL may take a moment to
+ * leave it. With killAll, what is left is killed again; without, a cgroup
+ * still holding processes not of the container (none in its pid namespace,
+ * pidns) is left to them with a warning, as runc leaves it (its destroy
+ * logs the failed removal and deletes the container all the same).
+ */
+function destroyCgroup(paths: Record<string, string>, opts: { killAll: boolean; pidns?: number } = { killAll: true }): string | undefined {
+  const cgroup = cgroupManagerFromPaths(paths);
+  const start = performance.now();
   for (let attempt = 0; ; attempt++) {
     try {
       cgroup.destroy();
-      return;
+      return undefined;
     } catch (e) {
       if (attempt >= 100) throw e;
-      cgroup.signalAll(SIGKILL);
+      if (opts.killAll) cgroup.signalAll(SIGKILL);
+      else {
+        const pids = cgroup.pids();
+        const dying = pids.some((p) => opts.pidns !== undefined && pidNamespaceOf(p) === opts.pidns);
+        if (pids.length > 0 && !dying && performance.now() - start > 200)
+          return `cgroup ${Object.values(paths)[0]} not removed: processes not of the container are in it (${pids.join(" ")})`;
+      }
       Bun.sleepSync(10);
     }
   }

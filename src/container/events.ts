@@ -1,13 +1,13 @@
 /**
  * events: a container's cgroup statistics and OOM kills, as runc events
- * reports them ({"type":"stats"|"oom","id":…,"data":…}). runc waits on a
- * v1 memory.oom_control eventfd or inotify on v2 memory.events; bunc polls
- * the oom_kill counter of the same files every 100 ms, which needs no
- * thread and reports the same events.
+ * reports them ({"type":"stats"|"oom","id":…,"data":…}). OOM kills come from
+ * the kernel (src/cgroups/oom.ts: a v1 memory.oom_control eventfd, v2
+ * inotify on memory.events), so nothing is polled between two stats.
  */
 import { cgroupManagerFromPaths, type CgroupManager } from "../cgroups/manager";
 import type { Stats } from "../cgroups/stats";
 import { BuncError } from "../errors";
+import { waitReadable } from "../linux/notify";
 import { deriveStatus } from "./status";
 import type { ContainerRecord, Store } from "./store";
 
@@ -16,8 +16,6 @@ export interface ContainerEvent {
   id: string;
   data?: Stats;
 }
-
-const OOM_POLL_MS = 100;
 
 function live(store: Store, id: string): { record: ContainerRecord; cgroup: CgroupManager } {
   const record = store.load(id);
@@ -31,26 +29,38 @@ export function statsEvent(store: Store, id: string): ContainerEvent {
   return { type: "stats", id, data: live(store, id).cgroup.stats() };
 }
 
-/** Emit a stats event every intervalMs and an oom event per OOM kill, until the container stops. */
-export async function watchEvents(store: Store, id: string, intervalMs: number, emit: (e: ContainerEvent) => void): Promise<void> {
+/**
+ * Emit an oom event per OOM kill and a stats event every intervalMs (the
+ * first after one interval, as runc's time.Tick), until the kernel says the
+ * watch is over as runc's NotifyOOM channel closes: on v1 when the cgroup is
+ * removed (delete), on v2 when its last process has exited. Stats that
+ * cannot be read (the cgroup going away) are reported through warn and
+ * skipped, as runc logs them.
+ */
+export function watchEvents(store: Store, id: string, intervalMs: number, emit: (e: ContainerEvent) => void, warn: (message: string) => void): void {
   const { cgroup } = live(store, id);
-  let ooms = cgroup.oomKills();
-  let nextStats = performance.now();
-  for (;;) {
-    const now = performance.now();
-    const kills = cgroup.oomKills();
-    for (; ooms < kills; ooms++) emit({ type: "oom", id });
-    if (now >= nextStats) {
-      try {
-        emit({ type: "stats", id, data: cgroup.stats() });
-      } catch (e) {
-        throw new BuncError(`events ${id}: ${(e as Error).message}`, { code: "CGROUP", cause: e });
+  const notifier = cgroup.oomNotifier();
+  try {
+    let nextStats = performance.now() + intervalMs;
+    for (;;) {
+      const wait = nextStats - performance.now();
+      if (wait <= 0) {
+        try {
+          emit({ type: "stats", id, data: cgroup.stats() });
+        } catch (e) {
+          warn(`events ${id}: ${(e as Error).message}`);
+        }
+        nextStats += intervalMs;
+        continue;
       }
-      nextStats = now + intervalMs;
+      if (notifier.ended()) return;
+      if (!waitReadable(notifier.fd, wait)) continue;
+      const { ooms, done } = notifier.read();
+      for (let i = 0; i < ooms; i++) emit({ type: "oom", id });
+      if (done) return;
     }
-    const record = store.exists(id) ? store.load(id) : undefined;
-    if (!record || deriveStatus(record, store.dir(id)) === "stopped") return;
-    await Bun.sleep(Math.min(OOM_POLL_MS, Math.max(1, nextStats - performance.now())));
+  } finally {
+    notifier.close();
   }
 }
 

@@ -12,7 +12,7 @@ import { BuncError } from "../errors";
 import { openChild, setChildSubreaper } from "../linux/pidfd";
 import { procStat } from "../linux/proc";
 import { loadBundle } from "./bundle";
-import { newRecord, writePidFile } from "./create";
+import { makeCgroup, newRecord, writePidFile } from "./create";
 import { criuRestoreArgs, runCriu, type RestoreOptions } from "./criu";
 import { deleteContainer } from "./delete";
 import type { Store } from "./store";
@@ -28,6 +28,8 @@ export interface RestoreContainerOptions extends RestoreOptions {
   detach?: boolean;
   noSubreaper?: boolean;
   systemdCgroup?: boolean;
+  /** Told what is warned about rather than refused (a non-empty cgroup). */
+  onWarning?: (message: string) => void;
 }
 
 /** Restore a container; returns 0 when detached, else its exit status. */
@@ -44,8 +46,9 @@ export async function restoreContainer(store: Store, opts: RestoreContainerOptio
     const dir = store.claim(opts.id);
     undo.push(() => store.remove(opts.id));
     const cgroup = cgroupManager(opts.id, spec.linux?.cgroupsPath, { systemd: opts.systemdCgroup });
-    cgroup.create();
-    undo.push(() => cgroup.destroy());
+    const warnings: string[] = [];
+    makeCgroup(cgroup, store, opts.id, undo, warnings);
+    for (const w of warnings) opts.onWarning?.(w);
     cgroup.apply(spec.linux?.resources);
     const [mount, cgroupDir] = Object.entries(cgroup.paths)[0] ?? [];
     const cgroupRoot = mount && cgroupDir ? "/" + path.relative(mount, cgroupDir) : undefined;

@@ -6,6 +6,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { posix as path } from "node:path";
 import { BuncError } from "../errors";
+import type { LinuxResources } from "../cgroups/resources";
 import type { Hooks, LinuxMemoryPolicy, LinuxSeccomp, Process } from "../spec/config";
 
 /** What bunc persists about a container. */
@@ -28,8 +29,20 @@ export interface ContainerRecord {
   process?: Process;
   /** The container's namespace types: what exec joins. */
   namespaces: string[];
+  /**
+   * A new pid namespace of its own (not joined by path): then killing its
+   * init kills the rest, and delete leaves other processes of the cgroup
+   * alone, as runc's destroy. Absent in records of older bunc versions.
+   */
+  ownPidNamespace?: boolean;
   /** The hooks that run after create: poststart (start) and poststop (delete). */
   hooks?: Pick<Hooks, "poststart" | "poststop">;
+  /**
+   * linux.resources as in force: the config's at create, with each update's
+   * merged in (runc's update saves them in its state too), so an update of
+   * part of a setting (a v2 cpu period alone) knows the rest.
+   */
+  resources?: LinuxResources;
   /** linux.seccomp: exec applies it to its process too. */
   seccomp?: LinuxSeccomp;
   /** linux.memoryPolicy: so does it (as runc's setns init). */
@@ -37,6 +50,12 @@ export interface ContainerRecord {
 }
 
 export const STATE_FILE = "state.json";
+/**
+ * The container's cgroup paths, written by create before it makes the
+ * cgroup: a create that dies before state.json exists still says where its
+ * cgroup is, and delete removes it.
+ */
+export const CGROUP_FILE = "cgroup.json";
 export const EXEC_FIFO = "exec.fifo";
 
 /** A container id as runc allows: [A-Za-z0-9_+,.-]+ (its ^[\w+-\.]+$), but not "." or "..". */
@@ -93,6 +112,22 @@ export class Store {
     const file = path.join(this.dir(record.id), STATE_FILE);
     writeFileSync(file + ".tmp", JSON.stringify(record), { mode: 0o600 });
     renameSync(file + ".tmp", file);
+  }
+
+  /** Record where the cgroup of a container being created is (see CGROUP_FILE). */
+  saveCgroupPaths(id: string, paths: Record<string, string>): void {
+    const file = path.join(this.dir(id), CGROUP_FILE);
+    writeFileSync(file + ".tmp", JSON.stringify(paths), { mode: 0o600 });
+    renameSync(file + ".tmp", file);
+  }
+
+  /** The cgroup paths create recorded for id, or undefined if it made none. */
+  loadCgroupPaths(id: string): Record<string, string> | undefined {
+    try {
+      return JSON.parse(readFileSync(path.join(this.dir(id), CGROUP_FILE), "utf8")) as Record<string, string>;
+    } catch {
+      return undefined;
+    }
   }
 
   remove(id: string): void {

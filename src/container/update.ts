@@ -11,11 +11,34 @@ import { deriveStatus } from "./status";
 import type { Store } from "./store";
 import { guard } from "./transitions";
 
+/** Write the given resources to the container's cgroup, then record them with what was in force (the caller holds the lock). */
 export function updateContainer(store: Store, id: string, resources: LinuxResources): void {
   const record = store.load(id);
   const status = deriveStatus(record, store.dir(id));
   guard("update", id, status);
-  cgroupManagerFromPaths(record!.cgroupPaths).apply(resources, { update: true });
+  cgroupManagerFromPaths(record!.cgroupPaths).apply(resources, { update: true, current: record!.resources });
+  store.save({ ...record!, resources: mergeResources(record!.resources, resources) });
+}
+
+/**
+ * The resources in force after an update of `given` over `current`: each
+ * setting given replaces the one before, the others stay (memory.limit
+ * alone keeps memory.swap). A list (devices, hugepageLimits, a device
+ * list of blockIO, rdma's map) is replaced whole, as the cgroup's is.
+ */
+export function mergeResources(current: LinuxResources | undefined, given: LinuxResources): LinuxResources {
+  const out: Record<string, unknown> = { ...current };
+  for (const [key, value] of Object.entries(given)) {
+    if (value === undefined) continue;
+    const old = out[key];
+    const isRecord = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
+    out[key] = isRecord(value) && isRecord(old) && key !== "rdma" ? { ...(old as object), ...dropUndefined(value as object) } : value;
+  }
+  return out as LinuxResources;
+}
+
+function dropUndefined(o: object): object {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 }
 
 /** A LinuxResources JSON document (update -r), validated with the config's schema. */

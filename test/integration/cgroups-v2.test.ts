@@ -85,6 +85,27 @@ describe.skipIf(!!skip)("cgroups v2 (private cgroup2-only mount namespace)", () 
     expect(o[16]!.out).toMatch(/cgroup2 \S+ rw/);
   }, 40_000);
 
+  test("events streams until the container's last process exits (cgroup.events populated 0), as runc's inotify watch", () => {
+    const id = sb.id();
+    const b = sb.bundle(["sh", "-c", "while [ ! -e /go ]; do sleep 0.05; done"], (c) => {
+      c.root.readonly = false;
+    });
+    // events runs in the background; the container ends only when told to, after events has started.
+    const o = inV2([
+      `$B run -d -b ${b} ${id} </dev/null`,
+      `timeout 20 $B events --interval 1h ${id} > ${sb.dir}/events-${id}.out & echo $! > ${sb.dir}/events-${id}.pid; sleep 0.5; kill -0 $(cat ${sb.dir}/events-${id}.pid) && echo watching`,
+      `touch ${b}/rootfs/go; wait $(cat ${sb.dir}/events-${id}.pid); echo "events rc $?"`,
+      `$B state ${id}`,
+      `$B delete ${id}`,
+    ]);
+    expect(o[0]!.rc).toBe(0);
+    expect(o[1]!.out).toContain("watching");
+    expect(o[2]!.out).toContain("events rc 0"); // not 124: timeout did not have to stop it
+    expect(readFileSync(`${sb.dir}/events-${id}.out`, "utf8")).toBe(""); // no OOM, no stats within 1h
+    expect(JSON.parse(o[3]!.out).status).toBe("stopped");
+    expect(o[4]!.rc).toBe(0);
+  }, 40_000);
+
   test("v2 refusals: a bad device rule, v1-only fields; nothing left behind", () => {
     const ids = [sb.id(), sb.id(), sb.id()];
     const bundles = [

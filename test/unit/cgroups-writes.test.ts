@@ -253,6 +253,15 @@ describe("V2Manager on a fake cgroupfs", () => {
     expect(file("cpu.max")).toBe("max 300000");
   });
 
+  test("update of the cpu period alone takes the quota from the recorded resources when there are some", () => {
+    const { mgr, dir, file } = fakeV2();
+    writeFileSync(path.join(dir, "cpu.max"), "max 100000\n"); // what the record says wins
+    mgr.apply({ cpu: { period: 200000 } }, { update: true, current: { cpu: { quota: 30000, period: 100000 } } });
+    expect(file("cpu.max")).toBe("30000 200000");
+    mgr.apply({ cpu: { period: 250000 } }, { update: true, current: { memory: { limit: 1 } } }); // none recorded: the file's
+    expect(file("cpu.max")).toBe("30000 250000");
+  });
+
   test("apply writes to the one directory", () => {
     const { mgr, file } = fakeV2();
     mgr.apply({ memory: { limit: 8388608 }, pids: { limit: 4 }, cpu: { quota: 10000, period: 100000 } });
