@@ -152,11 +152,16 @@ export function encode(ops: readonly Operation[], syncFd: number): Uint8Array {
     view.setUint32(at, op.code, true);
     view.setInt32(at + 4, op.fd ?? -1, true);
     const s = op.s ?? [];
-    for (let k = 0; k < s.length; k++) view.setUint32(at + 8 + 4 * k, s[k] === undefined ? 0 : str(s[k]!), true);
+    for (let k = 0; k < s.length; k++) {
+      // The offset first: placing the string may grow the buffer and replace `view`.
+      const offset = s[k] === undefined ? 0 : str(s[k]!);
+      view.setUint32(at + 8 + 4 * k, offset, true);
+    }
     const n = op.n ?? [];
     for (let k = 0; k < n.length; k++) {
       const v = n[k]!;
-      u64(at + 24 + 8 * k, typeof v === "object" ? table(v) : v);
+      const value = typeof v === "object" ? table(v) : v;
+      u64(at + 24 + 8 * k, value);
     }
   }
 

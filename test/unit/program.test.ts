@@ -192,3 +192,31 @@ describe("encode: tables", () => {
     expect(stringTable(buf, rawOp(buf, 1).n[1]!)).toEqual(["A=1"]);
   });
 });
+
+describe("encode: a program larger than the first buffer", () => {
+  // A seccomp filter of podman's size comes before the process's strings: every
+  // string and table placed after the buffer grew must still be where its op says
+  // (a write through the old buffer once left chdir's path offset 0).
+  test("strings, tables and numbers after a large bytes table all land in the result", () => {
+    const bpf = new Uint8Array(20_000).map((_, i) => i % 251);
+    const ops: Operation[] = [
+      { code: Op.SECCOMP, what: "seccomp", s: ["filter"], n: [{ bytes: bpf }, bpf.length / 8] },
+      ...Array.from({ length: 50 }, (_, i): Operation => ({ code: Op.CHDIR, what: "cd", s: [`/dir/${i}/${"x".repeat(100)}`], n: [i, -1] })),
+      { code: Op.EXEC, what: "exec", s: ["/bin/sh"], n: [{ strings: ["sh", "-c", "y".repeat(5000)] }, { strings: ["A=1"] }] },
+    ];
+    const buf = encode(ops, 3);
+    expect(header(buf).size).toBeGreaterThan(25_000);
+    const seccomp = rawOp(buf, 0);
+    expect(buf.subarray(Number(seccomp.n[0]), Number(seccomp.n[0]) + bpf.length)).toEqual(bpf);
+    for (let i = 0; i < 50; i++) {
+      const o = rawOp(buf, i + 1);
+      expect(cString(buf, o.s[0]!)).toBe(`/dir/${i}/${"x".repeat(100)}`);
+      expect(o.n[0]).toBe(BigInt(i));
+      expect(o.n[1]).toBe(0xffffffffffffffffn);
+    }
+    const exec = rawOp(buf, 51);
+    expect(cString(buf, exec.s[0]!)).toBe("/bin/sh");
+    expect(stringTable(buf, exec.n[0]!)).toEqual(["sh", "-c", "y".repeat(5000)]);
+    expect(stringTable(buf, exec.n[1]!)).toEqual(["A=1"]);
+  });
+});
