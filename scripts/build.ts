@@ -1,19 +1,53 @@
 #!/usr/bin/env bun
 /**
- * Build dist/bunc: one executable from `bun build --compile`. It must never
+ * Build dist/bunc: one executable from Bun.build with `compile`. It must never
  * read .env or bunfig.toml from its working directory — runc's callers run
- * it with the (untrusted) bundle as cwd — hence the two --no-compile-autoload
- * flags. The C executor is compiled here by the system's C compiler into
+ * it with the (untrusted) bundle as cwd — hence autoloadDotenv/autoloadBunfig
+ * false. The C executor is compiled here by the system's C compiler into
  * dist/executor.so and embedded (ffi/executor.ts loads it), which saves the
  * ~4 ms a run-time TinyCC compile costs every create. -fno-strict-aliasing:
  * the executor reads one program buffer as headers, ops, strings and tables.
+ * citty's `node:util` import is pointed at src/cli/parse-args.ts (loading
+ * node:util costs ~0.7 ms of every command; see that file).
  * Stops on the first failure.
  */
-import { $ } from "bun";
+import { $, type BunPlugin } from "bun";
 
 const root = new URL("..", import.meta.url).pathname;
 $.cwd(root);
 await $`mkdir -p dist`;
 await $`cc -O2 -fno-strict-aliasing -fPIC -shared -Wall -Werror -Wno-unused-function -o dist/executor.so ffi/executor.c`;
-await $`bun build --compile --minify --bytecode --no-compile-autoload-dotenv --no-compile-autoload-bunfig --asset-naming=[name].[ext] src/cli/main.ts dist/executor.so --outfile dist/bunc`;
+
+/**
+ * citty's one use of node:util is parseArgs: give it ours. Bun's bundler
+ * resolves node: builtins before plugins see them, so citty's source is
+ * rewritten as it loads. A citty that imports it differently only costs the
+ * time again: the build says so and goes on.
+ */
+const NODE_UTIL_IMPORT = 'import { parseArgs as parseArgs$1 } from "node:util";';
+const cittyParseArgs: BunPlugin = {
+  name: "citty-parse-args",
+  setup(build) {
+    build.onLoad({ filter: /[/\\]node_modules[/\\]citty[/\\]dist[/\\]index\.mjs$/ }, async ({ path }) => {
+      const text = await Bun.file(path).text();
+      if (!text.includes(NODE_UTIL_IMPORT)) console.warn(`warning: ${path} no longer has \`${NODE_UTIL_IMPORT}\`: node:util stays`);
+      const ours = `import { parseArgs as parseArgs$1 } from ${JSON.stringify(`${root}src/cli/parse-args.ts`)};`;
+      return { contents: text.replace(NODE_UTIL_IMPORT, () => ours), loader: "js" };
+    });
+  },
+};
+
+const result = await Bun.build({
+  entrypoints: [`${root}src/cli/main.ts`, `${root}dist/executor.so`],
+  compile: { outfile: `${root}dist/bunc`, autoloadDotenv: false, autoloadBunfig: false },
+  minify: true,
+  bytecode: true,
+  naming: { asset: "[name].[ext]" },
+  plugins: [cittyParseArgs],
+  throw: false,
+});
+if (!result.success) {
+  for (const log of result.logs) console.error(log);
+  process.exit(1);
+}
 console.log(`built ${root}dist/bunc`);
