@@ -3,11 +3,11 @@
  * imported only when it runs, so `state` never loads the C executor and
  * `--version` loads nothing. Errors are printed here, once.
  */
-import { defineCommand, parseArgs, renderUsage, runCommand, type ArgsDef, type CommandDef } from "citty";
+import { defineCommand, renderUsage, runCommand, type ArgsDef, type CommandDef } from "citty";
 import { checkFlags, checkLastFlagValue } from "./args";
 import { BuncError } from "../errors";
 import { VERSION, SPEC_VERSION } from "../version";
-import { globalArgs, setGlobals } from "./globals";
+import { globalArgs, parseGlobals, setGlobals } from "./globals";
 import { reportError } from "./report";
 import { out } from "./output";
 
@@ -87,7 +87,7 @@ async function cli(argv: string[]): Promise<number> {
   // Global flags are parsed from what stands before the verb only, so a verb's
   // own flag of the same name (spec --rootless) is never taken for one.
   checkFlags(before, globalArgs);
-  setGlobals(parseArgs(before, globalArgs) as Record<string, unknown>);
+  setGlobals(parseGlobals(before));
   process.exitCode = 0;
   const command = await verbs[verb]!();
   checkLastFlagValue(rest, (command.args ?? {}) as ArgsDef);
