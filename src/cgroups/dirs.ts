@@ -5,6 +5,7 @@
  */
 import { mkdirSync, readdirSync, rmdirSync, type Dirent } from "node:fs";
 import { posix as path } from "node:path";
+import { BuncError } from "../errors";
 import { readProcs } from "./fsio";
 
 /** mkdir -p dir; returns the directories it made, top down (none if dir was there). */
@@ -27,6 +28,45 @@ export function removeDirs(made: readonly string[]): void {
     }
   }
   if (failure) throw failure;
+}
+
+/** The directories one manager's create() made, and their removal (a failed create's undo). */
+export class MadeDirs {
+  private dirs: string[] = [];
+
+  /** mkdir -p dir, remembering what was new. */
+  make(dir: string): void {
+    this.dirs.push(...makeDirs(dir));
+  }
+
+  has(dir: string): boolean {
+    return this.dirs.includes(dir);
+  }
+
+  /** Run the steps of create (make() and writes); if one fails, remove what was made and throw "create cgroup: …". */
+  create(steps: () => void): void {
+    try {
+      steps();
+    } catch (e) {
+      try {
+        this.remove();
+      } catch {
+        // The error that stopped create is the one to report.
+      }
+      throw new BuncError(`create cgroup: ${(e as Error).message}`, { code: "CGROUP", cause: e });
+    }
+  }
+
+  /** rmdir what was made, deepest first. */
+  remove(): void {
+    const made = this.dirs;
+    this.dirs = [];
+    try {
+      removeDirs(made);
+    } catch (e) {
+      throw new BuncError(`remove cgroup: ${(e as Error).message}`, { code: "CGROUP", cause: e });
+    }
+  }
 }
 
 /** The pids in dir's cgroup.procs and every cgroup below it (runc's GetAllPids); none if dir does not exist. */

@@ -8,7 +8,7 @@ import { posix as path } from "node:path";
 import { BuncError } from "../errors";
 import { rawSyscall, SYS } from "../linux/libc";
 import type { CgroupBind } from "../plan/compile";
-import { allPids, makeDirs, removeDirs } from "./dirs";
+import { allPids, MadeDirs } from "./dirs";
 import { keyValues, readCgroupFile, readNumber, readProcs, waitFor, writeCgroupFile as write } from "./fsio";
 import { hierarchies, ownCgroups } from "./hierarchies";
 import type { CgroupManager } from "./manager";
@@ -47,7 +47,7 @@ export class V1Manager implements CgroupManager {
   }
 
   /** The directories create() made (see removeMade). */
-  private made: string[] = [];
+  private made = new MadeDirs();
 
   existing(): { pids: number[]; frozen: boolean } {
     const dir = this.dir("pids") ?? this.dir("freezer") ?? Object.values(this.paths)[0];
@@ -74,29 +74,16 @@ export class V1Manager implements CgroupManager {
   }
 
   create(): void {
-    try {
+    this.made.create(() => {
       for (const [mountpoint, dir] of Object.entries(this.paths)) {
-        this.made.push(...makeDirs(dir));
+        this.made.make(dir);
         if (path.basename(mountpoint).split(",").includes("cpuset")) inheritCpuset(mountpoint, dir);
       }
-    } catch (e) {
-      try {
-        this.removeMade();
-      } catch {
-        // The error that stopped create is the one to report.
-      }
-      throw new BuncError(`create cgroup: ${(e as Error).message}`, { code: "CGROUP", cause: e });
-    }
+    });
   }
 
   removeMade(): void {
-    const made = this.made;
-    this.made = [];
-    try {
-      removeDirs(made);
-    } catch (e) {
-      throw new BuncError(`remove cgroup: ${(e as Error).message}`, { code: "CGROUP", cause: e });
-    }
+    this.made.remove();
   }
 
   apply(resources: LinuxResources | undefined, opts: { update?: boolean; current?: LinuxResources } = {}): void {
@@ -159,7 +146,7 @@ export class V1Manager implements CgroupManager {
       const control = path.join(parent, "cgroup.subtree_control");
       const enabled = (readCgroupFile(control) ?? "").trim().split(/\s+/).includes("hugetlb");
       if (!enabled) {
-        if (!this.made.includes(parent))
+        if (!this.made.has(parent))
           throw new BuncError(`hugepageLimits: this host has no cgroup v1 hugetlb hierarchy, and its cgroup2 hierarchy ${mountpoint} does not enable hugetlb in ${control} (bunc does not change the host's cgroups; enable it there, or let bunc make the cgroup's parents)`, { code: "ENOTSUP" });
         write(control, "+hugetlb");
       }

@@ -12,7 +12,7 @@ import { rawSyscall, SYS } from "../linux/libc";
 import { deviceRules } from "./devices";
 import { deviceProgram, emulateDeviceRules } from "./device-filter";
 import type { CgroupBind } from "../plan/compile";
-import { allPids, makeDirs, removeDirs } from "./dirs";
+import { allPids, MadeDirs } from "./dirs";
 import { keyValues, readCgroupFile, readNumber, readProcs, waitFor, writeCgroupFile as write } from "./fsio";
 import { hierarchies, ownCgroups } from "./hierarchies";
 import type { CgroupManager } from "./manager";
@@ -55,7 +55,7 @@ export class V2Manager implements CgroupManager {
   }
 
   /** The directories create() made (see removeMade). */
-  private made: string[] = [];
+  private made = new MadeDirs();
 
   existing(): { pids: number[]; frozen: boolean } {
     // cgroup.freeze is the cgroup's own setting (an ancestor's freeze shows only in cgroup.events).
@@ -63,27 +63,14 @@ export class V2Manager implements CgroupManager {
   }
 
   create(): void {
-    try {
-      this.made.push(...makeDirs(this.dir));
+    this.made.create(() => {
+      this.made.make(this.dir);
       this.enableControllers();
-    } catch (e) {
-      try {
-        this.removeMade();
-      } catch {
-        // The error that stopped create is the one to report.
-      }
-      throw new BuncError(`create cgroup: ${(e as Error).message}`, { code: "CGROUP", cause: e });
-    }
+    });
   }
 
   removeMade(): void {
-    const made = this.made;
-    this.made = [];
-    try {
-      removeDirs(made);
-    } catch (e) {
-      throw new BuncError(`remove cgroup: ${(e as Error).message}`, { code: "CGROUP", cause: e });
-    }
+    this.made.remove();
   }
 
   /**
