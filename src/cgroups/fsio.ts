@@ -1,5 +1,5 @@
 /** Reading and writing cgroup files with errors that name the file and say what a missing file means. */
-import { readFileSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import { BuncError } from "../errors";
 
 /** Write one value (no newline, one write(2), as the kernel wants it). */
@@ -7,10 +7,38 @@ export function writeCgroupFile(file: string, value: string): void {
   try {
     writeFileSync(file, value);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "this kernel or cgroup has no such file (controller or feature missing)" : (e as Error).message;
-    throw new BuncError(`write ${JSON.stringify(value)} to ${file}: ${why}`, { code: "CGROUP", cause: e });
+    throw writeError(file, value, e);
   }
+}
+
+/**
+ * Write several values to one file, one write(2) each through one open file
+ * (v1's devices.allow/deny take one rule per write; a create writes a dozen).
+ */
+export function writeCgroupFileValues(file: string, values: readonly string[]): void {
+  let fd: number;
+  try {
+    fd = openSync(file, "w");
+  } catch (e) {
+    throw writeError(file, values[0] ?? "", e);
+  }
+  try {
+    for (const value of values) {
+      try {
+        writeSync(fd, value);
+      } catch (e) {
+        throw writeError(file, value, e);
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function writeError(file: string, value: string, e: unknown): BuncError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const why = code === "ENOENT" ? "this kernel or cgroup has no such file (controller or feature missing)" : (e as Error).message;
+  return new BuncError(`write ${JSON.stringify(value)} to ${file}: ${why}`, { code: "CGROUP", cause: e });
 }
 
 /** The file's text, or undefined when it cannot be read. */

@@ -9,7 +9,7 @@ import { BuncError } from "../errors";
 import { rawSyscall, SYS } from "../linux/libc";
 import type { CgroupBind } from "../plan/compile";
 import { allPids, MadeDirs } from "./dirs";
-import { keyValues, readCgroupFile, readNumber, readProcs, waitFor, writeCgroupFile as write } from "./fsio";
+import { keyValues, readCgroupFile, readNumber, readProcs, waitFor, writeCgroupFile as write, writeCgroupFileValues as writeValues } from "./fsio";
 import { hierarchies, ownCgroups } from "./hierarchies";
 import type { CgroupManager } from "./manager";
 import { v1OomNotifier, type OomNotifier } from "./oom";
@@ -112,7 +112,13 @@ export class V1Manager implements CgroupManager {
         i++;
         continue;
       }
-      write(path.join(dirs[i]!, w.file), w.value);
+      // A run of writes to one file (the device rules) goes through one open file.
+      let last = i;
+      while (writes[last + 1]?.file === w.file && dirs[last + 1] === dirs[i]) last++;
+      if (last > i) {
+        writeValues(path.join(dirs[i]!, w.file), writes.slice(i, last + 1).map((x) => x.value));
+        i = last;
+      } else write(path.join(dirs[i]!, w.file), w.value);
     }
   }
 
