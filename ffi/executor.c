@@ -947,7 +947,16 @@ static char **table(u8 *prog, u64 off)
 #define MAP_PRIVATE 2
 #define MAP_ANONYMOUS 0x20
 #define MAP_STACK 0x20000
-#define CHILD_STACK (256 * 1024)
+#define MAP_NORESERVE 0x4000
+#define PROT_NONE 0
+#define SYS_mprotect 10
+/* As much stack as a forked child had (the main thread's 8 MiB): the
+ * executor recurses (copy_tree ~15 KiB a level, 64 levels; open_in_root
+ * ~12 KiB, 40 levels). Only touched pages cost anything (MAP_NORESERVE),
+ * and a guard below it, larger than any frame, faults instead of running
+ * into whatever bunc has mapped there. */
+#define CHILD_STACK (8L << 20)
+#define STACK_GUARD (64L << 10)
 
 /* Whether this process shares its parent's memory: then a fork must too. */
 static long shared_vm;
@@ -957,11 +966,14 @@ static u32 resume_index;
 
 static void run_program(u8 *prog, u32 first);
 
-/* Fresh anonymous memory: a stack of CHILD_STACK bytes, then extra bytes. */
+/* Fresh anonymous memory: a guard, a stack of CHILD_STACK bytes (returned), then extra bytes. */
 static u8 *map_stack(long extra)
 {
-  long r = sys(SYS_mmap, 0, CHILD_STACK + extra, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  return r < 0 && r > -4096 ? (u8 *)0 : (u8 *)r;
+  long r = sys(SYS_mmap, 0, STACK_GUARD + CHILD_STACK + extra, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+  if (r < 0 && r > -4096) return (u8 *)0;
+  if (SYS3(SYS_mprotect, r, STACK_GUARD, PROT_NONE) < 0) return (u8 *)0;
+  return (u8 *)r + STACK_GUARD;
 }
 
 /*
@@ -1176,6 +1188,8 @@ static void run_program(u8 *prog, u32 first)
    * container to this process while it still holds host fds (CVE-2019-5736). */
   SYS2(SYS_prctl, PR_SET_DUMPABLE, 0);
   sync_sock = sync_fd;
+  /* A child that shares memory starts from what an earlier child of the same bunc left here. */
+  if (first == 0) { root_fd = AT_FDCWD; exec_path = 0; }
   for (i = first; i < h->nops; i++) {
     op_index = (i32)i;
     r = run_op(prog, &ops[i], sync_fd, (i32)i);

@@ -7,6 +7,7 @@
  * dist/executor.so and embedded (ffi/executor.ts loads it), which saves the
  * ~4 ms a run-time TinyCC compile costs every create. -fno-strict-aliasing:
  * the executor reads one program buffer as headers, ops, strings and tables.
+ * It is built to import nothing (see below).
  * citty's `node:util` import is pointed at src/cli/parse-args.ts (loading
  * node:util costs ~0.7 ms of every command; see that file).
  * Stops on the first failure.
@@ -16,7 +17,12 @@ import { $, type BunPlugin } from "bun";
 const root = new URL("..", import.meta.url).pathname;
 $.cwd(root);
 await $`mkdir -p dist`;
-await $`cc -O2 -fno-strict-aliasing -fPIC -shared -Wall -Werror -Wno-unused-function -o dist/executor.so ffi/executor.c`;
+// The executor's child may share bunc's memory and thread pointer (CLONE_VM): it must not call
+// into libc or the dynamic loader. Freestanding, no libc, no loop turned into a memcpy call,
+// no stack protector, every symbol bound at dlopen — and checked: no imports at all.
+await $`cc -O2 -fno-strict-aliasing -ffreestanding -fno-builtin -fno-tree-loop-distribute-patterns -fno-stack-protector -fPIC -shared -nostdlib -Wl,-z,now -Wl,--no-undefined -Wall -Werror -Wno-unused-function -o dist/executor.so ffi/executor.c`;
+const imports = (await $`readelf --dyn-syms --wide dist/executor.so`.text()).split("\n").filter((l) => /\bUND\b/.test(l) && !/ 0: /.test(l));
+if (imports.length > 0) throw new Error(`dist/executor.so imports symbols (the executor must be self-contained):\n${imports.join("\n")}`);
 
 /**
  * citty's one use of node:util is parseArgs: give it ours. Bun's bundler

@@ -33,7 +33,7 @@ export const globals: Globals = { root: "/run/bunc", logFormat: "text", debug: f
  * citty's parseArgs: its first call costs ~0.45 ms of every command in the
  * compiled executable (interpreted case conversions of every flag name), and
  * these flags are few and plain: `--name value`, `--name=value`, `-name`,
- * and Go's `--bool=false`.
+ * and `--bool=false` with Go's boolean spellings (runc's flag package).
  */
 export function parseGlobals(before: readonly string[]): Record<string, string | boolean> {
   const out: Record<string, string | boolean> = {};
@@ -44,10 +44,17 @@ export function parseGlobals(before: readonly string[]): Record<string, string |
     const name = Object.entries(globalArgs).find(([n, a]) => n === flag || ("alias" in a && a.alias === flag))?.[0];
     if (!name) continue;
     const value = eq < 0 ? undefined : arg.slice(eq + 1);
-    if (globalArgs[name as keyof typeof globalArgs].type === "boolean") out[name] = value === undefined ? true : value !== "false";
+    if (globalArgs[name as keyof typeof globalArgs].type === "boolean") out[name] = value === undefined ? true : parseBool(value, flag);
     else out[name] = value ?? before[++i] ?? "";
   }
   return out;
+}
+
+/** Go's strconv.ParseBool, as runc reads `--debug=…`. */
+function parseBool(value: string, flag: string): boolean {
+  if (["1", "t", "T", "TRUE", "true", "True"].includes(value)) return true;
+  if (["0", "f", "F", "FALSE", "false", "False"].includes(value)) return false;
+  throw new BuncError(`invalid boolean value ${JSON.stringify(value)} for -${flag}: parse error`, { code: "EINVAL" });
 }
 
 /** Fill `globals` from the parsed global flags. */

@@ -65,11 +65,15 @@ async function cli(argv: string[]): Promise<number> {
   const at = verbIndex(argv);
   const before = at < 0 ? argv : argv.slice(0, at);
   const verb = at < 0 ? undefined : argv[at];
-  if (before.includes("--version") || before.includes("-v")) {
+  // Global flags are parsed from what stands before the verb only, so a verb's
+  // own flag of the same name (spec --rootless) is never taken for one.
+  checkFlags(before, globalArgs);
+  const flags = parseGlobals(before);
+  if (flags.version === true) {
     out(versionText());
     return 0;
   }
-  if (verb === undefined || verb === "help" || before.includes("--help") || before.includes("-h")) {
+  if (verb === undefined || verb === "help" || flags.help === true) {
     out(await usage(main));
     return 0;
   }
@@ -84,10 +88,7 @@ async function cli(argv: string[]): Promise<number> {
     out(await usage(await verbs[verb]!(), main));
     return 0;
   }
-  // Global flags are parsed from what stands before the verb only, so a verb's
-  // own flag of the same name (spec --rootless) is never taken for one.
-  checkFlags(before, globalArgs);
-  setGlobals(parseGlobals(before));
+  setGlobals(flags);
   process.exitCode = 0;
   const command = await verbs[verb]!();
   checkLastFlagValue(rest, (command.args ?? {}) as ArgsDef);

@@ -13,6 +13,7 @@ import { subCgroupPaths } from "../cgroups/sub";
 import { openProcess } from "../linux/pidfd";
 import { connectUnix, sendPidfd } from "../linux/socket";
 import { compileExec } from "../plan/exec";
+import { limitsMemory } from "../plan/share-memory";
 import type { Process } from "../spec/config";
 import { compileSeccomp, consoleFor, lastCap, OCI_VERSION, sendToListener, writePidFile } from "./create";
 import { homeOf } from "./passwd";
@@ -89,6 +90,8 @@ export async function execInContainer(store: Store, id: string, opts: ExecOption
       joinCgroupLast: paused,
       cgroupTaskFds: join?.taskFds,
       privileged: process.geteuid?.() === 0,
+      // A record from before resources were kept says nothing: then the child does not share memory.
+      memoryLimited: record.resources === undefined ? undefined : limitsMemory(record.resources),
       memoryPolicy: record.memoryPolicy,
     });
     for (const w of [...warnings, ...plan.warnings]) opts.onWarning?.(w);

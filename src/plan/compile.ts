@@ -18,7 +18,7 @@ import type { Add } from "./process";
 import { compileProcess, type CompiledSeccomp } from "./process";
 import { personaValue } from "./sched";
 import { planSysctl } from "./sysctl";
-import { CLONE_VM, shareMemory } from "./share-memory";
+import { CLONE_VM, limitsMemory, shareMemory } from "./share-memory";
 import { compileKeyLabel, withMountLabel } from "./lsm";
 import { memoryPolicyStep } from "./mempolicy";
 import type { Hook } from "../spec/config";
@@ -200,6 +200,7 @@ export function compile(input: CompileInput): SetupPlan {
     execsAtOnce: input.fifo === undefined,
     namespaces: [...fresh, ...input.joined.keys()],
     oomScoreAdj: proc.oomScoreAdj,
+    memoryLimited: limitsMemory(spec.linux?.resources),
     privileged: writer.privileged,
   });
   return { ops, cloneFlags: BigInt(cloneFlags) | (shared ? CLONE_VM : 0n), procWrites: procWrites(spec, fresh, writer), warnings };

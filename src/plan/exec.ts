@@ -33,6 +33,8 @@ export interface ExecInput {
   cgroupTaskFds?: readonly number[];
   /** The runtime runs as root (see share-memory.ts). */
   privileged: boolean;
+  /** The container's cgroup has a memory limit (see share-memory.ts); unknown counts as limited. */
+  memoryLimited?: boolean;
   /** The container's linux.memoryPolicy: runc applies it to exec'd processes too. */
   memoryPolicy?: LinuxMemoryPolicy;
 }
@@ -66,6 +68,12 @@ export function compileExec(input: ExecInput): SetupPlan {
   }
   const warnings: string[] = [];
   compileProcess(input.process, { home: input.home, preserveFds: input.preserveFds, seccomp: input.seccomp, lastCap: input.lastCap, warnings, joinCgroupLast: input.joinCgroupLast, memoryPolicy: input.memoryPolicy ? memoryPolicyStep(input.memoryPolicy) : undefined }, add);
-  const shared = shareMemory({ execsAtOnce: true, namespaces: input.namespaces, oomScoreAdj: input.process.oomScoreAdj, privileged: input.privileged });
+  const shared = shareMemory({
+    execsAtOnce: !input.joinCgroupLast,
+    namespaces: input.namespaces,
+    oomScoreAdj: input.process.oomScoreAdj,
+    memoryLimited: input.memoryLimited ?? true,
+    privileged: input.privileged,
+  });
   return { ops, cloneFlags: shared ? CLONE_VM : 0n, procWrites: [], warnings };
 }

@@ -15,6 +15,12 @@
  *    exited runtime's memory alive instead of its few copied pages;
  *  - process.oomScoreAdj: the kernel applies a write to oom_score_adj to
  *    every process that shares the memory, so the runtime would take it too;
+ *  - a memory limit on the container's cgroup: the OOM killer scores a task by
+ *    the size of its memory — the runtime's, tens of MiB — so the setup child
+ *    would be the cgroup's likeliest victim, and killing it kills every
+ *    process sharing that memory, the runtime too (mm/oom_kill.c);
+ *  - a process that joins a paused container (exec --ignore-paused): it stays
+ *    frozen, keeping all of the exited runtime's memory alive, as create would;
  *  - an unprivileged runtime: the shared memory becomes non-dumpable, and so
  *    the runtime's own /proc files root's.
  */
@@ -26,12 +32,19 @@ export interface SharingFacts {
   /** Every namespace type the child creates or joins. */
   namespaces: Iterable<string>;
   oomScoreAdj?: number;
+  /** The container's cgroup has a memory limit (linux.resources.memory.limit, as in force). */
+  memoryLimited: boolean;
   /** The runtime's effective uid is 0. */
   privileged: boolean;
 }
 
+/** Whether linux.resources limits memory (a positive limit; -1 and 0 mean none). */
+export function limitsMemory(resources: { memory?: { limit?: number } } | undefined): boolean {
+  return (resources?.memory?.limit ?? -1) > 0;
+}
+
 export function shareMemory(facts: SharingFacts): boolean {
-  if (!facts.execsAtOnce || !facts.privileged || facts.oomScoreAdj !== undefined) return false;
+  if (!facts.execsAtOnce || !facts.privileged || facts.oomScoreAdj !== undefined || facts.memoryLimited) return false;
   for (const t of facts.namespaces) if (t === "user" || t === "time") return false;
   return true;
 }

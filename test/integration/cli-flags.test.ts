@@ -213,6 +213,28 @@ describe.skipIf(!!skip)("global flags", () => {
       for (const flag of ["--bundle", "--pid-file", "--no-pivot", "--no-new-keyring", "--preserve-fds", "--console-socket"]) expect(r.stdout).toContain(flag);
     });
 
+    test("Go's spellings, as runc: -version, --version=true, -help; --version=false is no request", () => {
+      const version = sb.bunc(["--version"]);
+      for (const v of [["-version"], ["--version=true"], ["--version=1"]]) expect(sb.bunc(v), v.join(" ")).toEqual(version);
+      expect(sb.bunc(["-help"])).toEqual(sb.bunc(["--help"]));
+      expect(sb.bunc(["--version=false", "list"]).stdout).toStartWith("ID ");
+    });
+
+    test("an unknown flag before the command is named, not taken for a boolean before it (runc: flag provided but not defined)", () => {
+      const r = sb.bunc(["--foo", "bar", "list"]);
+      expect(r.stderr).toBe("bunc: flag provided but not defined: -foo\n");
+      expect(r.code).toBe(1);
+      if (RUNC) expect(sh([RUNC, "--foo", "bar", "list"]).stderr).toContain("flag provided but not defined: -foo");
+    });
+
+    test("--debug=junk is refused as Go's ParseBool refuses it; --debug=0 is off", () => {
+      const r = sb.bunc(["--debug=junk", "list"]);
+      expect(r.stderr).toBe('bunc: invalid boolean value "junk" for -debug: parse error\n');
+      expect(r.code).toBe(1);
+      expect(sb.bunc(["--debug=0", "list"]).code).toBe(0);
+      if (RUNC) expect(sh([RUNC, "--debug=junk", "list"]).stderr).toMatch(/invalid boolean value \\?"junk\\?" for -debug: parse error/);
+    });
+
     test("run -h lists run's own flags", () => {
       const r = sb.bunc(["run", "-h"]);
       expect(r.code).toBe(0);

@@ -233,6 +233,29 @@ describe.skipIf(!!skip)("mounts", () => {
     sb.cleanup();
   });
 
+  // The executor recurses (tmpcopyup's copy ~15 KiB a level; symlink resolution ~12 KiB). `run`'s setup
+  // child shares bunc's memory on a stack of its own, which once was 256 KiB with nothing below it:
+  // 17 levels crashed the child. It is now as large as a forked child's, with a guard page.
+  test("tmpcopyup of a 40-level-deep tree and a 30-link symlink chain under a bind destination: the setup child's stack holds", () => {
+    const deep = Array.from({ length: 40 }, () => "d").join("/");
+    const bundle = sb.bundle(["sh", "-c", `cat /data/${deep}/leaf; cat /etc/hosts`], (c) => {
+      c.root.readonly = false;
+      c.mounts.push({ destination: "/data", type: "tmpfs", source: "tmpfs", options: ["tmpcopyup"] });
+      c.mounts.push({ destination: "/etc/hosts", type: "bind", source: `${hostData}/file2`, options: ["bind", "ro"] });
+    });
+    mkdirSync(`${bundle}/rootfs/data/${deep}`, { recursive: true });
+    writeFileSync(`${bundle}/rootfs/data/${deep}/leaf`, "leaf\n");
+    // /etc/hosts -> /l1/hosts, /lN -> /l(N+1)/d: hosts (a file bunc creates) ends up in /l30/d/d/…/d.
+    rmSync(`${bundle}/rootfs/etc/hosts`, { force: true });
+    symlinkSync("/l1/hosts", `${bundle}/rootfs/etc/hosts`);
+    for (let n = 1; n < 30; n++) symlinkSync(`/l${n + 1}/d`, `${bundle}/rootfs/l${n}`);
+    mkdirSync(`${bundle}/rootfs/l30${"/d".repeat(29)}`, { recursive: true });
+    const r = sb.bunc(["run", "-b", bundle, sb.id()]);
+    expect(r.stderr, show(r)).toBe("");
+    expect(r.stdout).toBe("leaf\nfile-data\n");
+    expect(r.code).toBe(0);
+  });
+
   test("bind mounts of a directory and a file: contents, ro, nosuid/nodev/noexec in mountinfo and in effect", () => {
     const script = [
       "cat /mnt/dir/file1 /mnt/file",

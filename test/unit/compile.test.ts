@@ -6,6 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { BuncError } from "../../src/errors";
 import { candidates, compile, idmapMountOf, type CompileInput, type SetupPlan } from "../../src/plan/compile";
+import { compileExec } from "../../src/plan/exec";
 import { Create, Msg, Op, type Num, type Operation } from "../../src/plan/program";
 import { parseConfig, type Spec } from "../../src/spec/config";
 import { defaultSpec } from "../../src/spec/default";
@@ -787,7 +788,23 @@ describe("compile: sharing the parent's memory until execve (CLONE_VM)", () => {
   test("process.oomScoreAdj does not (the kernel would apply it to the runtime too)", () => {
     expect(shares(plan((c) => (c.process.oomScoreAdj = 100)))).toBe(false);
   });
+  test("a memory limit does not (the OOM killer would count bunc's memory as the child's)", () => {
+    expect(shares(plan((c) => (c.linux.resources = { memory: { limit: 64 << 20 } })))).toBe(false);
+    expect(shares(plan((c) => (c.linux.resources = { memory: { limit: -1 } })))).toBe(true);
+  });
   test("an unprivileged runtime does not", () => {
     expect(shares(plan(undefined, { mapWriter: { euid: 1000, egid: 1000, privileged: false } }))).toBe(false);
   });
+});
+
+describe("compileExec: sharing bunc's memory until execve", () => {
+  const exec = (over: Partial<Parameters<typeof compileExec>[0]> = {}) =>
+    (compileExec({ process: { args: ["sh"], cwd: "/" } as any, pidfd: 9, namespaces: ["mount", "pid"], preserveFds: 0, home: "/", privileged: true, memoryLimited: false, ...over }).cloneFlags & CLONE_VM) !== 0n;
+  test("an exec into a container without a memory limit shares it", () => expect(exec()).toBe(true));
+  test("not into a paused container (the process would wait frozen, holding bunc's memory)", () => expect(exec({ joinCgroupLast: true })).toBe(false));
+  test("not with a memory limit, nor when the record does not say", () => {
+    expect(exec({ memoryLimited: true })).toBe(false);
+    expect(exec({ memoryLimited: undefined })).toBe(false);
+  });
+  test("not into a user namespace", () => expect(exec({ namespaces: ["user", "mount", "pid"] })).toBe(false));
 });

@@ -42,6 +42,12 @@ describe("parseGlobals reads the global flags as citty did", () => {
 
   // Go's flag package (runc) takes one dash as well as two; citty read "-root" as -r -o -o -t
   // and left the root at its default.
+  test("booleans take Go's ParseBool spellings; anything else is an error", () => {
+    for (const v of ["1", "t", "T", "TRUE", "true", "True"]) expect(parseGlobals([`--debug=${v}`]).debug).toBe(true);
+    for (const v of ["0", "f", "F", "FALSE", "false", "False"]) expect(parseGlobals([`--debug=${v}`]).debug).toBe(false);
+    expect(() => parseGlobals(["--debug=junk"])).toThrow('invalid boolean value "junk" for -debug: parse error');
+  });
+
   test("-root /x and -log-format=json, as runc", () => {
     expect(parseGlobals(["-root", "/x", "-log-format=json", "-debug"])).toEqual({ root: "/x", "log-format": "json", debug: true });
   });
