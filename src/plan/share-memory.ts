@@ -23,6 +23,8 @@
  *    frozen, keeping all of the exited runtime's memory alive, as create would;
  *  - an unprivileged runtime: the shared memory becomes non-dumpable, and so
  *    the runtime's own /proc files root's.
+ * Known and accepted: a v1 cpuset with memory_migrate=1 (not the default)
+ * would migrate the runtime's pages too when the child joins it.
  */
 export const CLONE_VM = 0x100n;
 
