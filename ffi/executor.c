@@ -181,7 +181,7 @@ enum {
   OP_FIFO_WAIT,        /* fd: state dir, s0: fifo name; blocks until `start` opens it */
   OP_CLOSE_FDS,        /* n0: first fd to mark CLOEXEC; fds 3..n0-1 are preserved (CLOEXEC cleared) */
   OP_EXEC,             /* n0: argv table offset, n1: envp table offset; path from OP_LOOKUP */
-  OP_SECCOMP,          /* n0: offset of a sock_fprog's filter, n1: instruction count, n2: flags */
+  OP_SECCOMP,          /* n0: offset of a sock_fprog's filter, n1: instruction count, n2: flags, n3: MSG_SECCOMP(_FD) or 0 */
   OP_CLOSE,            /* fd */
   OP_WRITE_FD,         /* fd, s1 content: write to an fd the parent opened (e.g. a /proc file) */
   OP_ROOT_RDONLY,      /* make the root's own mount read-only (not its submounts) */
@@ -203,7 +203,7 @@ enum {
 };
 
 /* Messages on the sync socket, both ways: keep in step with src/plan/program.ts (Msg). */
-enum { MSG_ERROR = 1, MSG_PID, MSG_READY, MSG_USERMAP, MSG_GO, MSG_SECCOMP, MSG_HOOKS, MSG_READY_TO_JOIN, MSG_IDMAP };
+enum { MSG_ERROR = 1, MSG_PID, MSG_READY, MSG_USERMAP, MSG_GO, MSG_SECCOMP, MSG_HOOKS, MSG_READY_TO_JOIN, MSG_IDMAP, MSG_SECCOMP_FD };
 
 struct op { u32 code; i32 fd; u32 s[4]; u64 n[5]; };
 struct header { u32 magic; u32 nops; u32 ops_off; u32 size; i32 sync_fd; i32 pad; };
@@ -1126,15 +1126,16 @@ static long run_op(u8 *prog, struct op *o, long sync_fd, i32 index)
     fprog.len = (u16)o->n[1]; fprog.filter = (u64)(prog + o->n[0]);
     r = SYS3(317 /* seccomp */, 1 /* SECCOMP_SET_MODE_FILTER */, o->n[2], &fprog);
     if (r < 0 || !o->n[3]) return r < 0 ? r : 0;
-    /* NEW_LISTENER: the notify fd goes to the parent, which hands it to the listener. */
+    /* NEW_LISTENER: the notify fd goes to the parent, which hands it to the listener.
+     * MSG_SECCOMP_FD: only its number (a write), the parent takes it with
+     * pidfd_getfd(2) while this waits; MSG_SECCOMP: the fd itself (sendmsg). */
     {
       long fd = r;
-      r = send_msg(sync_fd, (i32)o->n[3], index, 0, 0);
-      if (r == 0) r = send_fd(sync_fd, fd, "seccomp");
-      SYS1(SYS_close, fd);
-      if (r < 0) return r;
-      r = full_read(sync_fd, &m, sizeof m);
+      r = send_msg(sync_fd, (i32)o->n[3], index, 0, o->n[3] == MSG_SECCOMP_FD ? (i32)fd : 0);
+      if (r == 0 && o->n[3] == MSG_SECCOMP) r = send_fd(sync_fd, fd, "seccomp");
+      if (r == 0) r = full_read(sync_fd, &m, sizeof m);
       if (r == 0 && m.type != MSG_GO) r = -EINVAL;
+      SYS1(SYS_close, fd);
       return r;
     }
   }

@@ -208,12 +208,16 @@ export function makeCgroup(cgroup: CgroupManager, store: Store, id: string, undo
   undo.push(() => cgroup.removeMade());
 }
 
-/** linux.seccomp → BPF, with libseccomp loaded only now. */
+/**
+ * linux.seccomp → BPF, with libseccomp loaded only now. A root bunc takes a
+ * listener fd from its child with pidfd_getfd (see planSeccomp's NOTIFY_FORBIDDEN).
+ */
 export function compileSeccomp(s: LinuxSeccomp, warnings: string[]): CompiledSeccomp {
-  const plan = planSeccomp(s);
+  const fetchListener = process.geteuid?.() === 0;
+  const plan = planSeccomp(s, { fetchListener });
   const filter = buildFilter(plan);
   warnings.push(...filter.warnings);
-  return { bpf: filter.bpf, flags: plan.flags, listener: plan.listener };
+  return { bpf: filter.bpf, flags: plan.flags, listener: plan.listener, fetchListener };
 }
 
 /** This kernel's last capability, or undefined when /proc does not say. */

@@ -10,7 +10,7 @@ import { BuncError } from "../errors";
 import { errnoText } from "../linux/errno";
 import { readFull, socketPair, writeFull } from "../linux/fs";
 import { errnoError, rawSyscall, SYS } from "../linux/libc";
-import { openChild, sendSignal, waitExit } from "../linux/pidfd";
+import { openChild, sendSignal, takeFd, waitExit } from "../linux/pidfd";
 import { procStat } from "../linux/proc";
 import { encode, Msg, Op, type Operation } from "../plan/program";
 
@@ -120,8 +120,10 @@ function serve(sock: number, firstPid: number, ops: readonly Operation[], onSetu
         msg.set([Msg.GO, 0, 0, 0]);
         writeFull(sock, buf);
         break;
-      case Msg.SECCOMP: {
-        const fd = receiveFd(sock);
+      case Msg.SECCOMP:
+      case Msg.SECCOMP_FD: {
+        // The listener fd, sent (SCM_RIGHTS) or, from a root bunc's child, taken by its number.
+        const fd = type === Msg.SECCOMP ? receiveFd(sock) : takeFd(pid, msgPid!);
         if (fd < 0) throw errnoError("receive the seccomp listener fd", -fd);
         if (handlers.onSeccomp) handlers.onSeccomp(fd, pid);
         else closeSync(fd);

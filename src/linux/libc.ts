@@ -25,6 +25,7 @@ export const SYS = {
   pidfd_send_signal: 424,
   open_tree: 428,
   pidfd_open: 434,
+  pidfd_getfd: 438,
   mount_setattr: 442,
 } as const;
 

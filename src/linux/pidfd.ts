@@ -53,3 +53,18 @@ export function waitExit(pidfd: number, timeoutMs: number): boolean {
 export function setChildSubreaper(): void {
   syscall("prctl(PR_SET_CHILD_SUBREAPER)", SYS.prctl, 36, 1, 0, 0, 0);
 }
+
+/**
+ * A copy of process pid's fd number fd (pidfd_getfd(2), Linux 5.6): needs
+ * ptrace access to it (PTRACE_MODE_ATTACH_REALCREDS), which root has even
+ * over a non-dumpable child.
+ */
+export function takeFd(pid: number, fd: number): number {
+  const pidfd = rawSyscall(SYS.pidfd_open, pid, 0);
+  if (pidfd < 0) throw errnoError(`pidfd_open ${pid}`, -pidfd);
+  try {
+    return syscall(`pidfd_getfd ${pid} fd ${fd}`, SYS.pidfd_getfd, pidfd, fd, 0);
+  } finally {
+    closeSync(pidfd);
+  }
+}

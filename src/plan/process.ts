@@ -44,6 +44,8 @@ export interface CompiledSeccomp {
   flags: number;
   /** The filter has SCMP_ACT_NOTIFY rules: its listener fd goes to the parent. */
   listener: boolean;
+  /** The parent takes that fd with pidfd_getfd (it reads only its number), rather than the child sending it. */
+  fetchListener?: boolean;
 }
 
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -107,7 +109,8 @@ export function compileProcess(proc: Process, ctx: ProcessContext, add: Add): vo
 }
 
 function addSeccomp(f: CompiledSeccomp, add: Add): void {
-  add(Op.SECCOMP, "load the seccomp filter", { n: [{ bytes: f.bpf }, f.bpf.length / 8, f.flags, f.listener ? Msg.SECCOMP : 0] });
+  const listener = !f.listener ? 0 : f.fetchListener ? Msg.SECCOMP_FD : Msg.SECCOMP;
+  add(Op.SECCOMP, "load the seccomp filter", { n: [{ bytes: f.bpf }, f.bpf.length / 8, f.flags, listener] });
 }
 
 /** Drop, with a warning, capabilities above this kernel's last one (named by a newer kernel). */

@@ -68,7 +68,7 @@ export const Op = {
 export type OpCode = (typeof Op)[keyof typeof Op];
 
 /** Messages on the sync socket, both ways: keep in step with executor.c. */
-export const Msg = { ERROR: 1, PID: 2, READY: 3, SETUP: 4, GO: 5, SECCOMP: 6, HOOKS: 7, READY_TO_JOIN: 8, IDMAP: 9 } as const;
+export const Msg = { ERROR: 1, PID: 2, READY: 3, SETUP: 4, GO: 5, SECCOMP: 6, HOOKS: 7, READY_TO_JOIN: 8, IDMAP: 9, SECCOMP_FD: 10 } as const;
 
 /** How OP_MOUNT/OP_BIND create a missing target (COPY_UP: OP_MOUNT copies what it covers into the new mount): keep in step with executor.c. */
 export const Create = { NONE: 0, DIR: 1, FILE: 2, NO_SYMLINKS: 4, COPY_UP: 8 } as const;

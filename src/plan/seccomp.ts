@@ -45,14 +45,15 @@ export const FILTER_FLAGS = {
 /**
  * Syscalls the executor makes after loading a filter with a listener BEFORE
  * the listener has its fd: notifying them would hang the container for good.
- * write reports the message and sendmsg passes the fd (SCM_RIGHTS) to bunc,
- * which hands it to the listener before it answers; read (that answer) and
- * everything after may be notified, as runc allows (it refuses only write):
- * the listener holds the fd by then. bunc could drop sendmsg from this list
- * by fetching the fd with pidfd_getfd(2) as runc 1.2+ does, but that needs
- * ptrace access to the non-dumpable child, which a rootless bunc lacks.
+ * write tells bunc the fd's number, and bunc, as root, takes the fd with
+ * pidfd_getfd(2) (runc 1.2+ does the same) and hands it to the listener
+ * before it answers; read (that answer) and everything after may be
+ * notified, as runc allows (it refuses only write). A rootless bunc has no
+ * ptrace access to its non-dumpable child, so the child passes the fd itself
+ * with sendmsg, which then must not be notified either.
  */
-const NOTIFY_FORBIDDEN = ["write", "sendmsg"];
+const NOTIFY_FORBIDDEN = ["write"];
+const NOTIFY_FORBIDDEN_ROOTLESS = ["write", "sendmsg"];
 
 export interface SeccompCondition {
   index: number;
@@ -95,7 +96,8 @@ export function actionValue(action: keyof typeof ACTIONS, errnoRet: number | und
 }
 
 /** Check linux.seccomp and translate it into libseccomp's terms. */
-export function planSeccomp(s: LinuxSeccomp): SeccompPlan {
+export function planSeccomp(s: LinuxSeccomp, opts: { fetchListener?: boolean } = {}): SeccompPlan {
+  const forbidden = opts.fetchListener ? NOTIFY_FORBIDDEN : NOTIFY_FORBIDDEN_ROOTLESS;
   if (s.defaultAction === "SCMP_ACT_NOTIFY")
     throw new BuncError("config.json: linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action", { code: "CONFIG" });
   const defaultAction = actionValue(s.defaultAction, s.defaultErrnoRet, "linux.seccomp.defaultErrnoRet");
@@ -106,7 +108,7 @@ export function planSeccomp(s: LinuxSeccomp): SeccompPlan {
     const action = actionValue(call.action, call.errnoRet, where);
     if (call.action === "SCMP_ACT_NOTIFY") {
       listener = true;
-      const bad = call.names.find((n) => NOTIFY_FORBIDDEN.includes(n));
+      const bad = call.names.find((n) => forbidden.includes(n));
       if (bad) throw new BuncError(`config.json: ${where}: SCMP_ACT_NOTIFY cannot be used for ${bad}: bunc itself needs it after the filter is loaded`, { code: "CONFIG" });
     }
     // libseccomp refuses a rule whose action is the default one; it would change nothing.

@@ -191,6 +191,34 @@ describe.skipIf(!!skip)("seccomp", () => {
     expectSame(allow, "435:EINVAL\n1000:ENOSYS\n");
   });
 
+  test.skipIf(!Bun.which("python3"))("SCMP_ACT_NOTIFY on sendmsg (allowed to a root bunc, as runc: it takes the listener fd with pidfd_getfd)", async () => {
+    // The same CONTINUE-everything agent as below; the point is that nothing hangs and the fd arrives.
+    const py = [
+      "import socket, sys",
+      "s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(sys.argv[1]); s.listen(1)",
+      "c, _ = s.accept()",
+      "msg, fds, _, _ = socket.recv_fds(c, 65536, 4)",
+      "print(len(fds))",
+    ].join("\n");
+    const run = async (runtime: "bunc" | "runc") => {
+      const sock = `${sb.dir}/agent-sendmsg-${runtime}.sock`;
+      const agent = Bun.spawn(["python3", "-c", py, sock], { stdout: "pipe" });
+      for (let i = 0; i < 100 && !existsSync(sock); i++) Bun.sleepSync(20);
+      const edit = withSeccomp({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: sock, syscalls: [{ names: ["sendmsg"], action: "SCMP_ACT_NOTIFY" }] });
+      const r = runtime === "bunc" ? buncRun(sb, "echo ran", edit) : runcRun(sb, "echo ran", edit);
+      return { r, fds: (await new Response(agent.stdout).text()).trim() };
+    };
+    const b = await run("bunc");
+    expect(b.r.stdout, show(b.r)).toBe("ran\n");
+    expect(b.r.code).toBe(0);
+    expect(b.fds).toBe("1");
+    if (RUNC) {
+      const r = await run("runc");
+      expect(r.r.stdout, show(r.r)).toBe("ran\n");
+      expect(r.fds).toBe("1");
+    }
+  });
+
   test.skipIf(!Bun.which("python3"))("SCMP_ACT_NOTIFY on read (allowed, as runc): a listener that lets every call continue sees the container's reads", async () => {
     // seccomp_unotify(2): RECV a struct seccomp_notif (80 bytes), SEND a seccomp_notif_resp with FLAG_CONTINUE.
     const py = [

@@ -40,7 +40,10 @@ describe("planSeccomp", () => {
     expect(() => planSeccomp({ defaultAction: "SCMP_ACT_NOTIFY" })).toThrow("cannot be the default action");
     expect(() => planSeccomp({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mknod"], action: "SCMP_ACT_NOTIFY" }] })).toThrow("needs listenerPath");
     expect(() => planSeccomp({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/a", syscalls: [{ names: ["write"], action: "SCMP_ACT_NOTIFY" }] })).toThrow("cannot be used for write");
+    // A rootless bunc's child sends the listener fd with sendmsg; a root bunc takes it with pidfd_getfd.
     expect(() => planSeccomp({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/a", syscalls: [{ names: ["sendmsg"], action: "SCMP_ACT_NOTIFY" }] })).toThrow("cannot be used for sendmsg");
+    expect(planSeccomp({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/a", syscalls: [{ names: ["sendmsg"], action: "SCMP_ACT_NOTIFY" }] }, { fetchListener: true }).listener).toBe(true);
+    expect(() => planSeccomp({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/a", syscalls: [{ names: ["write"], action: "SCMP_ACT_NOTIFY" }] }, { fetchListener: true })).toThrow("cannot be used for write");
     expect(planSeccomp({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/a", syscalls: [{ names: ["read", "close"], action: "SCMP_ACT_NOTIFY" }] }).listener).toBe(true);
     expect(() => planSeccomp({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["x"], action: "SCMP_ACT_ERRNO", args: [{ index: 6, value: 0, op: "SCMP_CMP_EQ" }] }] })).toThrow("6 arguments");
   });
