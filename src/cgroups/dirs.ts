@@ -81,3 +81,23 @@ export function allPids(dir: string): number[] {
   for (const e of entries) if (e.isDirectory()) pids.push(...allPids(path.join(dir, e.name)));
   return pids;
 }
+
+/**
+ * rmdir dir and every cgroup below it, deepest first (runc's RemovePaths):
+ * a container may have made sub-cgroups of its own. Gone already is fine.
+ */
+export function removeTree(dir: string): void {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw e;
+  }
+  for (const e of entries) if (e.isDirectory()) removeTree(path.join(dir, e.name));
+  try {
+    rmdirSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+  }
+}

@@ -97,3 +97,18 @@ export function v2OomNotifier(dir: string): OomNotifier {
     },
   };
 }
+
+/**
+ * No OOM notifications (runc warns and goes on streaming stats when it cannot
+ * get them, e.g. on a v1 host without the memory hierarchy): an eventfd
+ * nobody signals, and the watch ends when over() says so.
+ */
+export function silentOomNotifier(over: () => boolean): OomNotifier {
+  const fd = eventfd();
+  return {
+    fd,
+    ended: over,
+    read: () => ({ ooms: 0, done: over() }),
+    close: () => closeSync(fd),
+  };
+}

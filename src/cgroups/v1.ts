@@ -3,13 +3,13 @@
  * A relative cgroupsPath is relative to this process's own cgroup in each
  * hierarchy, an absolute one to the hierarchy's root, as in runc's fs driver.
  */
-import { existsSync, readFileSync, rmdirSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { posix as path } from "node:path";
 import { BuncError } from "../errors";
 import { rawSyscall, SYS } from "../linux/libc";
 import type { CgroupBind } from "../plan/compile";
-import { allPids, MadeDirs } from "./dirs";
-import { keyValues, readCgroupFile, readNumber, readProcs, waitFor, writeCgroupFile as write, writeCgroupFileValues as writeValues } from "./fsio";
+import { allPids, MadeDirs, removeTree } from "./dirs";
+import { keyValues, readCgroupFile, readNumber, waitFor, writeCgroupFile as write, writeCgroupFileValues as writeValues } from "./fsio";
 import { hierarchies, ownCgroups } from "./hierarchies";
 import type { CgroupManager } from "./manager";
 import { v1OomNotifier, type OomNotifier } from "./oom";
@@ -176,8 +176,9 @@ export class V1Manager implements CgroupManager {
   }
 
   pids(): number[] {
+    // Every process below the container's cgroup too, as runc's GetAllPids.
     const dir = this.dir("pids") ?? this.dir("freezer") ?? Object.values(this.paths)[0];
-    return dir ? readProcs(path.join(dir, "cgroup.procs")) : [];
+    return dir ? allPids(dir) : [];
   }
 
   freeze(): void {
@@ -254,9 +255,9 @@ export class V1Manager implements CgroupManager {
     let failure: unknown;
     for (const dir of Object.values(this.paths)) {
       try {
-        rmdirSync(dir);
+        removeTree(dir);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "ENOENT") failure ??= e;
+        failure ??= e;
       }
     }
     if (failure) throw new BuncError(`remove cgroup: ${(failure as Error).message}`, { code: "CGROUP", cause: failure });

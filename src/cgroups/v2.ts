@@ -4,7 +4,7 @@
  * cgroup, an absolute one under the hierarchy's root. Device rules are an
  * eBPF program attached to the cgroup (device-filter.ts), as in runc and crun.
  */
-import { closeSync, constants, existsSync, openSync, rmdirSync } from "node:fs";
+import { closeSync, constants, existsSync, openSync } from "node:fs";
 import { posix as path } from "node:path";
 import { BuncError } from "../errors";
 import { attachDeviceProgram, attachedDevicePrograms, detachDeviceProgram, DEVICE_PROGRAM_NAME, loadDeviceProgram, openProgram } from "../linux/bpf";
@@ -12,8 +12,8 @@ import { rawSyscall, SYS } from "../linux/libc";
 import { deviceRules } from "./devices";
 import { deviceProgram, emulateDeviceRules } from "./device-filter";
 import type { CgroupBind } from "../plan/compile";
-import { allPids, MadeDirs } from "./dirs";
-import { keyValues, readCgroupFile, readNumber, readProcs, waitFor, writeCgroupFile as write } from "./fsio";
+import { allPids, MadeDirs, removeTree } from "./dirs";
+import { keyValues, readCgroupFile, readNumber, waitFor, writeCgroupFile as write } from "./fsio";
 import { hierarchies, ownCgroups } from "./hierarchies";
 import type { CgroupManager } from "./manager";
 import { v2OomNotifier, type OomNotifier } from "./oom";
@@ -128,7 +128,8 @@ export class V2Manager implements CgroupManager {
   }
 
   pids(): number[] {
-    return readProcs(path.join(this.dir, "cgroup.procs"));
+    // Every process below the container's cgroup too, as runc's GetAllPids.
+    return allPids(this.dir);
   }
 
   freeze(): void {
@@ -174,9 +175,9 @@ export class V2Manager implements CgroupManager {
 
   destroy(): void {
     try {
-      rmdirSync(this.dir);
+      removeTree(this.dir);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw new BuncError(`remove cgroup: ${(e as Error).message}`, { code: "CGROUP", cause: e });
+      throw new BuncError(`remove cgroup: ${(e as Error).message}`, { code: "CGROUP", cause: e });
     }
   }
 

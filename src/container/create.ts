@@ -15,6 +15,7 @@ import { compile, idmapMountOf, type ContainerHooks } from "../plan/compile";
 import type { CompiledSeccomp } from "../plan/process";
 import { planSeccomp } from "../plan/seccomp";
 import { buildFilter } from "../linux/seccomp";
+import { mayTakeChildFds } from "../linux/proc";
 import type { LinuxSeccomp, Spec } from "../spec/config";
 import { cstr, SYS, syscall } from "../linux/libc";
 import { sendFd } from "../../ffi/executor";
@@ -209,11 +210,14 @@ export function makeCgroup(cgroup: CgroupManager, store: Store, id: string, undo
 }
 
 /**
- * linux.seccomp → BPF, with libseccomp loaded only now. A root bunc takes a
- * listener fd from its child with pidfd_getfd (see planSeccomp's NOTIFY_FORBIDDEN).
+ * linux.seccomp → BPF, with libseccomp loaded only now. A bunc that may
+ * ptrace its child takes a listener fd from it with pidfd_getfd (see
+ * planSeccomp's NOTIFY_FORBIDDEN); the check runs only for a filter that
+ * has a listener.
  */
 export function compileSeccomp(s: LinuxSeccomp, warnings: string[]): CompiledSeccomp {
-  const fetchListener = process.geteuid?.() === 0;
+  const notifies = s.syscalls?.some((c) => c.action === "SCMP_ACT_NOTIFY") ?? false;
+  const fetchListener = notifies && mayTakeChildFds();
   const plan = planSeccomp(s, { fetchListener });
   const filter = buildFilter(plan);
   warnings.push(...filter.warnings);

@@ -3,6 +3,7 @@
  * when it was never started), its cgroup, its state directory.
  */
 import { closeSync, statSync } from "node:fs";
+import { waitFor } from "../cgroups/fsio";
 import { cgroupManagerFromPaths } from "../cgroups/manager";
 import { BuncError } from "../errors";
 import { openProcess, sendSignal, waitExit } from "../linux/pidfd";
@@ -28,7 +29,7 @@ export function deleteContainer(store: Store, id: string, force = false): string
     const left = destroyCgroup(record.cgroupPaths, { killAll: killsAll(record), pidns });
     if (left) warnings.push(left);
   } else {
-    removeUnfinished(store, id, force);
+    warnings.push(...removeUnfinished(store, id, force));
   }
   store.remove(id);
   if (!record) return warnings;
@@ -82,25 +83,33 @@ function pidNamespaceOf(pid: number): number | undefined {
 
 /**
  * A create that never wrote state.json (it failed without undoing, or was
- * killed): its cgroup, recorded before it was made. With -f whatever is
- * left in it is killed; without, a cgroup with processes (a create still
- * at work, perhaps) is an error and nothing is removed.
+ * killed): the cgroup directories it recorded before making them. Nothing
+ * in them is killed, even with -f: the create's own process died with it
+ * (its parent-death signal), so processes there now belong to someone else
+ * — another container given the same cgroupsPath since — and so does a
+ * directory another container's record names. An empty one is removed;
+ * one with processes is an error without -f and is left with a warning with
+ * it. Returns the warnings.
  */
-function removeUnfinished(store: Store, id: string, force: boolean): void {
+function removeUnfinished(store: Store, id: string, force: boolean): string[] {
   const paths = store.loadCgroupPaths(id);
-  if (!paths || Object.keys(paths).length === 0) return;
-  const cgroup = cgroupManagerFromPaths(paths);
-  if (force) {
+  if (!paths || Object.keys(paths).length === 0) return [];
+  const others = new Set(store.ids().filter((o) => o !== id).flatMap((o) => Object.values(store.load(o)?.cgroupPaths ?? {})));
+  const mine = Object.fromEntries(Object.entries(paths).filter(([, dir]) => !others.has(dir)));
+  if (Object.keys(mine).length === 0) return [];
+  const cgroup = cgroupManagerFromPaths(mine);
+  // The create's own child may still be dying (it goes when it sees its parent gone).
+  waitFor(() => cgroup.pids().length === 0, 300);
+  if (cgroup.pids().length === 0) {
     try {
-      cgroup.thaw();
+      cgroup.destroy();
+      return [];
     } catch {
-      // Not made yet.
+      // A process came in meanwhile: as below.
     }
-    if (cgroup.pids().length > 0) cgroup.signalAll(SIGKILL);
-  } else if (cgroup.pids().length > 0) {
-    throw new BuncError(`cannot delete container ${id}: it is creating and its cgroup has processes (use delete -f)`, { code: "STATE" });
   }
-  destroyCgroup(paths);
+  if (!force) throw new BuncError(`cannot delete container ${id}: it is creating and its cgroup has processes`, { code: "STATE" });
+  return [`cgroup ${Object.values(mine)[0]} not removed: processes not of container ${id} are in it (${cgroup.pids().join(" ")})`];
 }
 
 /**

@@ -5,6 +5,7 @@
  * inotify on memory.events), so nothing is polled between two stats.
  */
 import { cgroupManagerFromPaths, type CgroupManager } from "../cgroups/manager";
+import { silentOomNotifier, type OomNotifier } from "../cgroups/oom";
 import type { Stats } from "../cgroups/stats";
 import { BuncError } from "../errors";
 import { waitReadable } from "../linux/notify";
@@ -39,7 +40,14 @@ export function statsEvent(store: Store, id: string): ContainerEvent {
  */
 export function watchEvents(store: Store, id: string, intervalMs: number, emit: (e: ContainerEvent) => void, warn: (message: string) => void): void {
   const { cgroup } = live(store, id);
-  const notifier = cgroup.oomNotifier();
+  let notifier: OomNotifier;
+  try {
+    notifier = cgroup.oomNotifier();
+  } catch (e) {
+    // As runc: stats go on without OOM events, until the container is deleted.
+    warn(`${(e as Error).message}: events of ${id} go on without OOM events`);
+    notifier = silentOomNotifier(() => !store.exists(id));
+  }
   try {
     let nextStats = performance.now() + intervalMs;
     for (;;) {

@@ -26,3 +26,28 @@ export function isSameProcess(pid: number, startTime: string): boolean {
   const st = procStat(pid);
   return st !== undefined && st.startTime === startTime && st.state !== "Z" && st.state !== "X";
 }
+
+/** Whether this process has capability number cap in its effective set (CapEff of proc_pid_status(5)). */
+export function hasEffectiveCapability(cap: number): boolean {
+  try {
+    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "latin1"));
+    return m !== null && ((BigInt(`0x${m[1]}`) >> BigInt(cap)) & 1n) === 1n;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether this process may take an fd from its non-dumpable child with
+ * pidfd_getfd(2): CAP_SYS_PTRACE (PTRACE_MODE_ATTACH_REALCREDS over a
+ * non-dumpable task), and Yama not at "no attach" (ptrace_scope 3).
+ */
+export function mayTakeChildFds(): boolean {
+  const CAP_SYS_PTRACE = 19;
+  if (!hasEffectiveCapability(CAP_SYS_PTRACE)) return false;
+  try {
+    return readFileSync("/proc/sys/kernel/yama/ptrace_scope", "latin1").trim() !== "3";
+  } catch {
+    return true; // no Yama
+  }
+}

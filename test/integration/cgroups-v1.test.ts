@@ -159,6 +159,64 @@ describe.skipIf(!!skip)("cgroups v1", () => {
     console.log(`killed create, then delete -f: runc exit ${theirs.deleted}, state dir left ${theirs.stateLeft}, cgroup left ${theirs.cgroupLeft}`);
   }, 60_000);
 
+  test("delete -f of a killed create's leftover kills nothing: a container given the same cgroupsPath since keeps running and keeps its cgroup", async () => {
+    const a = sb.id("i4leftA");
+    const b = sb.id("i4leftB");
+    const shared = `bunc-cg-shared-${a}`;
+    const marker = `${sb.dir}/hook-${a}`;
+    const ba = bundle(a, ["true"], {}, (c) => {
+      c.linux.cgroupsPath = `/${shared}`;
+      c.hooks = { prestart: [{ path: "/bin/sh", args: ["sh", "-c", `echo $$ > ${marker}; exec sleep 30`] }] };
+    });
+    const create = Bun.spawn([BUNC, "--root", sb.root, "create", "-b", ba, a], { stdout: "ignore", stderr: "ignore", stdin: "ignore" });
+    try {
+      expect(waitUntil(() => existsSync(marker) && readFileSync(marker, "utf8").trim() !== "")).toBe(true);
+      create.kill(9);
+      await create.exited;
+      try { process.kill(Number(readFileSync(marker, "utf8")), 9); } catch { /* gone */ }
+      const bb = bundle(b, ["sleep", "60"], {}, (c) => (c.linux.cgroupsPath = `/${shared}`));
+      expect(sb.bunc(["run", "-d", "-b", bb, b]).code).toBe(0);
+      const d = sb.bunc(["delete", "-f", a]);
+      // B's record names the same directories: A's delete leaves them to B without a word.
+      expect(d.code, d.stderr).toBe(0);
+      expect(sb.state(b).status).toBe("running");
+      expect(existsSync(`/sys/fs/cgroup/memory/${shared}`)).toBe(true);
+      expect(existsSync(`${sb.root}/${a}`)).toBe(false);
+      expect(sb.bunc(["delete", "-f", b]).code).toBe(0);
+      expect(existsSync(`/sys/fs/cgroup/memory/${shared}`)).toBe(false);
+    } finally {
+      removeCgroupEverywhere(shared);
+    }
+  }, 60_000);
+
+  test("a sub-cgroup the container made: ps lists its processes, delete -f kills them and removes it too (runc's GetAllPids, RemovePaths)", () => {
+    const id = sb.id("i4sub");
+    const b = bundle(id, ["sleep", "60"], {}, (c) => (c.linux.namespaces = c.linux.namespaces.filter((ns: Config) => ns.type !== "pid")));
+    expect(sb.bunc(["run", "-d", "-b", b, id]).code).toBe(0);
+    const stranger = Bun.spawn(["sleep", "60"], { stdio: ["ignore", "ignore", "ignore"] });
+    try {
+      for (const h of readdirSync("/sys/fs/cgroup")) {
+        const dir = `/sys/fs/cgroup/${h}/bunc-cg-${id}`;
+        if (!existsSync(dir) || h === "unified") continue;
+        mkdirSync(`${dir}/sub`);
+        // A new v1 cpuset takes no task before it has cpus and mems.
+        for (const f of ["cpuset.cpus", "cpuset.mems"]) if (existsSync(`${dir}/${f}`)) writeFileSync(`${dir}/sub/${f}`, readFileSync(`${dir}/${f}`));
+        writeFileSync(`${dir}/sub/cgroup.procs`, String(stranger.pid));
+      }
+      const ps = sb.bunc(["ps", "--format", "json", id]);
+      expect(JSON.parse(ps.stdout)).toContain(stranger.pid);
+      const d = sb.bunc(["delete", "-f", id]);
+      expect(d.code, d.stderr).toBe(0);
+      expect(waitUntil(() => /^State:\s+[ZX]/m.test(readFileSync(`/proc/${stranger.pid}/status`, "utf8")), 2000)).toBe(true);
+      expect(noCgroup(id)).toBe(true);
+    } finally {
+      stranger.kill(9);
+      Bun.sleepSync(50);
+      for (const h of readdirSync("/sys/fs/cgroup")) try { rmdirSync(`/sys/fs/cgroup/${h}/bunc-cg-${id}/sub`); } catch { /* gone */ }
+      removeCgroupEverywhere(`bunc-cg-${id}`);
+    }
+  });
+
   /**
    * A process started outside the container is moved into the container's
    * cgroup (every hierarchy), then the container is deleted with -f: whether

@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { dlopen } from "bun:ffi";
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
-import { integrationSkipReason, RUNC, Sandbox, sh } from "../harness";
+import { BUNC, integrationSkipReason, RUNC, Sandbox, sh } from "../harness";
 import { both, buncRun, runcRun, show, type Edit } from "./container-helpers";
 
 const skip = integrationSkipReason();
@@ -217,6 +217,15 @@ describe.skipIf(!!skip)("seccomp", () => {
       expect(r.r.stdout, show(r.r)).toBe("ran\n");
       expect(r.fds).toBe("1");
     }
+  });
+
+  test.skipIf(!Bun.which("setpriv"))("a bunc without CAP_SYS_PTRACE (it could not pidfd_getfd the listener fd) refuses SCMP_ACT_NOTIFY on sendmsg before anything exists", () => {
+    const id = sb.id();
+    const bundle = sb.bundle(["true"], withSeccomp({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: `${sb.dir}/nobody.sock`, syscalls: [{ names: ["sendmsg"], action: "SCMP_ACT_NOTIFY" }] }));
+    const r = sh(["setpriv", "--bounding-set=-sys_ptrace", BUNC, "--root", sb.root, "run", "-b", bundle, id]);
+    expect(r.stderr, show(r)).toContain("SCMP_ACT_NOTIFY cannot be used for sendmsg");
+    expect(r.code).toBe(1);
+    expect(existsSync(`${sb.root}/${id}`)).toBe(false);
   });
 
   test.skipIf(!Bun.which("python3"))("SCMP_ACT_NOTIFY on read (allowed, as runc): a listener that lets every call continue sees the container's reads", async () => {

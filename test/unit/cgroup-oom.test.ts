@@ -8,7 +8,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { posix as path } from "node:path";
-import { v1OomNotifier, v2OomNotifier } from "../../src/cgroups/oom";
+import { silentOomNotifier, v1OomNotifier, v2OomNotifier } from "../../src/cgroups/oom";
 import { waitReadable } from "../../src/linux/notify";
 
 const dirs: string[] = [];
@@ -70,5 +70,21 @@ describe("v2OomNotifier", () => {
 describe("v1OomNotifier", () => {
   test("without the memory hierarchy: a clear error, as runc's \"memory controller missing\"", () => {
     expect(() => v1OomNotifier(undefined)).toThrow("the memory cgroup controller is not mounted");
+  });
+});
+
+describe("silentOomNotifier (no OOM notifications to be had)", () => {
+  test("never readable, reports no OOM, ends when told", () => {
+    let over = false;
+    const n = silentOomNotifier(() => over);
+    try {
+      expect(waitReadable(n.fd, 20)).toBe(false);
+      expect(n.ended()).toBe(false);
+      over = true;
+      expect(n.ended()).toBe(true);
+      expect(n.read()).toEqual({ ooms: 0, done: true });
+    } finally {
+      n.close();
+    }
   });
 });
