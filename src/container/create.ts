@@ -204,7 +204,13 @@ export function makeCgroup(cgroup: CgroupManager, store: Store, id: string, undo
   const existing = cgroup.existing();
   if (existing.frozen) throw new BuncError("container's cgroup unexpectedly frozen", { code: "CGROUP" });
   if (existing.pids.length > 0) warnings.push(`container's cgroup is not empty: ${existing.pids.length} process(es) found`);
-  store.saveCgroupPaths(id, Object.fromEntries(Object.entries(cgroup.paths).filter(([, dir]) => !existsSync(dir))));
+  const made: string[] = [];
+  for (const dir of Object.values(cgroup.paths)) {
+    const levels: string[] = [];
+    for (let d = dir; d !== "/" && !existsSync(d); d = path.dirname(d)) levels.unshift(d);
+    made.push(...levels);
+  }
+  store.saveCgroupPaths(id, { paths: Object.fromEntries(Object.entries(cgroup.paths).filter(([, dir]) => !existsSync(dir))), made });
   cgroup.create();
   undo.push(() => cgroup.removeMade());
 }

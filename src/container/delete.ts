@@ -2,7 +2,7 @@
  * delete: remove everything a container made — its process (with -f, or
  * when it was never started), its cgroup, its state directory.
  */
-import { closeSync, statSync } from "node:fs";
+import { closeSync, rmdirSync, statSync } from "node:fs";
 import { waitFor } from "../cgroups/fsio";
 import { cgroupManagerFromPaths } from "../cgroups/manager";
 import { BuncError } from "../errors";
@@ -92,10 +92,10 @@ function pidNamespaceOf(pid: number): number | undefined {
  * it. Returns the warnings.
  */
 function removeUnfinished(store: Store, id: string, force: boolean): string[] {
-  const paths = store.loadCgroupPaths(id);
-  if (!paths || Object.keys(paths).length === 0) return [];
+  const recorded = store.loadCgroupPaths(id);
+  if (!recorded || Object.keys(recorded.paths).length === 0) return [];
   const others = new Set(store.ids().filter((o) => o !== id).flatMap((o) => Object.values(store.load(o)?.cgroupPaths ?? {})));
-  const mine = Object.fromEntries(Object.entries(paths).filter(([, dir]) => !others.has(dir)));
+  const mine = Object.fromEntries(Object.entries(recorded.paths).filter(([, dir]) => !others.has(dir)));
   if (Object.keys(mine).length === 0) return [];
   const cgroup = cgroupManagerFromPaths(mine);
   // The create's own child may still be dying (it goes when it sees its parent gone).
@@ -103,6 +103,14 @@ function removeUnfinished(store: Store, id: string, force: boolean): string[] {
   if (cgroup.pids().length === 0) {
     try {
       cgroup.destroy();
+      // Then the parents it made, deepest first, where nothing else has come to live.
+      for (const dir of [...recorded.made].reverse()) {
+        try {
+          rmdirSync(dir);
+        } catch {
+          // Gone, or in use.
+        }
+      }
       return [];
     } catch {
       // A process came in meanwhile: as below.

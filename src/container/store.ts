@@ -56,6 +56,14 @@ export const STATE_FILE = "state.json";
  * cgroup is, and delete removes it.
  */
 export const CGROUP_FILE = "cgroup.json";
+
+/** What create records in CGROUP_FILE before it makes the cgroup: the new directories only. */
+export interface CgroupRecord {
+  /** The container's directory per hierarchy mount point (those that did not exist). */
+  paths: Record<string, string>;
+  /** Every directory the create will make, parents too, top down. */
+  made: string[];
+}
 export const EXEC_FIFO = "exec.fifo";
 
 /** A container id as runc allows: [A-Za-z0-9_+,.-]+ (its ^[\w+-\.]+$), but not "." or "..". */
@@ -115,16 +123,16 @@ export class Store {
   }
 
   /** Record where the cgroup of a container being created is (see CGROUP_FILE). */
-  saveCgroupPaths(id: string, paths: Record<string, string>): void {
+  saveCgroupPaths(id: string, record: CgroupRecord): void {
     const file = path.join(this.dir(id), CGROUP_FILE);
-    writeFileSync(file + ".tmp", JSON.stringify(paths), { mode: 0o600 });
+    writeFileSync(file + ".tmp", JSON.stringify(record), { mode: 0o600 });
     renameSync(file + ".tmp", file);
   }
 
-  /** The cgroup paths create recorded for id, or undefined if it made none. */
-  loadCgroupPaths(id: string): Record<string, string> | undefined {
+  /** The cgroup create recorded for id, or undefined if it made none. */
+  loadCgroupPaths(id: string): CgroupRecord | undefined {
     try {
-      return JSON.parse(readFileSync(path.join(this.dir(id), CGROUP_FILE), "utf8")) as Record<string, string>;
+      return JSON.parse(readFileSync(path.join(this.dir(id), CGROUP_FILE), "utf8")) as CgroupRecord;
     } catch {
       return undefined;
     }

@@ -159,6 +159,34 @@ describe.skipIf(!!skip)("cgroups v1", () => {
     console.log(`killed create, then delete -f: runc exit ${theirs.deleted}, state dir left ${theirs.stateLeft}, cgroup left ${theirs.cgroupLeft}`);
   }, 60_000);
 
+  test("a killed create's leftover under parents it made: delete removes the parents too, and only those", async () => {
+    const id = sb.id("i4nest");
+    const top = `bunc-cg-top-${id}`;
+    const marker = `${sb.dir}/hook-${id}`;
+    const b = bundle(id, ["true"], {}, (c) => {
+      c.linux.cgroupsPath = `/${top}/mid/leaf`;
+      c.hooks = { prestart: [{ path: "/bin/sh", args: ["sh", "-c", `echo $$ > ${marker}; exec sleep 30`] }] };
+    });
+    // A directory of the user's in one hierarchy: never bunc's to remove.
+    mkdirSync(`/sys/fs/cgroup/pids/${top}`);
+    const create = Bun.spawn([BUNC, "--root", sb.root, "create", "-b", b, id], { stdout: "ignore", stderr: "ignore", stdin: "ignore" });
+    try {
+      expect(waitUntil(() => existsSync(marker) && readFileSync(marker, "utf8").trim() !== "")).toBe(true);
+      create.kill(9);
+      await create.exited;
+      try { process.kill(Number(readFileSync(marker, "utf8")), 9); } catch { /* gone */ }
+      expect(existsSync(`/sys/fs/cgroup/memory/${top}/mid/leaf`)).toBe(true);
+      const d = sb.bunc(["delete", id]);
+      expect(d.code, d.stderr).toBe(0);
+      expect(existsSync(`/sys/fs/cgroup/memory/${top}`)).toBe(false);
+      expect(existsSync(`/sys/fs/cgroup/pids/${top}/mid`)).toBe(false);
+      expect(existsSync(`/sys/fs/cgroup/pids/${top}`)).toBe(true);
+    } finally {
+      for (const h of readdirSync("/sys/fs/cgroup"))
+        for (const d of [`${top}/mid/leaf`, `${top}/mid`, top]) try { rmdirSync(`/sys/fs/cgroup/${h}/${d}`); } catch { /* gone */ }
+    }
+  }, 60_000);
+
   test("delete -f of a killed create's leftover kills nothing: a container given the same cgroupsPath since keeps running and keeps its cgroup", async () => {
     const a = sb.id("i4leftA");
     const b = sb.id("i4leftB");

@@ -32,9 +32,9 @@ describe("Store cgroup paths of a container being created", () => {
       const store = new Store(root);
       store.claim("a");
       expect(store.loadCgroupPaths("a")).toBeUndefined();
-      store.saveCgroupPaths("a", { "/sys/fs/cgroup/memory": "/sys/fs/cgroup/memory/x" });
+      store.saveCgroupPaths("a", { paths: { "/sys/fs/cgroup/memory": "/sys/fs/cgroup/memory/x" }, made: ["/sys/fs/cgroup/memory/x"] });
       expect(store.load("a")).toBeUndefined(); // still "creating"
-      expect(store.loadCgroupPaths("a")).toEqual({ "/sys/fs/cgroup/memory": "/sys/fs/cgroup/memory/x" });
+      expect(store.loadCgroupPaths("a")).toEqual({ paths: { "/sys/fs/cgroup/memory": "/sys/fs/cgroup/memory/x" }, made: ["/sys/fs/cgroup/memory/x"] });
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
