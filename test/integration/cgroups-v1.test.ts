@@ -127,20 +127,24 @@ describe.skipIf(!!skip)("cgroups v1", () => {
    * create killed (-9) while a prestart hook sleeps: the cgroup exists, state.json
    * does not. delete -f must remove both the state dir and the cgroup.
    */
-  async function crashedCreate(runtime: "bunc" | "runc"): Promise<{ id: string; deleted: number; stateLeft: boolean; cgroupLeft: boolean }> {
-    const id = sb.id(`i4crash${runtime}`);
+  /** Start `create` of id with a prestart hook that sleeps, and kill the runtime (-9) once the hook runs (its cgroup is made). */
+  async function killCreate(argv: string[], id: string, edit?: (c: Config) => void): Promise<void> {
     const marker = `${sb.dir}/hook-${id}`;
     const b = bundle(id, ["true"], {}, (c) => {
-      // The hook says it runs, then sleeps; the test kills the runtime meanwhile.
+      edit?.(c);
       c.hooks = { prestart: [{ path: "/bin/sh", args: ["sh", "-c", `echo $$ > ${marker}; exec sleep 30`] }] };
     });
-    const argv = runtime === "bunc" ? [BUNC, "--root", sb.root] : [RUNC!, "--root", `${sb.dir}/runc-state`];
     const create = Bun.spawn([...argv, "create", "-b", b, id], { stdout: "ignore", stderr: "ignore", stdin: "ignore" });
     expect(waitUntil(() => existsSync(marker) && readFileSync(marker, "utf8").trim() !== "")).toBe(true);
-    expect(existsSync(`/sys/fs/cgroup/memory/bunc-cg-${id}`)).toBe(true);
     create.kill(9);
     await create.exited;
     try { process.kill(Number(readFileSync(marker, "utf8")), 9); } catch { /* gone */ }
+  }
+
+  async function crashedCreate(runtime: "bunc" | "runc"): Promise<{ id: string; deleted: number; stateLeft: boolean; cgroupLeft: boolean }> {
+    const id = sb.id(`i4crash${runtime}`);
+    const argv = runtime === "bunc" ? [BUNC, "--root", sb.root] : [RUNC!, "--root", `${sb.dir}/runc-state`];
+    await killCreate(argv, id);
     const deleted = (runtime === "bunc" ? sb.bunc(["delete", "-f", id]) : sb.runc(["delete", "-f", id])).code;
     const stateLeft = existsSync(runtime === "bunc" ? `${sb.root}/${id}` : `${sb.dir}/runc-state/${id}`);
     const cgroupLeft = !noCgroup(id);
@@ -162,19 +166,10 @@ describe.skipIf(!!skip)("cgroups v1", () => {
   test("a killed create's leftover under parents it made: delete removes the parents too, and only those", async () => {
     const id = sb.id("i4nest");
     const top = `bunc-cg-top-${id}`;
-    const marker = `${sb.dir}/hook-${id}`;
-    const b = bundle(id, ["true"], {}, (c) => {
-      c.linux.cgroupsPath = `/${top}/mid/leaf`;
-      c.hooks = { prestart: [{ path: "/bin/sh", args: ["sh", "-c", `echo $$ > ${marker}; exec sleep 30`] }] };
-    });
     // A directory of the user's in one hierarchy: never bunc's to remove.
     mkdirSync(`/sys/fs/cgroup/pids/${top}`);
-    const create = Bun.spawn([BUNC, "--root", sb.root, "create", "-b", b, id], { stdout: "ignore", stderr: "ignore", stdin: "ignore" });
     try {
-      expect(waitUntil(() => existsSync(marker) && readFileSync(marker, "utf8").trim() !== "")).toBe(true);
-      create.kill(9);
-      await create.exited;
-      try { process.kill(Number(readFileSync(marker, "utf8")), 9); } catch { /* gone */ }
+      await killCreate([BUNC, "--root", sb.root], id, (c) => (c.linux.cgroupsPath = `/${top}/mid/leaf`));
       expect(existsSync(`/sys/fs/cgroup/memory/${top}/mid/leaf`)).toBe(true);
       const d = sb.bunc(["delete", id]);
       expect(d.code, d.stderr).toBe(0);
@@ -191,17 +186,8 @@ describe.skipIf(!!skip)("cgroups v1", () => {
     const a = sb.id("i4leftA");
     const b = sb.id("i4leftB");
     const shared = `bunc-cg-shared-${a}`;
-    const marker = `${sb.dir}/hook-${a}`;
-    const ba = bundle(a, ["true"], {}, (c) => {
-      c.linux.cgroupsPath = `/${shared}`;
-      c.hooks = { prestart: [{ path: "/bin/sh", args: ["sh", "-c", `echo $$ > ${marker}; exec sleep 30`] }] };
-    });
-    const create = Bun.spawn([BUNC, "--root", sb.root, "create", "-b", ba, a], { stdout: "ignore", stderr: "ignore", stdin: "ignore" });
     try {
-      expect(waitUntil(() => existsSync(marker) && readFileSync(marker, "utf8").trim() !== "")).toBe(true);
-      create.kill(9);
-      await create.exited;
-      try { process.kill(Number(readFileSync(marker, "utf8")), 9); } catch { /* gone */ }
+      await killCreate([BUNC, "--root", sb.root], a, (c) => (c.linux.cgroupsPath = `/${shared}`));
       const bb = bundle(b, ["sleep", "60"], {}, (c) => (c.linux.cgroupsPath = `/${shared}`));
       expect(sb.bunc(["run", "-d", "-b", bb, b]).code).toBe(0);
       const d = sb.bunc(["delete", "-f", a]);

@@ -191,6 +191,16 @@ describe.skipIf(!!skip)("seccomp", () => {
     expectSame(allow, "435:EINVAL\n1000:ENOSYS\n");
   });
 
+  /** Run script with syscall notified to a python listener (py, given the socket path); returns the run and what the listener printed. */
+  async function withListener(runtime: "bunc" | "runc", py: string, syscall: string, script: string) {
+    const sock = `${sb.dir}/agent-${syscall}-${runtime}.sock`;
+    const agent = Bun.spawn(["python3", "-c", py, sock], { stdout: "pipe" });
+    for (let i = 0; i < 100 && !existsSync(sock); i++) Bun.sleepSync(20);
+    const edit = withSeccomp({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: sock, syscalls: [{ names: [syscall], action: "SCMP_ACT_NOTIFY" }] });
+    const r = runtime === "bunc" ? buncRun(sb, script, edit) : runcRun(sb, script, edit);
+    return { r, agent: (await new Response(agent.stdout).text()).trim() };
+  }
+
   test.skipIf(!Bun.which("python3"))("SCMP_ACT_NOTIFY on sendmsg (allowed to a root bunc, as runc: it takes the listener fd with pidfd_getfd)", async () => {
     // The same CONTINUE-everything agent as below; the point is that nothing hangs and the fd arrives.
     const py = [
@@ -200,22 +210,15 @@ describe.skipIf(!!skip)("seccomp", () => {
       "msg, fds, _, _ = socket.recv_fds(c, 65536, 4)",
       "print(len(fds))",
     ].join("\n");
-    const run = async (runtime: "bunc" | "runc") => {
-      const sock = `${sb.dir}/agent-sendmsg-${runtime}.sock`;
-      const agent = Bun.spawn(["python3", "-c", py, sock], { stdout: "pipe" });
-      for (let i = 0; i < 100 && !existsSync(sock); i++) Bun.sleepSync(20);
-      const edit = withSeccomp({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: sock, syscalls: [{ names: ["sendmsg"], action: "SCMP_ACT_NOTIFY" }] });
-      const r = runtime === "bunc" ? buncRun(sb, "echo ran", edit) : runcRun(sb, "echo ran", edit);
-      return { r, fds: (await new Response(agent.stdout).text()).trim() };
-    };
+    const run = (runtime: "bunc" | "runc") => withListener(runtime, py, "sendmsg", "echo ran");
     const b = await run("bunc");
     expect(b.r.stdout, show(b.r)).toBe("ran\n");
     expect(b.r.code).toBe(0);
-    expect(b.fds).toBe("1");
+    expect(b.agent).toBe("1");
     if (RUNC) {
       const r = await run("runc");
       expect(r.r.stdout, show(r.r)).toBe("ran\n");
-      expect(r.fds).toBe("1");
+      expect(r.agent).toBe("1");
     }
   });
 
@@ -246,23 +249,15 @@ describe.skipIf(!!skip)("seccomp", () => {
       "    n += 1",
       "print('notified' if n > 0 else 'none')",
     ].join("\n");
-    const run = async (runtime: "bunc" | "runc") => {
-      const sock = `${sb.dir}/agent-read-${runtime}.sock`;
-      const agent = Bun.spawn(["python3", "-c", py, sock], { stdout: "pipe" });
-      for (let i = 0; i < 100 && !existsSync(sock); i++) Bun.sleepSync(20);
-      const edit = withSeccomp({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: sock, syscalls: [{ names: ["read"], action: "SCMP_ACT_NOTIFY" }] });
-      const r = runtime === "bunc" ? buncRun(sb, "cat /etc/passwd | head -1", edit) : runcRun(sb, "cat /etc/passwd | head -1", edit);
-      const seen = (await new Response(agent.stdout).text()).trim();
-      return { r, seen };
-    };
+    const run = (runtime: "bunc" | "runc") => withListener(runtime, py, "read", "cat /etc/passwd | head -1");
     const b = await run("bunc");
     expect(b.r.code, show(b.r)).toBe(0);
     expect(b.r.stdout).toBe("root:x:0:0:root:/root:/bin/sh\n");
-    expect(b.seen).toBe("notified");
+    expect(b.agent).toBe("notified");
     if (RUNC) {
       const r = await run("runc");
       expect(r.r.stdout, show(r.r)).toBe(b.r.stdout);
-      expect(r.seen).toBe("notified");
+      expect(r.agent).toBe("notified");
     }
   });
 
