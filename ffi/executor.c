@@ -1247,7 +1247,11 @@ long bunc_spawn(u8 *prog, long clone_flags, long cgroup_fd, i32 *out)
     if (pid == 0) run_program(prog, 0);
   }
   SYS4(SYS_rt_sigprocmask, 2, &old, 0, 8);
-  if (pid < 0) return pid;
+  if (pid < 0) {
+    /* No child uses the stack: give it back (the caller may retry without CLONE_INTO_CGROUP). */
+    if (stack) SYS2(11 /* munmap */, stack - STACK_GUARD, STACK_GUARD + CHILD_STACK + h->size);
+    return pid;
+  }
   out[0] = (i32)pid;
   out[1] = pidfd;
   return 0;

@@ -50,8 +50,7 @@ export class V1Manager implements CgroupManager {
   private made = new MadeDirs();
 
   existing(): { pids: number[]; frozen: boolean } {
-    const dir = this.dir("pids") ?? this.dir("freezer") ?? Object.values(this.paths)[0];
-    return { pids: dir ? allPids(dir) : [], frozen: this.selfFrozen() };
+    return { pids: this.pids(), frozen: this.selfFrozen() };
   }
 
   /**

@@ -59,7 +59,7 @@ export class V2Manager implements CgroupManager {
 
   existing(): { pids: number[]; frozen: boolean } {
     // cgroup.freeze is the cgroup's own setting (an ancestor's freeze shows only in cgroup.events).
-    return { pids: allPids(this.dir), frozen: readCgroupFile(path.join(this.dir, "cgroup.freeze"))?.trim() === "1" };
+    return { pids: this.pids(), frozen: readCgroupFile(path.join(this.dir, "cgroup.freeze"))?.trim() === "1" };
   }
 
   create(): void {

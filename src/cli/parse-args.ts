@@ -26,16 +26,15 @@ export interface ParseArgsConfig {
 }
 
 export interface Parsed {
-  values: Record<string, string | boolean | (string | boolean)[]>;
+  values: Record<string, string | boolean>;
   positionals: string[];
 }
 
 export function parseArgs(config: ParseArgsConfig): Parsed {
-  if (config.strict !== false || config.allowPositionals !== true)
-    throw new Error("bunc's parseArgs implements only { strict: false, allowPositionals: true }");
   const options = config.options ?? {};
-  const own = (name: string): OptionConfig | undefined => (Object.hasOwn(options, name) ? options[name] : undefined);
-  const isString = (name: string) => own(name)?.type === "string";
+  if (config.strict !== false || config.allowPositionals !== true || Object.values(options).some((o) => o.multiple))
+    throw new Error("bunc's parseArgs implements only { strict: false, allowPositionals: true } without multiple");
+  const isString = (name: string) => Object.hasOwn(options, name) && options[name]!.type === "string";
   const longFor = (short: string) => {
     for (const name of Object.keys(options)) if (options[name]!.short === short) return name;
     return short;
@@ -43,10 +42,7 @@ export function parseArgs(config: ParseArgsConfig): Parsed {
   const values: Parsed["values"] = Object.create(null);
   const positionals: string[] = [];
   const store = (name: string, value: string | undefined) => {
-    if (name === "__proto__") return;
-    const v = value ?? true;
-    if (own(name)?.multiple) ((values[name] as (string | boolean)[] | undefined) ??= [] as (string | boolean)[]).push(v);
-    else values[name] = v;
+    if (name !== "__proto__") values[name] = value ?? true;
   };
 
   const rest = [...(config.args ?? [])];

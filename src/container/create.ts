@@ -205,12 +205,14 @@ export function makeCgroup(cgroup: CgroupManager, store: Store, id: string, undo
   if (existing.frozen) throw new BuncError("container's cgroup unexpectedly frozen", { code: "CGROUP" });
   if (existing.pids.length > 0) warnings.push(`container's cgroup is not empty: ${existing.pids.length} process(es) found`);
   const made: string[] = [];
-  for (const dir of Object.values(cgroup.paths)) {
+  const paths: Record<string, string> = {};
+  for (const [mountpoint, dir] of Object.entries(cgroup.paths)) {
     const levels: string[] = [];
     for (let d = dir; d !== "/" && !existsSync(d); d = path.dirname(d)) levels.unshift(d);
+    if (levels.length > 0) paths[mountpoint] = dir; // new: the leaf is among what will be made
     made.push(...levels);
   }
-  store.saveCgroupPaths(id, { paths: Object.fromEntries(Object.entries(cgroup.paths).filter(([, dir]) => !existsSync(dir))), made });
+  store.saveCgroupPaths(id, { paths, made });
   cgroup.create();
   undo.push(() => cgroup.removeMade());
 }
