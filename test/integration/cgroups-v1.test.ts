@@ -48,16 +48,25 @@ describe.skipIf(!!skip)("cgroups v1", () => {
     });
   }
   const cg = (controller: string, id: string, file: string) => readFileSync(`/sys/fs/cgroup/${controller}/bunc-cg-${id}/${file}`, "utf8").trim();
+  /**
+   * A memory hog for an 8 MiB limit: one process, tail, buffering all of /dev/zero (no
+   * newline ever comes). It raises its own oom_score_adj to 1000 (raising needs no
+   * privilege, proc(5)), so the OOM killer always picks it, never the container's init.
+   * It reads the file itself: with `head … | tail` head went on allocating pipe pages while
+   * tail's memory was still charged, and a second OOM kill took sh (PID 1) at random.
+   */
+  const HOG = "(echo 1000 > /proc/self/oom_score_adj && exec tail /dev/zero)";
+
   /** No directory for the container in any hierarchy, the cgroup2 one (/sys/fs/cgroup/unified) included. */
   const noCgroup = (id: string, name = `bunc-cg-${id}`) => readdirSync("/sys/fs/cgroup").every((h) => !existsSync(`/sys/fs/cgroup/${h}/${name}`));
 
   test("a memory limit OOM-kills: exit 137, the oom_kill count, memory.failcnt in stats", () => {
     const limit = { memory: { limit: 8 * MiB, swap: 8 * MiB } };
-    const ran = sb.bunc(["run", "-b", bundle("x", ["sh", "-c", "head -c 104857600 /dev/zero | tail"], limit), sb.id()]);
+    const ran = sb.bunc(["run", "-b", bundle("x", ["sh", "-c", HOG], limit), sb.id()]);
     expect(ran.code).toBe(137);
 
     const id = sb.id();
-    expect(sb.bunc(["run", "-d", "-b", bundle(id, ["sh", "-c", "head -c 104857600 /dev/zero | tail; sleep 60"], limit), id]).code).toBe(0);
+    expect(sb.bunc(["run", "-d", "-b", bundle(id, ["sh", "-c", `${HOG}; sleep 60`], limit), id]).code).toBe(0);
     expect(waitUntil(() => /oom_kill [1-9]/.test(cg("memory", id, "memory.oom_control")))).toBe(true);
     const stats = JSON.parse(sb.bunc(["events", "--stats", id]).stdout);
     // This kernel (6.18) kills without counting memory.failcnt on v1; the key is there as in runc.
@@ -75,7 +84,7 @@ describe.skipIf(!!skip)("cgroups v1", () => {
     const id = sb.id(`i4oom${runtime}`);
     const go = `/tmp/go-${id}`;
     const limit = { memory: { limit: 8 * MiB, swap: 8 * MiB } };
-    const b = bundle(id, ["sh", "-c", `while [ ! -e ${go} ]; do sleep 0.05; done; head -c 104857600 /dev/zero | tail; sleep 60`], limit, (c) => {
+    const b = bundle(id, ["sh", "-c", `while [ ! -e ${go} ]; do sleep 0.05; done; ${HOG}; sleep 60`], limit, (c) => {
       c.mounts.push({ destination: "/tmp", type: "bind", source: sb.dir, options: ["bind"] });
     });
     const run = runtime === "bunc" ? sb.bunc.bind(sb) : sb.runc.bind(sb);
