@@ -65,4 +65,7 @@ if (!result.success) {
   for (const log of result.logs) console.error(log);
   process.exit(1);
 }
-console.log(`built ${root}dist/bunc`);
+// Man pages and completions from the same definitions as the help text (scripts/docs.ts).
+const { writeDocs } = await import("./docs");
+await writeDocs(`${root}dist`);
+console.log(`built ${root}dist/bunc, its man pages and completions`);

@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
-# Install what building and testing bunc needs on a fresh Debian 12 machine, as root:
-# gcc (the build compiles the C executor into executor.so),
-# Debian's busybox-static (test rootfs), runc (the reference runtime the tests compare
-# with), containers-common (podman's default seccomp profile for the seccomp tests),
-# podman + conmon and containerd (the clients test/clients drives; script(1)
-# from bsdutils gives ctr run -t a terminal), what the benchmark's smoke test runs
-# (hyperfine, strace, time, perl; crun for its third column), and the npm packages
-# (bun itself comes from the npm registry).
+# Install what bunc needs on a fresh Debian 12 machine, as root.
+#   scripts/install-deps.sh --demo   building bunc and running one container:
+#       node and npm (Debian's nodejs/npm when the machine has none: bun itself
+#       comes from the npm registry), gcc + libc6-dev (the build compiles the C
+#       executor into executor.so), busybox-static (the demo's rootfs).
+#   scripts/install-deps.sh          everything the test suite needs, on top:
+#       runc (the reference runtime the tests compare with), libseccomp2,
+#       containers-common (podman's default seccomp profile), podman + conmon and
+#       containerd (the clients test/clients drives; script(1) from bsdutils gives
+#       ctr run -t a terminal), the benchmark smoke test's hyperfine, strace, time,
+#       perl and crun, and zsh + fish (the generated completions are loaded by them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+pkgs=(gcc libc6-dev busybox-static)
+command -v node >/dev/null && command -v npm >/dev/null || pkgs+=(nodejs npm)
+if [ "${1:-}" != "--demo" ]; then
+  pkgs+=(runc libseccomp2 golang-github-containers-common podman conmon containerd bsdutils hyperfine strace time perl crun zsh fish)
+fi
 need=()
-for pkg in busybox-static runc gcc libc6-dev libseccomp2 golang-github-containers-common podman conmon containerd bsdutils hyperfine strace time perl crun; do
+for pkg in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

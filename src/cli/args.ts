@@ -4,6 +4,7 @@ import type { CreateOptions } from "../container/create";
 import { Store } from "../container/store";
 import { BuncError } from "../errors";
 import { globals } from "./globals";
+import { synopsis } from "./help";
 
 /** The state store under --root. */
 export function store(): Store {
@@ -37,6 +38,28 @@ export function checkFlags(rawArgs: readonly string[], def: ArgsDef): void {
     if (!arg.includes("=") && takesValue(name) && i + 1 >= rawArgs.length) throw missingValue(name);
     if (!arg.includes("=") && takesValue(name)) i++;
   }
+}
+
+/**
+ * Too few positionals: runc's words ("\"start\" requires exactly 1 argument(s)"),
+ * exit 1, with the synopsis after them — never citty's "Missing required
+ * positional argument". Counted up to "--"; a flag's value is not a positional.
+ */
+export function checkPositionals(verb: string, rawArgs: readonly string[], def: ArgsDef): void {
+  const all = Object.values(def).filter((a) => a.type === "positional");
+  const required = all.filter((a) => a.required).length;
+  if (required === 0) return;
+  const takesValue = (name: string) => Object.entries(def).some(([n, a]) => a.type === "string" && (n === name || [(a as { alias?: string | string[] }).alias ?? []].flat().includes(name)));
+  let given = 0;
+  for (let i = 0; i < rawArgs.length && given < required; i++) {
+    const arg = rawArgs[i]!;
+    if (arg === "--") break;
+    if (!arg.startsWith("-") || arg === "-") given++;
+    else if (!arg.includes("=") && takesValue(arg.replace(/^--?/, ""))) i++;
+  }
+  if (given >= required) return;
+  const count = all.length === required ? `exactly ${required}` : `a minimum of ${required}`;
+  throw new BuncError(`${JSON.stringify(verb)} requires ${count} argument(s): ${synopsis({ name: verb, description: "", args: def }, { name: "bunc", description: "", args: {} })}`, { code: "EINVAL" });
 }
 
 /** runc's words (podman probes `restore --lsm-mount-context` for them), and crun's. */

@@ -3,46 +3,23 @@
  * imported only when it runs, so `state` never loads the C executor and
  * `--version` loads nothing. Errors are printed here, once.
  */
-import { defineCommand, renderUsage, runCommand, type ArgsDef, type CommandDef } from "citty";
-import { checkFlags, checkLastFlagValue } from "./args";
+import { runCommand, type ArgsDef } from "citty";
+import { checkFlags, checkLastFlagValue, checkPositionals } from "./args";
+import { commandText, helpText, type CommandText } from "./help";
+import { BUNC_DESCRIPTION, verbs } from "./verbs";
 import { BuncError } from "../errors";
 import { VERSION, SPEC_VERSION } from "../version";
 import { globalArgs, parseGlobals, setGlobals } from "./globals";
 import { reportError } from "./report";
 import { out } from "./output";
 
-const verbs: Record<string, () => Promise<CommandDef<any>>> = {
-  checkpoint: () => import("./checkpoint").then((m) => m.default),
-  create: () => import("./create").then((m) => m.default),
-  delete: () => import("./delete").then((m) => m.default),
-  events: () => import("./events").then((m) => m.default),
-  exec: () => import("./exec").then((m) => m.default),
-  features: () => import("./features").then((m) => m.default),
-  kill: () => import("./kill").then((m) => m.default),
-  list: () => import("./list").then((m) => m.default),
-  pause: () => import("./pause").then((m) => m.default),
-  ps: () => import("./ps").then((m) => m.default),
-  restore: () => import("./restore").then((m) => m.default),
-  resume: () => import("./resume").then((m) => m.default),
-  run: () => import("./run").then((m) => m.default),
-  spec: () => import("./spec").then((m) => m.default),
-  start: () => import("./start").then((m) => m.default),
-  state: () => import("./state").then((m) => m.default),
-  update: () => import("./update").then((m) => m.default),
-};
+/** The top-level command: its description and global flags, for help. */
+const main: CommandText = { name: "bunc", description: BUNC_DESCRIPTION, args: globalArgs as ArgsDef };
 
-/** The top-level command, for --help (main runs the verb itself, see cli()). */
-const main = defineCommand({
-  meta: { name: "bunc", version: VERSION, description: "an OCI container runtime, a drop-in replacement for runc" },
-  args: globalArgs,
-  subCommands: verbs,
-});
-
-/** citty's usage text, without colours unless stdout is a terminal. */
-async function usage(cmd: CommandDef<any>, parent?: CommandDef<any>): Promise<string> {
-  const text = await renderUsage(cmd, parent);
-  const { isatty } = await import("node:tty");
-  return (isatty(1) ? text : text.replace(/\x1b\[[0-9;]*m/g, "")) + "\n";
+/** Help for bunc (every verb's description, so each verb module is loaded) or one verb. */
+async function help(verb?: string): Promise<string> {
+  if (verb === undefined) return helpText(main, undefined, await Promise.all(Object.values(verbs).map(async (load) => commandText(await load()))));
+  return helpText(commandText(await verbs[verb]!()), main);
 }
 
 function versionText(): string {
@@ -73,25 +50,33 @@ async function cli(argv: string[]): Promise<number> {
     out(versionText());
     return 0;
   }
-  if (verb === undefined || verb === "help" || flags.help === true) {
-    out(await usage(main));
+  // `bunc help VERB` as runc's: that verb's help (an unknown VERB is an unknown command).
+  const helpFor = verb === "help" ? argv[at + 1] : undefined;
+  if (helpFor === undefined && (verb === undefined || verb === "help" || flags.help === true)) {
+    out(await help());
     return 0;
   }
-  if (!(verb in verbs)) {
-    reportError(new BuncError(`unknown command ${JSON.stringify(verb)}`, { code: "EINVAL" }));
+  if (helpFor !== undefined && helpFor in verbs) {
+    out(await help(helpFor));
+    return 0;
+  }
+  if (helpFor !== undefined || !(verb! in verbs)) {
+    reportError(new BuncError(`unknown command ${JSON.stringify(helpFor ?? verb)}`, { code: "EINVAL" }));
     return 3; // runc's exit code for an unknown command
   }
+  const name = verb!;
   const rest = argv.slice(at + 1);
   // --help counts only before the first positional: `exec ID ls --help` is ls's.
   const flagsBefore = rest.slice(0, rest.findIndex((a) => !a.startsWith("-")) >>> 0);
   if (flagsBefore.includes("--help") || flagsBefore.includes("-h")) {
-    out(await usage(await verbs[verb]!(), main));
+    out(await help(name));
     return 0;
   }
   setGlobals(flags);
   process.exitCode = 0;
-  const command = await verbs[verb]!();
+  const command = await verbs[name]!();
   checkLastFlagValue(rest, (command.args ?? {}) as ArgsDef);
+  checkPositionals(name, rest, (command.args ?? {}) as ArgsDef);
   await runCommand(command, { rawArgs: rest });
   return Number(process.exitCode ?? 0);
 }
