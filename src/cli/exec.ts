@@ -14,7 +14,7 @@ import { reportError } from "./report";
 /** exec's flags (for --help; parsing is below, since it must stop at the first argument after the id). */
 const args = {
   id: { type: "positional", description: "container id", required: true },
-  command: { type: "positional", valueHint: "<COMMAND> [ARGS…]", description: "the command to run in the container, and its arguments (not with -p)" },
+  command: { type: "positional", required: false, valueHint: "<COMMAND> [ARGS…]", description: "the command to run in the container, and its arguments (not with -p)" },
   "console-socket": { type: "string", description: "path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal" },
   cwd: { type: "string", description: "current working directory in the container" },
   env: { type: "string", alias: "e", description: "set environment variables (repeatable)" },
