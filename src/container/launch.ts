@@ -173,7 +173,11 @@ function stepError(op: Operation | undefined, errno: number): BuncError {
     return new BuncError(`${what.replace(/^run /, "")} failed: ${how}`, { code: "HOOK" });
   }
   if (op?.code === Op.HOOK && errno === 110) return new BuncError(`${what.replace(/^run /, "")} failed: timed out`, { code: "HOOK", errno });
-  if (what.startsWith("exec: ") && errno === 2)
-    return new BuncError(`unable to start container process: ${what}: executable file not found in $PATH`, { code: "ENOENT", errno });
+  if (what.startsWith("exec: ") && errno === 2) {
+    // As Go's exec.LookPath that runc uses: a name with a slash is not searched in $PATH, it is stat'ed.
+    const arg0 = JSON.parse(what.slice("exec: ".length)) as string;
+    const why = arg0.includes("/") ? `stat ${arg0}: no such file or directory` : "executable file not found in $PATH";
+    return new BuncError(`unable to start container process: ${what}: ${why}`, { code: "ENOENT", errno });
+  }
   return new BuncError(`unable to start container process: ${what}: ${errnoText(errno)}`, { code: "ESETUP", errno });
 }

@@ -113,7 +113,13 @@ const badBundles: BadBundle[] = [
   {
     name: "absolute args[0] not in the rootfs",
     make: (sb) => sb.bundle(["/bin/nosuch"]),
-    says: [/\/bin\/nosuch/, /no such file|not found/i],
+    // runc's words (Go's exec.LookPath stats a name with a slash, it does not search $PATH).
+    says: [/exec: "\/bin\/nosuch": stat \/bin\/nosuch: no such file or directory$/],
+  },
+  {
+    name: "relative args[0] with a slash not in the rootfs",
+    make: (sb) => sb.bundle(["bin/nosuch"]),
+    says: [/exec: "bin\/nosuch": stat bin\/nosuch: no such file or directory$/],
   },
 ];
 
