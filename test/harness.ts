@@ -45,6 +45,8 @@ export function sh(cmd: string[], opts: { cwd?: string; env?: Record<string, str
       stdout: out,
       stderr: err,
       timeout: opts.timeoutMs ?? 30_000,
+      // A command past its time is killed outright: runc run forwards SIGTERM to its container and can wait forever.
+      killSignal: "SIGKILL",
     });
     return { code: p.exitCode ?? 128 + 9, stdout: readFileSync(`${base}.out`, "utf8"), stderr: readFileSync(`${base}.err`, "utf8") };
   } finally {
@@ -90,7 +92,7 @@ export class Sandbox {
   }
 
   /** Run runc with its own root in this sandbox. */
-  runc(args: string[], opts: { cwd?: string; stdin?: string } = {}): Result {
+  runc(args: string[], opts: { cwd?: string; stdin?: string; timeoutMs?: number } = {}): Result {
     if (!RUNC) throw new Error("runc is not installed");
     return sh([RUNC, "--root", path.join(this.dir, "runc-state"), ...args], opts);
   }

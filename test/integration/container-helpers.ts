@@ -17,20 +17,22 @@ export interface RunOpts {
   prepare?: (bundle: string) => void;
   /** The runtime's working directory (default: the test's). */
   cwd?: string;
+  /** Kill the runtime after this long (default: sh's 30 s). */
+  timeoutMs?: number;
 }
 
 /** Run `sh -c script` in a fresh bundle with `bunc run`. */
 export function buncRun(sb: Sandbox, script: string, edit?: Edit, opts: RunOpts = {}): Result {
   const bundle = sb.bundle(["sh", "-c", script], edit);
   opts.prepare?.(bundle);
-  return sb.bunc(["run", ...(opts.flags ?? []), "-b", bundle, sb.id()], { cwd: opts.cwd });
+  return sb.bunc(["run", ...(opts.flags ?? []), "-b", bundle, sb.id()], { cwd: opts.cwd, timeoutMs: opts.timeoutMs });
 }
 
 /** Run `sh -c script` in a fresh bundle (the same config) with `runc run`. */
 export function runcRun(sb: Sandbox, script: string, edit?: Edit, opts: RunOpts = {}): Result {
   const bundle = sb.bundle(["sh", "-c", script], edit);
   opts.prepare?.(bundle);
-  return sb.runc(["run", ...(opts.flags ?? []), "-b", bundle, sb.id()], { cwd: opts.cwd });
+  return sb.runc(["run", ...(opts.flags ?? []), "-b", bundle, sb.id()], { cwd: opts.cwd, timeoutMs: opts.timeoutMs });
 }
 
 /** The same script and config under both runtimes (runc undefined when it is not installed). */
