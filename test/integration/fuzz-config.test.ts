@@ -22,7 +22,8 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { posix as path } from "node:path";
 import fc from "fast-check";
 import { integrationSkipReason, Sandbox } from "../harness";
-import { added, snapshot, strayProcesses } from "./host-snapshot";
+import { processesOf } from "./cli-helpers";
+import { added, snapshot } from "./host-snapshot";
 
 const skip = integrationSkipReason();
 if (skip) console.warn(`skipping the config fuzzer: ${skip}`);
@@ -171,7 +172,7 @@ describe.skipIf(!!skip)("config fuzzing", () => {
         const del = sb.bunc(["delete", "-f", id], { timeoutMs: 15_000 });
         if (create.code === 0 && del.code !== 0) problems.push(`delete -f: exit ${del.code}: ${del.stderr}`);
         if (existsSync(path.join(sb.root, id))) problems.push("delete -f left the state dir");
-        problems.push(...strayProcesses(bundle, id).concat(strayProcesses(rootfs, id)));
+        problems.push(...processesOf({ id, rootfs }));
         if (problems.length > 0) {
           const report = `${problems.join("\n")}\nconfig: ${JSON.stringify(config).slice(0, 4000)}`;
           console.error(`config fuzzing, attempt ${id}: ${report}`);
