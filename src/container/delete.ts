@@ -20,7 +20,13 @@ export function deleteContainer(store: Store, id: string, force = false): string
     validateId(id);
     if (force) return []; // As runc: delete -f of an unknown container succeeds quietly.
   }
-  const record = store.load(id);
+  let record: ContainerRecord | undefined;
+  try {
+    record = store.load(id);
+  } catch (e) {
+    if (!force || !(e instanceof BuncError) || e.code !== "STATE") throw e;
+    return deleteCorrupted(store, id);
+  }
   const status = deriveStatus(record, store.dir(id));
   guard(force ? "forceDelete" : "delete", id, status);
   const warnings: string[] = [];
@@ -93,10 +99,8 @@ function pidNamespaceOf(pid: number): number | undefined {
  */
 function removeUnfinished(store: Store, id: string, force: boolean): string[] {
   const recorded = store.loadCgroupPaths(id);
-  if (!recorded || Object.keys(recorded.paths).length === 0) return [];
-  const others = new Set(store.ids().filter((o) => o !== id).flatMap((o) => Object.values(store.load(o)?.cgroupPaths ?? {})));
-  const mine = Object.fromEntries(Object.entries(recorded.paths).filter(([, dir]) => !others.has(dir)));
-  if (Object.keys(mine).length === 0) return [];
+  const mine = recorded ? notOthers(store, id, recorded.paths) : {};
+  if (!recorded || Object.keys(mine).length === 0) return [];
   const cgroup = cgroupManagerFromPaths(mine);
   // The create's own child may still be dying (it goes when it sees its parent gone).
   waitFor(() => cgroup.pids().length === 0, 300);
@@ -118,6 +122,38 @@ function removeUnfinished(store: Store, id: string, force: boolean): string[] {
   }
   if (!force) throw new BuncError(`cannot delete container ${id}: it is creating and its cgroup has processes`, { code: "STATE" });
   return [`cgroup ${Object.values(mine)[0]} not removed: processes not of container ${id} are in it (${cgroup.pids().join(" ")})`];
+}
+
+/** The recorded cgroup directories that no other container's record names (a cgroupsPath given again since). */
+function notOthers(store: Store, id: string, paths: Record<string, string>): Record<string, string> {
+  const others = new Set<string>();
+  for (const other of store.ids().filter((o) => o !== id)) {
+    try {
+      for (const dir of Object.values(store.load(other)?.cgroupPaths ?? {})) others.add(dir);
+    } catch {
+      // Another container's unreadable record names nothing.
+    }
+  }
+  return Object.fromEntries(Object.entries(paths).filter(([, dir]) => !others.has(dir)));
+}
+
+/**
+ * delete -f of a container whose state.json cannot be read: its process is
+ * found through the cgroup directories create recorded before making them
+ * (cgroup.json stays beside state.json), killed with whatever is in them,
+ * and the directories and the state dir removed.
+ */
+function deleteCorrupted(store: Store, id: string): string[] {
+  const recorded = store.loadCgroupPaths(id);
+  const mine = recorded ? notOthers(store, id, recorded.paths) : {};
+  const warnings = [`state of container ${id} was corrupted: its processes were found through its cgroup and killed`];
+  if (Object.keys(mine).length > 0) {
+    cgroupManagerFromPaths(mine).thaw();
+    const left = destroyCgroup(mine, { killAll: true });
+    if (left) warnings.push(left);
+  } else warnings.push(`no cgroup is recorded for container ${id}: its processes, if any, are left running`);
+  store.remove(id);
+  return warnings;
 }
 
 /**

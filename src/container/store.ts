@@ -104,7 +104,12 @@ export class Store {
       if (this.exists(id)) return undefined;
       throw new BuncError(`container ${id} does not exist`, { code: "ENOENT" });
     }
-    return JSON.parse(text) as ContainerRecord;
+    try {
+      return JSON.parse(text) as ContainerRecord;
+    } catch (e) {
+      // A state.json cut short (a full disk in another runtime's hands, an editor): say so, and how to recover.
+      throw new BuncError(`state of container ${id} is corrupted (${path.join(this.dir(id), STATE_FILE)}: ${(e as Error).message}); delete -f ${id} removes what is left`, { code: "STATE", cause: e });
+    }
   }
 
   exists(id: string): boolean {
