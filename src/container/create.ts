@@ -92,7 +92,7 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
 
     const cgroup = cgroupManager(opts.id, spec.linux?.cgroupsPath, { systemd: opts.systemdCgroup });
     makeCgroup(cgroup, store, opts.id, undo, warnings);
-    cgroup.apply(spec.linux?.resources);
+    warnings.push(...cgroup.apply(spec.linux?.resources));
     // The child enters its cgroups itself (src/cgroups/join.ts); these fds go with it until execve.
     const join = openJoin(cgroup);
     undo.push(() => join.close());
