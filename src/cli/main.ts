@@ -6,7 +6,7 @@
 import { defineCommand, renderUsage, runCommand, type ArgsDef, type CommandDef } from "citty";
 import { checkFlags, checkLastFlagValue } from "./args";
 import { BuncError } from "../errors";
-import { VERSION, SPEC_VERSION } from "../version";
+import { COMMIT, SPEC_VERSION, VERSION } from "../version";
 import { globalArgs, parseGlobals, setGlobals } from "./globals";
 import { reportError } from "./report";
 import { out } from "./output";
@@ -46,7 +46,8 @@ async function usage(cmd: CommandDef<any>, parent?: CommandDef<any>): Promise<st
 }
 
 function versionText(): string {
-  return `bunc version ${VERSION}\nspec: ${SPEC_VERSION}\nbun: ${Bun.version}\n`;
+  // runc's lines and order (version.bats checks the first three); bun: where runc says go:.
+  return `bunc version ${VERSION}\ncommit: ${COMMIT}\nspec: ${SPEC_VERSION}\nbun: ${Bun.version}\n`;
 }
 
 /** Where the verb's name stands in argv, skipping global flags and their values. */
