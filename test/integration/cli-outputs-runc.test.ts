@@ -56,6 +56,17 @@ describe.skipIf(!!skip)("features next to runc's", () => {
     expect(Object.keys(bunc.annotations)).toEqual(sorted(Object.keys(bunc.annotations)));
   });
 
+  test("a host without libseccomp: seccomp disabled and no libseccomp annotation (bunc loads it at run time)", () => {
+    const lib = /libseccomp\.so\.2 \(libc6,x86-64\) => (\S+)/.exec(sh(["ldconfig", "-p"]).stdout)?.[1];
+    if (!lib) return console.warn("skipped: ldconfig lists no x86-64 libseccomp.so.2 to hide");
+    // A private mount namespace where the library is /dev/null: dlopen fails as on a host without it.
+    const r = sh(["unshare", "-m", "sh", "-c", `mount --bind /dev/null ${lib} && exec ${BUNC} features`]);
+    expect(r.code, r.stderr).toBe(0);
+    const f = JSON.parse(r.stdout);
+    expect(f.linux.seccomp).toEqual({ enabled: false });
+    expect(Object.keys(f.annotations)).not.toContain("io.github.seccomp.libseccomp.version");
+  });
+
   test("ociVersionMax is the spec version --version claims", () => {
     expect(sh([BUNC, "--version"]).stdout).toContain(`\nspec: ${bunc.ociVersionMax}\n`);
   });
