@@ -64,17 +64,17 @@ describe.skipIf(!!skip)("cgroups v1, as runc", () => {
       const id = sb.id(rt);
       const b = bundle(["sleep", "600"], (c) => {
         c.linux.cgroupsPath = `/${p}/ctr`;
-        c.linux.resources.cpu = { quota: 40000, period: 100000 };
+        c.linux.resources.cpu = { quota: 500000, period: 1000000 }; // update.bats's setup: 50%
       });
       expect(cmd(rt, ["run", "-d", "-b", b, id]).code).toBe(0);
-      expect(cpu(`${p}/ctr`)).toBe("40000/100000");
+      expect(cpu(`${p}/ctr`)).toBe("500000/1000000");
       // Above the pod's 50%: refused, by the kernel.
-      expect(cmd(rt, ["update", "--cpu-quota", "60000", id]).code).toBe(1);
-      // 40% kept with a 10x shorter period: the period alone (400000 of 10000) would exceed the pod.
-      const r = cmd(rt, ["update", "--cpu-period", "10000", "--cpu-quota", "4000", id]);
+      expect(cmd(rt, ["update", "--cpu-quota", "600000", id]).code).toBe(1);
+      // 30% with a shorter period: the period alone (500000 of 10000) would exceed the pod.
+      const r = cmd(rt, ["update", "--cpu-period", "10000", "--cpu-quota", "3000", id]);
       expect(r.stderr).toBe("");
       expect(r.code).toBe(0);
-      expect(cpu(`${p}/ctr`)).toBe("4000/10000");
+      expect(cpu(`${p}/ctr`)).toBe("3000/10000");
       expect(cmd(rt, ["delete", "-f", id]).code).toBe(0);
     });
 
