@@ -43,6 +43,14 @@ const cittyParseArgs: BunPlugin = {
   },
 };
 
+/**
+ * The commit `--version` and `features` name, as runc's Makefile takes it
+ * (git describe --dirty --long --always); empty outside git, which bunc
+ * shows as "unknown" (src/version.ts).
+ */
+const described = await $`git describe --dirty --long --always`.cwd(root).nothrow().quiet();
+const commit = described.exitCode === 0 ? described.stdout.toString().trim() : "";
+
 const result = await Bun.build({
   entrypoints: [`${root}src/cli/main.ts`, `${root}dist/executor.so`],
   compile: {
@@ -58,6 +66,7 @@ const result = await Bun.build({
   minify: true,
   bytecode: true,
   naming: { asset: "[name].[ext]" },
+  define: { BUNC_GIT_COMMIT: JSON.stringify(commit) },
   plugins: [cittyParseArgs],
   throw: false,
 });

@@ -1,14 +1,16 @@
 /** Reading and writing cgroup files with errors that name the file and say what a missing file means. */
-import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, constants, openSync, readFileSync, writeSync } from "node:fs";
 import { BuncError } from "../errors";
+
+/**
+ * Opened without O_CREAT, as runc's WriteFile: a cgroupfs directory refuses to
+ * create files (EACCES), which would hide that the file does not exist.
+ */
+const WRITE_FLAGS = constants.O_WRONLY | constants.O_TRUNC;
 
 /** Write one value (no newline, one write(2), as the kernel wants it). */
 export function writeCgroupFile(file: string, value: string): void {
-  try {
-    writeFileSync(file, value);
-  } catch (e) {
-    throw writeError(file, value, e);
-  }
+  writeCgroupFileValues(file, [value]);
 }
 
 /**
@@ -18,7 +20,7 @@ export function writeCgroupFile(file: string, value: string): void {
 export function writeCgroupFileValues(file: string, values: readonly string[]): void {
   let fd: number;
   try {
-    fd = openSync(file, "w");
+    fd = openSync(file, WRITE_FLAGS);
   } catch (e) {
     throw writeError(file, values[0] ?? "", e);
   }
@@ -37,7 +39,7 @@ export function writeCgroupFileValues(file: string, values: readonly string[]): 
 
 function writeError(file: string, value: string, e: unknown): BuncError {
   const code = (e as NodeJS.ErrnoException).code;
-  const why = code === "ENOENT" ? "this kernel or cgroup has no such file (controller or feature missing)" : (e as Error).message;
+  const why = code === "ENOENT" ? "no such file or directory (the file does not exist: this kernel or cgroup lacks the controller or feature)" : (e as Error).message;
   return new BuncError(`write ${JSON.stringify(value)} to ${file}: ${why}`, { code: "CGROUP", cause: e });
 }
 

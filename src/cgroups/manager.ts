@@ -32,8 +32,9 @@ export interface CgroupManager {
   /**
    * Write the limits of linux.resources (create: with the default device
    * rules; update: only what is given). Invalid values throw before any write.
+   * Returns warnings for the settings ignored as runc ignores them.
    */
-  apply(resources: LinuxResources | undefined, opts?: { update?: boolean; current?: LinuxResources }): void;
+  apply(resources: LinuxResources | undefined, opts?: { update?: boolean; current?: LinuxResources }): string[];
   /** Move a process into the container's cgroups (the parent's way: a cgroup.procs write each). */
   addProcess(pid: number): void;
   /**

@@ -85,8 +85,9 @@ export class V1Manager implements CgroupManager {
     this.made.remove();
   }
 
-  apply(resources: LinuxResources | undefined, opts: { update?: boolean; current?: LinuxResources } = {}): void {
-    const writes = v1Writes(resources, { devices: !opts.update }).map((w) => this.hugetlbInUnified(w));
+  apply(resources: LinuxResources | undefined, opts: { update?: boolean; current?: LinuxResources } = {}): string[] {
+    const warnings: string[] = [];
+    const writes = v1Writes(resources, { devices: !opts.update, warnings }).map((w) => this.hugetlbInUnified(w));
     // Every controller first, so that nothing is written when one is missing.
     const dirs = writes.map((w) => {
       const dir = w.controller === UNIFIED_HUGETLB ? this.unifiedDir() : this.dir(w.controller);
@@ -111,6 +112,16 @@ export class V1Manager implements CgroupManager {
         i++;
         continue;
       }
+      // A period shorter than the current one fails (EINVAL) when the current quota over the
+      // new period exceeds a parent's (a pod's) quota: write the new quota first, then the
+      // period again (as runc's CpuGroup.Set). Without a new quota the error stands.
+      if (w.file === "cpu.cfs_period_us" && next?.file === "cpu.cfs_quota_us") {
+        const periodWritten = tryWrite(dirs[i]!, w);
+        write(path.join(dirs[i + 1]!, next.file), next.value);
+        if (!periodWritten) write(path.join(dirs[i]!, w.file), w.value);
+        i++;
+        continue;
+      }
       // A run of writes to one file (the device rules) goes through one open file.
       let last = i;
       while (writes[last + 1]?.file === w.file && dirs[last + 1] === dirs[i]) last++;
@@ -119,6 +130,7 @@ export class V1Manager implements CgroupManager {
         i = last;
       } else write(path.join(dirs[i]!, w.file), w.value);
     }
+    return warnings;
   }
 
   /**

@@ -93,7 +93,7 @@ export class V2Manager implements CgroupManager {
     }
   }
 
-  apply(resources: LinuxResources | undefined, opts: { update?: boolean; current?: LinuxResources } = {}): void {
+  apply(resources: LinuxResources | undefined, opts: { update?: boolean; current?: LinuxResources } = {}): string[] {
     // cpu.max holds quota and period together: an update of the period alone keeps the quota in force,
     // the recorded one (the file's when the record has none: a container of an older bunc).
     if (opts.update && resources?.cpu?.period && resources.cpu.quota === undefined) {
@@ -101,9 +101,10 @@ export class V2Manager implements CgroupManager {
       const quota = opts.current?.cpu?.quota ?? (inFile === "max" || inFile === undefined ? -1 : Number(inFile));
       resources = { ...resources, cpu: { ...resources.cpu, quota } };
     }
-    const writes = v2Writes(resources, { devices: !opts.update });
+    const warnings: string[] = [];
+    const writes = v2Writes(resources, { devices: !opts.update, warnings });
     // create: the config's rules and the defaults; update: only when rules are given (they replace the old program).
-    const program = !opts.update || resources?.devices ? deviceProgram(emulateDeviceRules(deviceRules(resources?.devices))) : undefined;
+    const program = !opts.update || resources?.devices ? deviceProgram(emulateDeviceRules(deviceRules(resources?.devices, warnings))) : undefined;
     // Every controller first, so that nothing is written when one is missing.
     if (writes.length > 0) {
       const enabled = new Set((readCgroupFile(path.join(this.dir, "cgroup.controllers")) ?? "").trim().split(/\s+/));
@@ -117,6 +118,7 @@ export class V2Manager implements CgroupManager {
     }
     if (program) this.attachDevices(this.dir, program);
     for (const w of writes) write(path.join(this.dir, w.file), w.value);
+    return warnings;
   }
 
   addProcess(pid: number): void {

@@ -21,6 +21,8 @@ export interface CgroupWrite {
 export interface WriteOptions {
   /** Write the device rules (create always does: the defaults are appended; update only when given). */
   devices: boolean;
+  /** Where settings ignored as runc ignores them are reported (kernel memory, unknown device access letters). */
+  warnings?: string[];
 }
 
 const W = (controller: string, file: string, value: string | number | bigint): CgroupWrite => ({ controller, file, value: String(value) });
@@ -54,12 +56,11 @@ export function v1Writes(r: LinuxResources | undefined, opts: WriteOptions): Cgr
   const out: CgroupWrite[] = [];
   if (!r) r = {};
   if (r.unified && Object.keys(r.unified).length) refuse("unified", "needs cgroup v2; this host's cgroups are v1");
-  if (opts.devices || r.devices) out.push(...deviceWrites(r));
+  if (opts.devices || r.devices) out.push(...deviceWrites(r, opts.warnings));
 
   const m = r.memory;
   if (m) {
-    if (m.kernel !== undefined) refuse("memory.kernel", "kernel memory limits are deprecated and not supported");
-    if (m.kernelTCP !== undefined) refuse("memory.kernelTCP", "kernel TCP memory limits are deprecated and not supported");
+    kernelMemory(m, opts);
     // The limit goes before memory+swap (memsw must stay ≥ limit); the manager retries the other order.
     if (m.limit !== undefined) out.push(W("memory", "memory.limit_in_bytes", limit("memory.limit", m.limit)));
     let swap = m.swap;
@@ -84,7 +85,8 @@ export function v1Writes(r: LinuxResources | undefined, opts: WriteOptions): Cgr
       if (c.shares < 2) throw bad("cpu.shares", `must be at least 2, got ${c.shares}`);
       out.push(W("cpu", "cpu.shares", c.shares));
     }
-    // The period first: the kernel checks quota against the period it has.
+    // The period first: the kernel checks quota against the period it has (the manager
+    // retries the other order when a parent's quota refuses the period).
     if (c.period !== undefined && c.period !== 0) out.push(W("cpu", "cpu.cfs_period_us", c.period));
     if (c.quota !== undefined && c.quota !== 0) out.push(W("cpu", "cpu.cfs_quota_us", limit("cpu.quota", c.quota)));
     if (c.burst !== undefined) out.push(W("cpu", "cpu.cfs_burst_us", c.burst));
@@ -127,8 +129,7 @@ export function v2Writes(r: LinuxResources | undefined, opts: WriteOptions): Cgr
 
   const m = r.memory;
   if (m) {
-    if (m.kernel !== undefined) refuse("memory.kernel", "kernel memory limits do not exist on cgroup v2");
-    if (m.kernelTCP !== undefined) refuse("memory.kernelTCP", "kernel TCP memory limits do not exist on cgroup v2");
+    kernelMemory(m, opts);
     if (m.swappiness !== undefined) refuse("memory.swappiness", "cgroup v2 has no per-cgroup swappiness");
     if (m.disableOOMKiller) refuse("memory.disableOOMKiller", "cgroup v2 cannot disable the OOM killer");
     if (m.useHierarchy === false) refuse("memory.useHierarchy", "cgroup v2 is always hierarchical");
@@ -185,8 +186,18 @@ export function v2Writes(r: LinuxResources | undefined, opts: WriteOptions): Cgr
   return out;
 }
 
-function deviceWrites(r: LinuxResources): CgroupWrite[] {
-  const rules = deviceRules(r.devices);
+/**
+ * memory.kernel and memory.kernelTCP: ignored with runc 1.1's warning (its
+ * words first), the rest applied, as runc 1.1 does on v1 and v2 (the
+ * runtime-spec marks memory.kernel NOT RECOMMENDED; v2 has no such limits).
+ */
+function kernelMemory(m: NonNullable<LinuxResources["memory"]>, opts: WriteOptions): void {
+  const given = (["kernel", "kernelTCP"] as const).filter((k) => m[k] !== undefined).map((k) => `linux.resources.memory.${k}`);
+  if (given.length) opts.warnings?.push(`Kernel memory settings are ignored and will be removed: ${given.join(", ")}`);
+}
+
+function deviceWrites(r: LinuxResources, warnings?: string[]): CgroupWrite[] {
+  const rules = deviceRules(r.devices, warnings);
   // The same checks as on v2, so one config is accepted or refused on both (a hole in a wider rule v1 would ignore).
   emulateDeviceRules(rules);
   const writes = rules.map((rule, i) => {

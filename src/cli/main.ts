@@ -8,7 +8,7 @@ import { checkFlags, checkLastFlagValue, checkPositionals } from "./args";
 import { commandText, helpText, type CommandText } from "./help";
 import { BUNC_DESCRIPTION, verbs } from "./verbs";
 import { BuncError } from "../errors";
-import { VERSION, SPEC_VERSION } from "../version";
+import { COMMIT, SPEC_VERSION, VERSION } from "../version";
 import { globalArgs, parseGlobals, setGlobals } from "./globals";
 import { reportError } from "./report";
 import { out } from "./output";
@@ -23,7 +23,8 @@ async function help(verb?: string): Promise<string> {
 }
 
 function versionText(): string {
-  return `bunc version ${VERSION}\nspec: ${SPEC_VERSION}\nbun: ${Bun.version}\n`;
+  // runc's lines and order (version.bats checks the first three); bun: where runc says go:.
+  return `bunc version ${VERSION}\ncommit: ${COMMIT}\nspec: ${SPEC_VERSION}\nbun: ${Bun.version}\n`;
 }
 
 /** Where the verb's name stands in argv, skipping global flags and their values. */

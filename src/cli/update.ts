@@ -4,6 +4,7 @@ import { withLock } from "../container/lock";
 import { parseResources, resourcesFromFlags, updateContainer, type UpdateFlags } from "../container/update";
 import { BuncError } from "../errors";
 import { checkFlags, refuseFlag, store } from "./args";
+import { reportWarning } from "./report";
 
 const args = {
   id: { type: "positional", description: "container id", required: true },
@@ -16,8 +17,8 @@ const args = {
   "cpu-rt-runtime": { type: "string", description: "CPU realtime hardcap limit (in usecs). Allowed cpu time in a given period" },
   "cpuset-cpus": { type: "string", description: "CPU(s) to use" },
   "cpuset-mems": { type: "string", description: "Memory node(s) to use" },
-  "kernel-memory": { type: "string", description: "Kernel memory limit (deprecated, refused)" },
-  "kernel-memory-tcp": { type: "string", description: "Kernel memory limit for TCP buffers (deprecated, refused)" },
+  "kernel-memory": { type: "string", description: "(obsoleted; do not use)" },
+  "kernel-memory-tcp": { type: "string", description: "(obsoleted; do not use)" },
   memory: { type: "string", description: "Memory limit (in bytes)" },
   "memory-reservation": { type: "string", description: "Memory reservation or soft_limit (in bytes)" },
   "memory-swap": { type: "string", description: "Total memory usage (memory + swap); set '-1' to enable unlimited swap" },
@@ -43,13 +44,11 @@ export default defineCommand({
       }
       resources = parseResources(text, source);
     } else {
-      refuseFlag(a["kernel-memory"], "kernel-memory");
-      refuseFlag(a["kernel-memory-tcp"], "kernel-memory-tcp");
       refuseFlag(a["l3-cache-schema"], "l3-cache-schema");
       refuseFlag(a["mem-bw-schema"], "mem-bw-schema");
       resources = resourcesFromFlags(a as UpdateFlags);
     }
     const s = store();
-    withLock(s, a.id, () => updateContainer(s, a.id, resources));
+    for (const w of withLock(s, a.id, () => updateContainer(s, a.id, resources))) reportWarning(w);
   },
 });

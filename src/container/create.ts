@@ -30,6 +30,7 @@ import { refuseUnsupported } from "./unsupported";
 import { planIdmappedMounts } from "../plan/idmap";
 import { writeProcFiles } from "./usermap";
 import { idmapSources, idmapTree, ownFds } from "./idmap";
+import { SPEC_VERSION } from "../version";
 
 export interface CreateOptions {
   id: string;
@@ -61,7 +62,7 @@ export interface Created {
 }
 
 /** The OCI version of the state this bunc writes. */
-export const OCI_VERSION = "1.3.0";
+export const OCI_VERSION = SPEC_VERSION;
 
 const O_PATH = 0o10000000;
 
@@ -92,7 +93,7 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
 
     const cgroup = cgroupManager(opts.id, spec.linux?.cgroupsPath, { systemd: opts.systemdCgroup });
     makeCgroup(cgroup, store, opts.id, undo, warnings);
-    cgroup.apply(spec.linux?.resources);
+    warnings.push(...cgroup.apply(spec.linux?.resources));
     // The child enters its cgroups itself (src/cgroups/join.ts); these fds go with it until execve.
     const join = openJoin(cgroup);
     undo.push(() => join.close());

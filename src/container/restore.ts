@@ -49,7 +49,7 @@ export async function restoreContainer(store: Store, opts: RestoreContainerOptio
     const warnings: string[] = [];
     makeCgroup(cgroup, store, opts.id, undo, warnings);
     for (const w of warnings) opts.onWarning?.(w);
-    cgroup.apply(spec.linux?.resources);
+    for (const w of cgroup.apply(spec.linux?.resources)) opts.onWarning?.(w);
     const [mount, cgroupDir] = Object.entries(cgroup.paths)[0] ?? [];
     const cgroupRoot = mount && cgroupDir ? "/" + path.relative(mount, cgroupDir) : undefined;
     const criuPidFile = path.join(dir, "criu.pid");

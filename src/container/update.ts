@@ -11,13 +11,18 @@ import { deriveStatus } from "./status";
 import type { Store } from "./store";
 import { guard } from "./transitions";
 
-/** Write the given resources to the container's cgroup, then record them with what was in force (the caller holds the lock). */
-export function updateContainer(store: Store, id: string, resources: LinuxResources): void {
+/**
+ * Write the given resources to the container's cgroup, then record them with
+ * what was in force (the caller holds the lock). Returns the warnings of
+ * settings ignored as runc ignores them.
+ */
+export function updateContainer(store: Store, id: string, resources: LinuxResources): string[] {
   const record = store.load(id);
   const status = deriveStatus(record, store.dir(id));
   guard("update", id, status);
-  cgroupManagerFromPaths(record!.cgroupPaths).apply(resources, { update: true, current: record!.resources });
+  const warnings = cgroupManagerFromPaths(record!.cgroupPaths).apply(resources, { update: true, current: record!.resources });
   store.save({ ...record!, resources: mergeResources(record!.resources, resources) });
+  return warnings;
 }
 
 /**
@@ -66,6 +71,9 @@ export interface UpdateFlags {
   "cpuset-mems"?: string;
   "pids-limit"?: string;
   "blkio-weight"?: string;
+  /** Obsolete in runc 1.1: parsed, then ignored with a warning. */
+  "kernel-memory"?: string;
+  "kernel-memory-tcp"?: string;
 }
 
 /** The LinuxResources that runc update's flags ask for; only given flags are set. */
@@ -76,6 +84,8 @@ export function resourcesFromFlags(f: UpdateFlags): LinuxResources {
   if (f.memory !== undefined) memory.limit = bytes(f.memory, "memory");
   if (f["memory-swap"] !== undefined) memory.swap = bytes(f["memory-swap"], "memory-swap");
   if (f["memory-reservation"] !== undefined) memory.reservation = bytes(f["memory-reservation"], "memory-reservation");
+  if (f["kernel-memory"] !== undefined) memory.kernel = bytes(f["kernel-memory"], "kernel-memory");
+  if (f["kernel-memory-tcp"] !== undefined) memory.kernelTCP = bytes(f["kernel-memory-tcp"], "kernel-memory-tcp");
   if (f["cpu-quota"] !== undefined) cpu.quota = int(f["cpu-quota"], "cpu-quota", true);
   if (f["cpu-period"] !== undefined) cpu.period = int(f["cpu-period"], "cpu-period");
   if (f["cpu-share"] !== undefined) cpu.shares = int(f["cpu-share"], "cpu-share");

@@ -3,7 +3,7 @@
  * classic BPF in the parent. libseccomp is dlopen'ed only here, only when a
  * config has linux.seccomp, so every other command starts without it.
  */
-import { dlopen, ptr, type Pointer } from "bun:ffi";
+import { dlopen, ptr, read, type Pointer } from "bun:ffi";
 import { closeSync, fstatSync, readSync } from "node:fs";
 import { BuncError } from "../errors";
 import type { SeccompPlan } from "../plan/seccomp";
@@ -27,6 +27,7 @@ function open() {
       seccomp_arch_native: { args: [], returns: "u32" },
       seccomp_rule_add_array: { args: ["ptr", "u32", "i32", "u32", "ptr"], returns: "i32" },
       seccomp_export_bpf: { args: ["ptr", "i32"], returns: "i32" },
+      seccomp_version: { args: [], returns: "ptr" },
     }).symbols;
   } catch (e) {
     throw new BuncError(`linux.seccomp needs libseccomp (${LIBRARY}), which cannot be loaded: install libseccomp2`, { code: "ENOTSUP", cause: e });
@@ -39,6 +40,18 @@ export interface Filter {
   /** struct sock_filter[]: 8 bytes per instruction. */
   bpf: Uint8Array;
   warnings: string[];
+}
+
+/** libseccomp's version ("2.5.4"), or undefined when it cannot be loaded (and seccomp cannot be used). */
+export function libseccompVersion(): string | undefined {
+  try {
+    lib ??= open();
+  } catch {
+    return undefined;
+  }
+  // const struct scmp_version { unsigned int major, minor, micro; } * (seccomp.h)
+  const v = lib.seccomp_version();
+  return v ? `${read.u32(v, 0)}.${read.u32(v, 4)}.${read.u32(v, 8)}` : undefined;
 }
 
 /** Build the BPF program of plan with libseccomp. */

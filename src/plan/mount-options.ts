@@ -8,7 +8,7 @@ import { BuncError } from "../errors";
 export const MS = {
   RDONLY: 1, NOSUID: 2, NODEV: 4, NOEXEC: 8, SYNCHRONOUS: 16, REMOUNT: 32, MANDLOCK: 64,
   DIRSYNC: 128, NOSYMFOLLOW: 256, NOATIME: 1024, NODIRATIME: 2048, BIND: 4096, MOVE: 8192,
-  REC: 16384, SILENT: 32768, UNBINDABLE: 1 << 17, PRIVATE: 1 << 18, SLAVE: 1 << 19,
+  REC: 16384, SILENT: 32768, POSIXACL: 1 << 16, UNBINDABLE: 1 << 17, PRIVATE: 1 << 18, SLAVE: 1 << 19,
   SHARED: 1 << 20, RELATIME: 1 << 21, I_VERSION: 1 << 23, STRICTATIME: 1 << 24, LAZYTIME: 1 << 25,
 } as const;
 
@@ -35,6 +35,10 @@ const FLAGS: Record<string, [number, boolean]> = {
   iversion: [MS.I_VERSION, true], noiversion: [MS.I_VERSION, false],
   silent: [MS.SILENT, true], loud: [MS.SILENT, false],
   nosymfollow: [MS.NOSYMFOLLOW, true], symfollow: [MS.NOSYMFOLLOW, false],
+  // As runc 1.1 (which bunc replaces), MS_POSIXACL: filesystems with ACLs (tmpfs, ext4) set
+  // or clear it themselves, so "acl" on a tmpfs mounts where the word as data is refused
+  // (EINVAL). runc 1.2 passes both words as data instead (runc#3738, #3739).
+  acl: [MS.POSIXACL, true], noacl: [MS.POSIXACL, false],
   defaults: [0, true],
 };
 

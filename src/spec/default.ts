@@ -1,4 +1,5 @@
 /** The config.json that `bunc spec` writes: runc's default, so bundles move between the two unchanged. */
+import { SPEC_VERSION } from "../version";
 
 const CAPS = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
 
@@ -34,7 +35,8 @@ export function defaultSpec(opts: { rootless?: boolean; uid?: number; gid?: numb
     readonlyPaths: ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
   });
   return {
-    ociVersion: "1.0.2-dev",
+    // The version bunc implements (what --version says), where runc 1.1 writes its 1.0.2-dev.
+    ociVersion: SPEC_VERSION,
     process: {
       terminal: true,
       user: { uid: 0, gid: 0 },

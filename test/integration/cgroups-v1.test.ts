@@ -509,7 +509,7 @@ describe.skipIf(!!skip)("cgroups v1", () => {
     expect(cg("memory", id, "memory.limit_in_bytes")).toBe(String(128 * MiB));
     expect(cg("memory", id, "memory.memsw.limit_in_bytes")).toBe(String(256 * MiB));
     expect(cg("pids", id, "pids.max")).toBe("max");
-    for (const bad of [["--memory", "1x"], ["--cpu-share", "-3"], ["--kernel-memory", "1m"], ["-r", "-"]]) {
+    for (const bad of [["--memory", "1x"], ["--cpu-share", "-3"], ["--kernel-memory", "1x"], ["-r", "-"]]) {
       const out = sb.bunc(["update", ...bad, id], { stdin: '{"memory":{"limit":"lots"}}' });
       expect(out.code).toBe(1);
       expect(out.stderr.trim().split("\n")).toHaveLength(1);

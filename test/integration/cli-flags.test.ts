@@ -266,7 +266,8 @@ describe.skipIf(!!skip)("spec", () => {
     expect(text).toBe(JSON.stringify(spec, null, "\t"));
     expect(spec).toMatchObject({ ociVersion: expect.stringMatching(/^1\./), root: { path: "rootfs" }, process: { terminal: true, args: ["sh"], cwd: "/" } });
     const runc = runcSpec(false);
-    if (runc) expect({ ...spec, hostname: "runc" }).toEqual(runc);
+    // All but the ociVersion, which is the one bunc implements (--version says it), where runc 1.1 writes 1.0.2-dev.
+    if (runc) expect({ ...spec, hostname: "runc", ociVersion: runc.ociVersion }).toEqual(runc);
   });
 
   test("spec --bundle DIR is the same as -b DIR", () => {
@@ -311,7 +312,8 @@ describe.skipIf(!!skip)("spec", () => {
     expect(spec.linux.uidMappings).toEqual([{ containerID: 0, hostID: process.getuid!(), size: 1 }]);
     expect(spec.linux.gidMappings).toEqual([{ containerID: 0, hostID: process.getgid!(), size: 1 }]);
     const runc = runcSpec(true);
-    if (runc) expect({ ...spec, hostname: "runc" }).toEqual(runc);
+    // All but the ociVersion, which is the one bunc implements (--version says it), where runc 1.1 writes 1.0.2-dev.
+    if (runc) expect({ ...spec, hostname: "runc", ociVersion: runc.ociVersion }).toEqual(runc);
   });
 
   test("a spec-generated bundle runs once terminal is turned off", () => {

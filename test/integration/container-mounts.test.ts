@@ -381,6 +381,14 @@ describe.skipIf(!!skip)("mounts", () => {
     }
   });
 
+  test('"acl" and "noacl" on a tmpfs: mount flags as in runc 1.1, not tmpfs data (which tmpfs refuses)', () => {
+    for (const word of ["acl", "noacl"]) {
+      const res = both(sb, "echo x > /mnt/a/f && cat /mnt/a/f", addMount({ destination: "/mnt/a", type: "tmpfs", source: "tmpfs", options: [word, "size=1m"] }));
+      expect(res.bunc.stdout, res.why).toBe("x\n");
+      expectSameAsRunc(res);
+    }
+  });
+
   test("the default config's mount table has runc's mount points, types and access flags", () => {
     const res = both(sb, "cat /proc/self/mountinfo");
     expect(res.bunc.code, res.why).toBe(0);

@@ -20,6 +20,30 @@ let n = 0;
 
 const CONTROLLERS = ["cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "hugetlb", "net_cls", "net_prio", "rdma"];
 
+/**
+ * The files of a fake cgroup directory, there (empty) before any write as in a
+ * real cgroupfs, where a write never creates a file.
+ */
+const V1_FILES: Record<string, string[]> = {
+  cpu: ["cpu.shares", "cpu.cfs_period_us", "cpu.cfs_quota_us", "cpu.cfs_burst_us", "cpu.rt_period_us", "cpu.rt_runtime_us", "cpu.idle"],
+  cpuset: ["cpuset.cpus", "cpuset.mems"],
+  memory: ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.soft_limit_in_bytes", "memory.swappiness", "memory.oom_control", "memory.use_hierarchy"],
+  devices: ["devices.allow", "devices.deny"],
+  freezer: ["freezer.state"],
+  blkio: ["blkio.weight", "blkio.leaf_weight", "blkio.weight_device", "blkio.leaf_weight_device", "blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device", "blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device"],
+  pids: ["pids.max"],
+  hugetlb: ["hugetlb.2MB.limit_in_bytes", "hugetlb.1GB.limit_in_bytes"],
+  net_cls: ["net_cls.classid"],
+  net_prio: ["net_prio.ifpriomap"],
+  rdma: ["rdma.max"],
+};
+const V2_FILES = ["cpu.weight", "cpu.max", "cpu.max.burst", "cpu.idle", "cpuset.cpus", "cpuset.mems", "memory.max", "memory.swap.max", "memory.low", "memory.high",
+  "pids.max", "io.weight", "io.max", "hugetlb.2MB.max", "rdma.max", "cgroup.freeze", "cgroup.kill"];
+
+const touch = (dir: string, names: readonly string[] = []) => { for (const f of names) writeFileSync(path.join(dir, f), ""); };
+/** A file's contents; undefined when nothing was written to it (or it is not there). */
+const written = (f: string) => (existsSync(f) && readFileSync(f, "utf8") !== "" ? readFileSync(f, "utf8") : undefined);
+
 /** A fake v1 cgroupfs: ROOT/<controller>/c for each controller given. */
 function fakeV1(controllers = CONTROLLERS): { mgr: V1Manager; file: (c: string, f: string) => string | undefined; files: () => string[] } {
   const root = path.join(tmp, `v1-${++n}`);
@@ -27,10 +51,11 @@ function fakeV1(controllers = CONTROLLERS): { mgr: V1Manager; file: (c: string, 
   for (const c of controllers) {
     const dir = path.join(root, c, "c");
     mkdirSync(dir, { recursive: true });
+    touch(dir, V1_FILES[c]);
     paths[path.join(root, c)] = dir;
   }
-  const file = (c: string, f: string) => (existsSync(path.join(root, c, "c", f)) ? readFileSync(path.join(root, c, "c", f), "utf8") : undefined);
-  const files = () => controllers.flatMap((c) => readdirSync(path.join(root, c, "c")).map((f) => `${c}/${f}`)).sort();
+  const file = (c: string, f: string) => written(path.join(root, c, "c", f));
+  const files = () => controllers.flatMap((c) => readdirSync(path.join(root, c, "c")).filter((f) => file(c, f) !== undefined).map((f) => `${c}/${f}`)).sort();
   return { mgr: V1Manager.fromPaths(paths), file, files };
 }
 
@@ -39,7 +64,8 @@ function fakeV2(controllers = "cpuset cpu io memory hugetlb pids rdma"): { mgr: 
   const dir = path.join(root, "c");
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, "cgroup.controllers"), controllers + "\n");
-  const file = (f: string) => (existsSync(path.join(dir, f)) ? readFileSync(path.join(dir, f), "utf8") : undefined);
+  touch(dir, V2_FILES);
+  const file = (f: string) => written(path.join(dir, f));
   const programs: Uint8Array[] = [];
   return { mgr: V2Manager.fromPaths({ [root]: dir }, { attachDevices: (d, p) => (expect(d).toBe(dir), programs.push(p)) }), dir, file, programs };
 }
@@ -130,7 +156,6 @@ describe("v1Writes", () => {
     expect(error(() => v1Writes({ memory: { limit: -5 } }, noDevices))).toContain("linux.resources.memory.limit");
     expect(error(() => v1Writes({ memory: { limit: 100, swap: 50 } }, noDevices))).toContain("memory.swap");
     expect(error(() => v1Writes({ memory: { swappiness: 101 } }, noDevices))).toContain("memory.swappiness");
-    expect(error(() => v1Writes({ memory: { kernel: 1 } }, noDevices))).toContain("memory.kernel");
     expect(error(() => v1Writes({ cpu: { cpus: "0-x" } }, noDevices))).toContain("cpu.cpus");
     expect(error(() => v1Writes({ cpu: { cpus: "3-1" } }, noDevices))).toContain("backwards");
     expect(error(() => v1Writes({ cpu: { shares: 1 } }, noDevices))).toContain("cpu.shares");
@@ -139,6 +164,24 @@ describe("v1Writes", () => {
     expect(error(() => v1Writes({ blockIO: { weight: 5 } }, noDevices))).toContain("blockIO.weight");
     expect(error(() => v1Writes({ unified: { "memory.high": "1" } }, noDevices))).toContain("needs cgroup v2");
     expect(error(() => v1Writes({ devices: [{ allow: true, access: "" }] }, noDevices))).toContain("devices[0].access");
+    expect(error(() => v1Writes({ devices: [{ allow: true, type: "c", major: 1, minor: 3, access: "xy" }] }, noDevices))).toBe('linux.resources.devices[0].access "xy": no known access letter (expected r, w, m)');
+  });
+
+  test("memory.kernel and kernelTCP are ignored with runc 1.1's warning, the rest applied (v1 and v2)", () => {
+    for (const writes of [v1Writes, v2Writes]) {
+      const warnings: string[] = [];
+      const w = writes({ memory: { limit: 8388608, kernel: 4194304, kernelTCP: 1048576 } }, { devices: false, warnings });
+      expect(w.map((x) => x.file)).toEqual([writes === v1Writes ? "memory.limit_in_bytes" : "memory.max"]);
+      expect(warnings).toEqual(["Kernel memory settings are ignored and will be removed: linux.resources.memory.kernel, linux.resources.memory.kernelTCP"]);
+    }
+  });
+
+  test("an unknown letter in a device rule's access is dropped with a warning, as runc ignores it", () => {
+    const warnings: string[] = [];
+    const devices = [{ allow: false, access: "rwm" }, { allow: false, type: "c" as const, major: 1, minor: 11, access: "rwa" }];
+    const w = v1Writes({ devices }, { devices: true, warnings });
+    expect(w.slice(0, 3).map((x) => `${x.file} ${x.value}`)).toEqual(["devices.deny a *:* rwm", "devices.deny a *:* rwm", "devices.deny c 1:11 rw"]);
+    expect(warnings).toEqual(['linux.resources.devices[1].access "rwa": unknown access "a" ignored (expected r, w, m)']);
   });
 });
 
@@ -155,6 +198,17 @@ describe("V1Manager.apply on a fake cgroupfs", () => {
     const again = fakeV1();
     again.mgr.apply({ pids: { limit: 6 } }, { update: true });
     expect(again.files()).toEqual(["pids/pids.max"]);
+  });
+
+  test("a file the cgroup lacks: the error says it does not exist and names it, as runc's (a write creates no file)", () => {
+    const { mgr, files } = fakeV1(["blkio"]);
+    const dir = Object.values(mgr.paths)[0]!;
+    rmSync(path.join(dir, "blkio.weight"));
+    expect(error(() => mgr.apply({ blockIO: { weight: 500 } }, { update: true }))).toBe(
+      `write "500" to ${dir}/blkio.weight: no such file or directory (the file does not exist: this kernel or cgroup lacks the controller or feature)`,
+    );
+    expect(existsSync(path.join(dir, "blkio.weight"))).toBe(false);
+    expect(files()).toEqual([]);
   });
 
   test("a controller that is not mounted: one error, nothing written", () => {
@@ -288,6 +342,17 @@ describe("V2Manager on a fake cgroupfs", () => {
     mgr.apply({ devices: [{ allow: false, access: "rwm" }, { allow: true, type: "c", major: 1, minor: 11, access: "r" }] }, { update: true });
     expect(programs).toHaveLength(2);
     expect(programs[1]).not.toEqual(programs[0]);
+  });
+
+  test("apply returns the warnings of what it ignores: kernel memory, unknown device access letters", () => {
+    const { mgr, file, programs } = fakeV2();
+    const warnings = mgr.apply({ memory: { limit: 8388608, kernel: 1 }, devices: [{ allow: true, type: "c", major: 1, minor: 11, access: "rwx" }] });
+    expect(warnings).toEqual([
+      "Kernel memory settings are ignored and will be removed: linux.resources.memory.kernel",
+      'linux.resources.devices[0].access "rwx": unknown access "x" ignored (expected r, w, m)',
+    ]);
+    expect(file("memory.max")).toBe("8388608");
+    expect(programs).toEqual([deviceProgram(emulateDeviceRules(deviceRules([{ allow: true, type: "c", major: 1, minor: 11, access: "rw" }])))]);
   });
 
   test("a bad device rule: one error before any write or program", () => {

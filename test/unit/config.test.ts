@@ -93,6 +93,12 @@ describe("accepts", () => {
     expect(spec.linux?.resources?.memory?.newKnob).toBe(1);
   });
 
+  test("a device rule's access with letters runc ignores (they are dropped with a warning when applied)", () => {
+    const c = minimal();
+    c.linux.resources = { devices: [{ allow: false, access: "rwm" }, { allow: false, type: "c", major: 1, minor: 11, access: "rwa" }] };
+    expect(parseConfig(c).linux?.resources?.devices?.[1]?.access).toBe("rwa");
+  });
+
   test("every field of the spec", () => {
     const big = 18446744073709551615; // 2^64-1, rounded by JSON.parse
     const c = {

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "../../src/spec/config";
 import { defaultSpec } from "../../src/spec/default";
+import { SPEC_VERSION } from "../../src/version";
 
 const RUNC = ["/usr/sbin/runc", "/usr/bin/runc"].find((p) => existsSync(p));
 const dirs: string[] = [];
@@ -46,9 +47,10 @@ describe.skipIf(!RUNC)(`defaultSpec against ${RUNC ?? "runc (not installed: skip
 });
 
 describe("defaultSpec", () => {
-  test("hostname bunc, ociVersion 1.0.2-dev (runc 1.1's)", () => {
+  test("hostname bunc, ociVersion the one bunc implements (--version's spec:), not runc 1.1's 1.0.2-dev", () => {
     expect(defaultSpec().hostname).toBe("bunc");
-    expect(defaultSpec().ociVersion).toBe("1.0.2-dev");
+    expect(defaultSpec().ociVersion).toBe(SPEC_VERSION);
+    expect(defaultSpec({ rootless: true }).ociVersion).toBe(SPEC_VERSION);
   });
 
   test("rootless: uid/gid 0 by default, mapped to the given host ids", () => {

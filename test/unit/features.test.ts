@@ -1,6 +1,7 @@
 /** src/spec/features.ts: the runtime-spec features document of this build. */
 import { describe, expect, test } from "bun:test";
 import { features } from "../../src/spec/features";
+import { COMMIT, SPEC_VERSION, VERSION } from "../../src/version";
 
 describe("features", () => {
   const f = features() as any;
@@ -34,16 +35,30 @@ describe("features", () => {
 
   test("OCI versions, the six hooks, all capabilities", () => {
     expect(f.ociVersionMin).toBe("1.0.0");
-    expect(f.ociVersionMax).toBe("1.3.0");
+    expect(f.ociVersionMax).toBe(SPEC_VERSION);
+    expect(SPEC_VERSION).toBe("1.3.0");
     expect(f.hooks).toEqual(["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"]);
     expect(f.linux.capabilities).toHaveLength(41);
     expect(f.linux.capabilities[0]).toBe("CAP_CHOWN");
   });
 
-  test("cgroup v1 only", () => {
-    expect(f.linux.cgroup.v1).toBe(true);
-    expect(f.linux.cgroup.v2).toBe(false);
-    expect(f.linux.cgroup.systemd).toBe(false);
+  test("cgroup v1 and v2 (both managers), rdma; no systemd driver", () => {
+    expect(f.linux.cgroup).toEqual({ v1: true, v2: true, systemd: false, systemdUser: false, rdma: true });
+  });
+
+  test("acl and noacl are mount options", () => {
+    for (const o of ["acl", "noacl"]) expect(f.mountOptions).toContain(o);
+  });
+
+  test("annotations: libseccomp's version under runc's key, bunc's version, commit and checkpoint under its own, sorted", () => {
+    expect(Object.keys(f.annotations)).toEqual([
+      "io.github.seccomp.libseccomp.version", "org.opencontainers.bunc.checkpoint.enabled", "org.opencontainers.bunc.commit", "org.opencontainers.bunc.version",
+    ]);
+    expect(f.annotations["io.github.seccomp.libseccomp.version"]).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(f.annotations["org.opencontainers.bunc.version"]).toBe(VERSION);
+    expect(f.annotations["org.opencontainers.bunc.commit"]).toBe(COMMIT);
+    // From source, not built by scripts/build.ts: no commit was baked in.
+    expect(COMMIT).toBe("unknown");
   });
 
   test("is plain JSON", () => {
