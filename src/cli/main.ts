@@ -8,7 +8,7 @@ import { checkFlags, checkLastFlagValue } from "./args";
 import { BuncError } from "../errors";
 import { VERSION, SPEC_VERSION } from "../version";
 import { globalArgs, parseGlobals, setGlobals } from "./globals";
-import { reportError } from "./report";
+import { openLog, reportError } from "./report";
 import { out } from "./output";
 
 const verbs: Record<string, () => Promise<CommandDef<any>>> = {
@@ -89,6 +89,7 @@ async function cli(argv: string[]): Promise<number> {
     return 0;
   }
   setGlobals(flags);
+  openLog();
   process.exitCode = 0;
   const command = await verbs[verb]!();
   checkLastFlagValue(rest, (command.args ?? {}) as ArgsDef);

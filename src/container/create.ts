@@ -9,6 +9,8 @@ import { posix as path } from "node:path";
 import { openJoin } from "../cgroups/join";
 import { cgroupManager, type CgroupManager } from "../cgroups/manager";
 import { BuncError } from "../errors";
+import { debug } from "../debug";
+import { Op, type Operation } from "../plan/program";
 import { mkfifo } from "../linux/fs";
 import { connectUnix, sendPidfd } from "../linux/socket";
 import { compile, idmapMountOf, type ContainerHooks } from "../plan/compile";
@@ -143,6 +145,8 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
       mapWriter: { euid, egid: process.getegid?.() ?? 0, privileged },
     });
     warnings.push(...plan.warnings);
+    debug.log?.(`namespaces: ${namespaces.map((ns) => (ns.path ? `${ns.type} joined (${ns.path})` : `${ns.type} new`)).join(", ") || "none (all the host's)"}`);
+    debug.log?.(`mounts planned: ${mountsOf(plan.ops)}`);
     const child = launch(plan.ops, plan.cloneFlags, (firstPid, inCgroup) => {
       writeProcFiles(firstPid, plan.procWrites);
       // A kernel without CLONE_INTO_CGROUP (before 5.7): the parent's write after all.
@@ -215,6 +219,7 @@ export function makeCgroup(cgroup: CgroupManager, store: Store, id: string, undo
   store.saveCgroupPaths(id, { paths, made });
   cgroup.create();
   undo.push(() => cgroup.removeMade());
+  debug.log?.(`cgroup made: ${Object.values(cgroup.paths).join(", ") || "none"}`);
 }
 
 /**
@@ -230,6 +235,12 @@ export function compileSeccomp(s: LinuxSeccomp, warnings: string[]): CompiledSec
   const filter = buildFilter(plan);
   warnings.push(...filter.warnings);
   return { bpf: filter.bpf, flags: plan.flags, listener: plan.listener, fetchListener };
+}
+
+/** What the setup program mounts, for --debug. */
+function mountsOf(ops: readonly Operation[]): string {
+  const mounts = ops.filter((op) => op.code === Op.MOUNT || op.code === Op.BIND).map((op) => op.what);
+  return `${mounts.length}${mounts.length ? `: ${mounts.join("; ")}` : ""}`;
 }
 
 /** This kernel's last capability, or undefined when /proc does not say. */

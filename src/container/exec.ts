@@ -99,6 +99,7 @@ export async function execInContainer(store: Store, id: string, opts: ExecOption
       if (join && join.cloneIntoFd >= 0 && !inCgroup) cgroup.addProcess(firstPid);
     }, undo, {
       cgroupFd: join && join.cloneIntoFd >= 0 ? join.cloneIntoFd : undefined,
+      stage: "setns_init",
       onJoin: (pid) => cgroup.addProcess(pid),
       onSeccomp: (fd, pid) => {
         try {

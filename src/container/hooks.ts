@@ -7,6 +7,7 @@
  */
 import { accessSync, constants, statSync } from "node:fs";
 import { BuncError } from "../errors";
+import { debug } from "../debug";
 import type { Hook, Hooks } from "../spec/config";
 
 /** The state a hook reads on stdin (runtime.md "State"); pid is left out when 0, as runc. */
@@ -52,6 +53,7 @@ export function runHooksWarning(kind: HookKind, hooks: readonly Hook[] | undefin
 
 function runHook(kind: HookKind, hook: Hook, state: HookState): void {
   const what = `${kind} hook ${JSON.stringify(hook.path)}`;
+  debug.log?.(`running ${what}`);
   let r: ReturnType<typeof Bun.spawnSync>;
   try {
     r = Bun.spawnSync([hook.path, ...(hook.args ?? []).slice(1)], {

@@ -7,6 +7,7 @@
 import { closeSync } from "node:fs";
 import { receiveFd, spawn } from "../../ffi/executor";
 import { BuncError } from "../errors";
+import { debug } from "../debug";
 import { errnoText } from "../linux/errno";
 import { readFull, socketPair, writeFull } from "../linux/fs";
 import { errnoError, rawSyscall, SYS } from "../linux/libc";
@@ -38,6 +39,8 @@ export interface LaunchHandlers {
   onIdmap?: (tree: number, opIndex: number) => void;
   /** Msg.READY_TO_JOIN: place the (final) process in its cgroup; it is ready then. */
   onJoin?: (pid: number) => void;
+  /** For --debug: the container's first process ("init", the default) or exec's ("setns_init"), runc's names. */
+  stage?: "init" | "setns_init";
 }
 
 /**
@@ -53,6 +56,7 @@ export function launch(ops: readonly Operation[], cloneFlags: bigint, onSetup: (
   let inCgroup = handlers.cgroupFd !== undefined;
   try {
     const program = encode(ops, childEnd);
+    debug.log?.(`nsexec container setup: clone3 (flags 0x${cloneFlags.toString(16)}) of the executor, ${ops.length} steps to run`);
     child = spawn(program, cloneFlags, handlers.cgroupFd ?? -1);
     if (inCgroup && (child === -E2BIG || child === -EINVAL)) {
       inCgroup = false;
@@ -66,6 +70,7 @@ export function launch(ops: readonly Operation[], cloneFlags: bigint, onSetup: (
     throw errnoError("clone3", -child);
   }
   const first = child;
+  debug.log?.(`child process in init(): pid ${first.pid} runs the setup program`);
   undo.push(() => {
     sendSignal(first.pidfd, 9);
     waitExit(first.pidfd, 1000);
@@ -98,6 +103,7 @@ export function launch(ops: readonly Operation[], cloneFlags: bigint, onSetup: (
   }
   const startTime = procStat(pid)?.startTime;
   if (startTime === undefined) throw new BuncError("container process exited during setup", { code: "ESRCH" });
+  debug.log?.(readyNote(ops, pid, handlers.stage ?? "init"));
   return { pid, pidfd, startTime };
 }
 
@@ -162,6 +168,14 @@ function serve(sock: number, firstPid: number, ops: readonly Operation[], onSetu
         throw new BuncError(`unexpected message ${type} from the container process`, { code: "EPROTO" });
     }
   }
+}
+
+/** runc's debug line at the end of its init, then what bunc's process does next. */
+function readyNote(ops: readonly Operation[], pid: number, stage: "init" | "setns_init"): string {
+  const exec = ops.find((op) => op.code === Op.EXEC)?.what ?? "exec";
+  if (stage === "setns_init") return `setns_init: about to exec: pid ${pid} is set up and goes on to ${exec}`;
+  const waits = ops.some((op) => op.code === Op.FIFO_WAIT);
+  return `init: closing the pipe to signal completion: pid ${pid} is set up and ${waits ? `waits on the exec fifo to ${exec}` : `goes on to ${exec}`}`;
 }
 
 /** "mount \"proc\" to \"/proc\": operation not permitted"; a missing program reads as runc's. */

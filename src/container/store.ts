@@ -6,6 +6,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { posix as path } from "node:path";
 import { BuncError } from "../errors";
+import { debug } from "../debug";
 import type { LinuxResources } from "../cgroups/resources";
 import type { Hooks, LinuxMemoryPolicy, LinuxSeccomp, Process } from "../spec/config";
 
@@ -120,6 +121,7 @@ export class Store {
     const file = path.join(this.dir(record.id), STATE_FILE);
     writeFileSync(file + ".tmp", JSON.stringify(record), { mode: 0o600 });
     renameSync(file + ".tmp", file);
+    debug.log?.(`state written: ${file} (pid ${record.pid})`);
   }
 
   /** Record where the cgroup of a container being created is (see CGROUP_FILE). */

@@ -6,6 +6,7 @@
 import { closeSync } from "node:fs";
 import { proxyTerminal, receiveFd, wait } from "../../ffi/executor";
 import { socketPair } from "../linux/fs";
+import { debug } from "../debug";
 import { errnoError } from "../linux/libc";
 import { sendSignal } from "../linux/pidfd";
 import { copyWindowSize, eofCharOf, isTerminal, makeRaw } from "../linux/tty";
@@ -116,7 +117,10 @@ export async function supervise(pidfd: number, pid: number, master?: number, for
         }
       }
       const r = wait(pidfd, pid, master === undefined ? SLICE_MS : 0);
-      if (r >= 0) return r & 0x7f ? 128 + (r & 0x7f) : r >> 8;
+      if (r >= 0) {
+        debug.log?.(`process exited: pid ${pid}, ${r & 0x7f ? `killed by signal ${r & 0x7f}` : `status ${r >> 8}`}`);
+        return r & 0x7f ? 128 + (r & 0x7f) : r >> 8;
+      }
       if (r !== -EAGAIN && r !== -EINTR) throw errnoError("wait for the container", -r);
       await new Promise((resolve) => setImmediate(resolve));
     }
