@@ -834,6 +834,10 @@ static long do_hook(const char *path, const char *fail, long state_fd, char **ar
   if (pid == 0) {
     SYS3(SYS_lseek, state_fd, 0, 0);
     if (SYS3(SYS_dup3, state_fd, 0, 0) < 0) SYS1(SYS_exit_group, 126);
+    /* Before pivot_root (createContainer) the hook's cwd is the container's root, as
+       config.md says and runc does (rootfs_linux.go chdirs there first); after it,
+       root_fd is gone and the process's cwd is already inside the new root. */
+    if (root_fd != AT_FDCWD && SYS1(SYS_fchdir, root_fd) < 0) SYS1(SYS_exit_group, 126);
     SYS3(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
     SYS2(SYS_prctl, PR_SET_PDEATHSIG, 9);
     reset_signals();
