@@ -75,6 +75,8 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
   // runc's checkTerminal: a console socket only when a tty is allocated for a detached process.
   if (opts.consoleSocket && !spec.process?.terminal)
     throw new BuncError("cannot use console socket if bunc will not allocate tty (process.terminal is false)", { code: "EINVAL" });
+  if (spec.process?.terminal && !opts.consoleSocket && opts.consoleFd === undefined)
+    throw new BuncError("cannot allocate tty if bunc will detach without setting console socket (--console-socket)", { code: "EINVAL" });
   checkHookPaths(spec.hooks);
   const rootfs = path.resolve(bundle, spec.root?.path ?? "rootfs");
   if (!isDirectory(rootfs)) throw new BuncError(`rootfs (${JSON.stringify(rootfs)}) does not exist or is not a directory`, { code: "ENOENT" });
@@ -276,7 +278,13 @@ function containerHooks(spec: Spec, undo: Undo): ContainerHooks | undefined {
  * container's process state, as runc does (config-linux.md "seccomp", ContainerProcessState).
  */
 export function sendToListener(s: LinuxSeccomp, fd: number, state: HookState): void {
-  const sock = connectUnix(s.listenerPath!, "seccomp listener");
+  let sock: number;
+  try {
+    sock = connectUnix(s.listenerPath!, "seccomp listener");
+  } catch (e) {
+    // runc's words first: containerd and runc's tests look for them.
+    throw new BuncError(`failed to connect with seccomp agent specified in the seccomp profile: ${(e as Error).message}`, { code: (e as BuncError).code ?? "EIO", cause: e });
+  }
   try {
     const msg = {
       ociVersion: OCI_VERSION,

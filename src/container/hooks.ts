@@ -8,6 +8,7 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { BuncError } from "../errors";
 import { debug } from "../debug";
+import { SIGNALS, signalText } from "../linux/signals";
 import type { Hook, Hooks } from "../spec/config";
 
 /** The state a hook reads on stdin (runtime.md "State"); pid is left out when 0, as runc. */
@@ -73,7 +74,7 @@ function runHook(kind: HookKind, hook: Hook, state: HookState): void {
   const how = r.exitedDueToTimeout
     ? `timed out after ${hook.timeout}s`
     : r.signalCode
-      ? `killed by ${r.signalCode}`
+      ? signalText(SIGNALS[r.signalCode] ?? 0)
       : `exit status ${r.exitCode}`;
   throw new BuncError(`${what} failed: ${how}${output ? `: ${output}` : ""}`, { code: "HOOK" });
 }

@@ -13,12 +13,15 @@ import { readFull, socketPair, writeFull } from "../linux/fs";
 import { errnoError, rawSyscall, SYS } from "../linux/libc";
 import { openChild, sendSignal, takeFd, waitExit } from "../linux/pidfd";
 import { procStat } from "../linux/proc";
+import { signalText } from "../linux/signals";
 import { encode, Msg, Op, type Operation } from "../plan/program";
 
 /** executor.c's HOOK_STATUS: a hook's wait status rides in the errno field with this bit. */
 const HOOK_STATUS = 0x100000;
 const E2BIG = 7;
 const EINVAL = 22;
+const ENOTDIR = 20;
+const ELOOP = 40;
 import type { Undo } from "./undo";
 
 export interface Launched {
@@ -183,10 +186,14 @@ function stepError(op: Operation | undefined, errno: number): BuncError {
   const what = op?.what ?? "container setup";
   if (op?.code === Op.HOOK && errno & HOOK_STATUS) {
     const status = errno & 0xffff;
-    const how = status & 0x7f ? `killed by signal ${status & 0x7f}` : `exit status ${status >> 8}`;
+    const how = status & 0x7f ? signalText(status & 0x7f) : `exit status ${status >> 8}`;
     return new BuncError(`${what.replace(/^run /, "")} failed: ${how}`, { code: "HOOK" });
   }
   if (op?.code === Op.HOOK && errno === 110) return new BuncError(`${what.replace(/^run /, "")} failed: timed out`, { code: "HOOK", errno });
+  // runc refuses a proc or sysfs over anything but a plain directory in these words (mask.bats matches them).
+  const fstype = op?.code === Op.MOUNT ? op.s?.[2] : undefined;
+  if ((fstype === "proc" || fstype === "sysfs") && (errno === ELOOP || errno === ENOTDIR))
+    return new BuncError(`unable to start container process: ${what}: filesystem ${JSON.stringify(fstype)} must be mounted on ordinary directory (${errnoText(errno)})`, { code: "ESETUP", errno });
   if (what.startsWith("exec: ") && errno === 2)
     return new BuncError(`unable to start container process: ${what}: executable file not found in $PATH`, { code: "ENOENT", errno });
   return new BuncError(`unable to start container process: ${what}: ${errnoText(errno)}`, { code: "ESETUP", errno });

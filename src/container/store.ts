@@ -88,7 +88,7 @@ export class Store {
     try {
       mkdirSync(dir, { mode: 0o711 });
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new BuncError(`container with id exists: ${id}`, { code: "EEXIST" });
+      if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new BuncError(`container with given ID already exists: ${id}`, { code: "EEXIST" });
       throw new BuncError(`create state directory ${dir}: ${(e as Error).message}`, { code: "STATE", cause: e });
     }
     return dir;
