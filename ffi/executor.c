@@ -188,7 +188,7 @@ enum {
   OP_KEYRING,          /* s0: name of a new session keyring to join */
   OP_MKDIR,            /* s1: directory in root to create (with its parents) */
   OP_CONSOLE,          /* fd: console socket; n0 rows, n1 columns, n2 bind it on /dev/console: make a pty, send its master, make it our terminal */
-  OP_HOOK,             /* s0 path, s1 message for stderr on failure; fd: state (stdin); n0 argv, n1 envp tables, n2 timeout (s, 0: none) */
+  OP_HOOK,             /* s0 path, s1/s2 head and tail of the message for stderr on failure; fd: state (stdin); n0 argv, n1 envp tables, n2 timeout (s, 0: none), n3 signal texts (1..) */
   OP_SYSCTL,           /* s0 path under the container's /proc ("sys/..."), s1 value */
   OP_PERSONALITY,      /* n0 persona */
   OP_SCHEDULER,        /* n0 offset of a struct sched_attr, n1 its size */
@@ -818,7 +818,34 @@ static long do_console(long sock, u64 rows, u64 cols, u64 bind_console)
 #define SYS_lseek 8
 #define SYS_pidfd_send_signal 424
 static void reset_signals(void);
-static long do_hook(const char *path, const char *fail, long state_fd, char **argv, char **envp, u64 timeout)
+
+/*
+ * startContainer hooks fail after create returned: stderr is the only
+ * witness, so say why as runc does ("signal: bad system call", "exit
+ * status 3"); the words come from the program.
+ */
+static void hook_report(const char *head, const char *tail, char **signals, long r)
+{
+  char num[24], digits[24];
+  const char *why = "errno ";
+  long v = -r, n = 0, i = 0, sig;
+  full_write(2, head, str_len(head));
+  if ((v & HOOK_STATUS) && (sig = v & 0x7f)) {
+    for (i = 0; signals && signals[i] && i < sig - 1; i++) {}
+    if (signals && signals[i] && i == sig - 1) { why = signals[i]; v = -1; }
+    else { why = "signal "; v = sig; }
+  } else if (v & HOOK_STATUS) { why = "exit status "; v = (v >> 8) & 0xff; }
+  else if (v == 110) { why = "timed out"; v = -1; }
+  full_write(2, why, str_len(why));
+  if (v >= 0) {
+    do { digits[n++] = '0' + v % 10; v /= 10; } while (v > 0);
+    for (i = 0; n > 0; i++) num[i] = digits[--n];
+    full_write(2, num, i);
+  }
+  if (tail) full_write(2, tail, str_len(tail));
+}
+
+static long do_hook(const char *path, const char *fail, const char *fail_tail, char **signals, long state_fd, char **argv, char **envp, u64 timeout)
 {
   struct clone_args args;
   struct { i32 fd; short events; short revents; } pfd;
@@ -834,6 +861,10 @@ static long do_hook(const char *path, const char *fail, long state_fd, char **ar
   if (pid == 0) {
     SYS3(SYS_lseek, state_fd, 0, 0);
     if (SYS3(SYS_dup3, state_fd, 0, 0) < 0) SYS1(SYS_exit_group, 126);
+    /* Before pivot_root (createContainer) the hook's cwd is the container's root, as
+       config.md says and runc does (rootfs_linux.go chdirs there first); after it,
+       root_fd is gone and the process's cwd is already inside the new root. */
+    if (root_fd != AT_FDCWD && SYS1(SYS_fchdir, root_fd) < 0) SYS1(SYS_exit_group, 126);
     SYS3(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
     SYS2(SYS_prctl, PR_SET_PDEATHSIG, 9);
     reset_signals();
@@ -853,8 +884,7 @@ static long do_hook(const char *path, const char *fail, long state_fd, char **ar
   SYS1(SYS_close, pidfd);
   if (r >= 0) return 0;
 failed:
-  /* startContainer hooks fail after create returned: stderr is the only witness. */
-  if (fail) full_write(2, fail, str_len(fail));
+  if (fail) hook_report(fail, fail_tail, signals, r);
   return r;
 }
 
@@ -1139,7 +1169,7 @@ static long run_op(u8 *prog, struct op *o, long sync_fd, i32 index)
       return r;
     }
   }
-  case OP_HOOK: return do_hook(S(0), S(1), o->fd, table(prog, o->n[0]), table(prog, o->n[1]), o->n[2]);
+  case OP_HOOK: return do_hook(S(0), S(1), S(2), o->n[3] ? table(prog, o->n[3]) : 0, o->fd, table(prog, o->n[0]), table(prog, o->n[1]), o->n[2]);
   case OP_SYSCTL: return do_sysctl(S(0), S(1));
   case OP_PERSONALITY: r = SYS1(135 /* personality */, o->n[0]); return r < 0 ? r : 0;
   case OP_SCHEDULER: return SYS3(314 /* sched_setattr */, 0, prog + o->n[0], 0);

@@ -29,13 +29,13 @@ export function subCgroupPaths(paths: Readonly<Record<string, string>>, args: re
   }
   for (const [ctrl, sub] of bySub) {
     const mountpoints = Object.keys(paths).filter((mp) => ctrl === "" || path.basename(mp).split(",").includes(ctrl));
-    if (mountpoints.length === 0) throw new BuncError(`--cgroup: the container has no cgroup for controller ${JSON.stringify(ctrl)}`, { code: "EINVAL" });
+    if (mountpoints.length === 0) throw new BuncError(`--cgroup: unknown controller ${ctrl}: the container has no cgroup for it`, { code: "EINVAL" });
     for (const mp of mountpoints) {
       const base = paths[mp]!;
       const dir = path.join(base, sub);
-      // A sub-cgroup, never a way out of the container's own (runc: "bad sub cgroup path").
-      if (dir !== base && !dir.startsWith(base + "/")) throw new BuncError(`--cgroup: bad sub cgroup path: ${sub}`, { code: "EINVAL" });
-      if (!exists(dir)) throw new BuncError(`--cgroup: sub-cgroup ${sub} does not exist (${dir})`, { code: "ENOENT" });
+      // A sub-cgroup, never a way out of the container's own; runc's words, which its tests match.
+      if (dir !== base && !dir.startsWith(base + "/")) throw new BuncError(`--cgroup: ${sub} is not a sub cgroup path`, { code: "EINVAL" });
+      if (!exists(dir)) throw new BuncError(`--cgroup: error adding pid of the new process to cgroups: sub-cgroup ${sub} does not exist: ${dir}/cgroup.procs: no such file or directory`, { code: "ENOENT" });
       out[mp] = dir;
     }
   }

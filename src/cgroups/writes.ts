@@ -55,7 +55,8 @@ function refuse(field: string, why: string): never {
 export function v1Writes(r: LinuxResources | undefined, opts: WriteOptions): CgroupWrite[] {
   const out: CgroupWrite[] = [];
   if (!r) r = {};
-  if (r.unified && Object.keys(r.unified).length) refuse("unified", "needs cgroup v2; this host's cgroups are v1");
+  // runc's words first (cgroups.bats matches "invalid configuration").
+  if (r.unified && Object.keys(r.unified).length) throw new BuncError("invalid configuration: linux.resources.unified: needs cgroup v2; this host's cgroups are v1", { code: "ENOTSUP" });
   if (opts.devices || r.devices) out.push(...deviceWrites(r, opts.warnings));
 
   const m = r.memory;

@@ -10,7 +10,7 @@ import { BUNC_DESCRIPTION, verbs } from "./verbs";
 import { BuncError } from "../errors";
 import { COMMIT, SPEC_VERSION, VERSION } from "../version";
 import { globalArgs, parseGlobals, setGlobals } from "./globals";
-import { reportError } from "./report";
+import { openLog, reportError } from "./report";
 import { out } from "./output";
 
 /** The top-level command: its description and global flags, for help. */
@@ -74,6 +74,7 @@ async function cli(argv: string[]): Promise<number> {
     return 0;
   }
   setGlobals(flags);
+  openLog();
   process.exitCode = 0;
   const command = await verbs[name]!();
   checkLastFlagValue(rest, (command.args ?? {}) as ArgsDef);

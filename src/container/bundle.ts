@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { posix as path } from "node:path";
 import { BuncError } from "../errors";
+import { debug } from "../debug";
 import { parseConfigText, type Spec } from "../spec/config";
 
 /** The validated config.json of the bundle directory. */
@@ -15,5 +16,7 @@ export function loadBundle(bundle: string): Spec {
     const why = code === "ENOENT" ? "no such file or directory" : code === "EACCES" ? "permission denied" : (e as Error).message;
     throw new BuncError(`cannot read ${file}: ${why}`, { code });
   }
-  return parseConfigText(text);
+  const spec = parseConfigText(text);
+  debug.log?.(`config loaded: ${file} (ociVersion ${spec.ociVersion})`);
+  return spec;
 }

@@ -9,6 +9,8 @@ import { posix as path } from "node:path";
 import { openJoin } from "../cgroups/join";
 import { cgroupManager, type CgroupManager } from "../cgroups/manager";
 import { BuncError } from "../errors";
+import { debug } from "../debug";
+import { Op, type Operation } from "../plan/program";
 import { mkfifo } from "../linux/fs";
 import { connectUnix, sendPidfd } from "../linux/socket";
 import { compile, idmapMountOf, type ContainerHooks } from "../plan/compile";
@@ -74,6 +76,8 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
   // runc's checkTerminal: a console socket only when a tty is allocated for a detached process.
   if (opts.consoleSocket && !spec.process?.terminal)
     throw new BuncError("cannot use console socket if bunc will not allocate tty (process.terminal is false)", { code: "EINVAL" });
+  if (spec.process?.terminal && !opts.consoleSocket && opts.consoleFd === undefined)
+    throw new BuncError("cannot allocate tty if bunc will detach without setting console socket (--console-socket)", { code: "EINVAL" });
   checkHookPaths(spec.hooks);
   const rootfs = path.resolve(bundle, spec.root?.path ?? "rootfs");
   if (!isDirectory(rootfs)) throw new BuncError(`rootfs (${JSON.stringify(rootfs)}) does not exist or is not a directory`, { code: "ENOENT" });
@@ -144,6 +148,8 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
       mapWriter: { euid, egid: process.getegid?.() ?? 0, privileged },
     });
     warnings.push(...plan.warnings);
+    debug.log?.(`namespaces: ${namespaces.map((ns) => (ns.path ? `${ns.type} joined (${ns.path})` : `${ns.type} new`)).join(", ") || "none (all the host's)"}`);
+    debug.log?.(`mounts planned: ${mountsOf(plan.ops)}`);
     const child = launch(plan.ops, plan.cloneFlags, (firstPid, inCgroup) => {
       writeProcFiles(firstPid, plan.procWrites);
       // A kernel without CLONE_INTO_CGROUP (before 5.7): the parent's write after all.
@@ -216,6 +222,7 @@ export function makeCgroup(cgroup: CgroupManager, store: Store, id: string, undo
   store.saveCgroupPaths(id, { paths, made });
   cgroup.create();
   undo.push(() => cgroup.removeMade());
+  debug.log?.(`cgroup made: ${Object.values(cgroup.paths).join(", ") || "none"}`);
 }
 
 /**
@@ -231,6 +238,12 @@ export function compileSeccomp(s: LinuxSeccomp, warnings: string[]): CompiledSec
   const filter = buildFilter(plan);
   warnings.push(...filter.warnings);
   return { bpf: filter.bpf, flags: plan.flags, listener: plan.listener, fetchListener };
+}
+
+/** What the setup program mounts, for --debug. */
+function mountsOf(ops: readonly Operation[]): string {
+  const mounts = ops.filter((op) => op.code === Op.MOUNT || op.code === Op.BIND).map((op) => op.what);
+  return `${mounts.length}${mounts.length ? `: ${mounts.join("; ")}` : ""}`;
 }
 
 /** This kernel's last capability, or undefined when /proc does not say. */
@@ -266,7 +279,13 @@ function containerHooks(spec: Spec, undo: Undo): ContainerHooks | undefined {
  * container's process state, as runc does (config-linux.md "seccomp", ContainerProcessState).
  */
 export function sendToListener(s: LinuxSeccomp, fd: number, state: HookState): void {
-  const sock = connectUnix(s.listenerPath!, "seccomp listener");
+  let sock: number;
+  try {
+    sock = connectUnix(s.listenerPath!, "seccomp listener");
+  } catch (e) {
+    // runc's words first: containerd and runc's tests look for them.
+    throw new BuncError(`failed to connect with seccomp agent specified in the seccomp profile: ${(e as Error).message}`, { code: (e as BuncError).code ?? "EIO", cause: e });
+  }
   try {
     const msg = {
       ociVersion: OCI_VERSION,

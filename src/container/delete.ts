@@ -6,6 +6,7 @@ import { closeSync, rmdirSync, statSync } from "node:fs";
 import { waitFor } from "../cgroups/fsio";
 import { cgroupManagerFromPaths } from "../cgroups/manager";
 import { BuncError } from "../errors";
+import { debug } from "../debug";
 import { openProcess, sendSignal, waitExit } from "../linux/pidfd";
 import { runHooksWarning } from "./hooks";
 import { deriveStatus } from "./status";
@@ -30,6 +31,7 @@ export function deleteContainer(store: Store, id: string, force = false): string
   const status = deriveStatus(record, store.dir(id));
   guard(force ? "forceDelete" : "delete", id, status);
   const warnings: string[] = [];
+  debug.log?.(`deleting ${id} (${status})`);
   if (record) {
     const pidns = status !== "stopped" ? killAndWait(record) : undefined;
     const left = destroyCgroup(record.cgroupPaths, { killAll: killsAll(record), pidns });

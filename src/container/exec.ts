@@ -44,7 +44,7 @@ export function execTarget(store: Store, id: string, ignorePaused = false): Cont
   const record = store.load(id);
   const status = deriveStatus(record, store.dir(id));
   if (status === "paused" && !ignorePaused)
-    throw new BuncError(`cannot exec into container ${id}: it is paused (use --ignore-paused to override)`, { code: "STATE" });
+    throw new BuncError(`cannot exec in a paused container ${id} (use --ignore-paused to override)`, { code: "STATE" });
   if (status !== "paused") guard("exec", id, status);
   return { ...record!, paused: status === "paused" };
 }
@@ -99,6 +99,7 @@ export async function execInContainer(store: Store, id: string, opts: ExecOption
       if (join && join.cloneIntoFd >= 0 && !inCgroup) cgroup.addProcess(firstPid);
     }, undo, {
       cgroupFd: join && join.cloneIntoFd >= 0 ? join.cloneIntoFd : undefined,
+      stage: "setns_init",
       onJoin: (pid) => cgroup.addProcess(pid),
       onSeccomp: (fd, pid) => {
         try {

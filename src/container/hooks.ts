@@ -7,6 +7,8 @@
  */
 import { accessSync, constants, statSync } from "node:fs";
 import { BuncError } from "../errors";
+import { debug } from "../debug";
+import { SIGNALS, signalText } from "../linux/signals";
 import type { Hook, Hooks } from "../spec/config";
 
 /** The state a hook reads on stdin (runtime.md "State"); pid is left out when 0, as runc. */
@@ -52,6 +54,7 @@ export function runHooksWarning(kind: HookKind, hooks: readonly Hook[] | undefin
 
 function runHook(kind: HookKind, hook: Hook, state: HookState): void {
   const what = `${kind} hook ${JSON.stringify(hook.path)}`;
+  debug.log?.(`running ${what}`);
   let r: ReturnType<typeof Bun.spawnSync>;
   try {
     r = Bun.spawnSync([hook.path, ...(hook.args ?? []).slice(1)], {
@@ -71,7 +74,7 @@ function runHook(kind: HookKind, hook: Hook, state: HookState): void {
   const how = r.exitedDueToTimeout
     ? `timed out after ${hook.timeout}s`
     : r.signalCode
-      ? `killed by ${r.signalCode}`
+      ? signalText(SIGNALS[r.signalCode] ?? 0)
       : `exit status ${r.exitCode}`;
   throw new BuncError(`${what} failed: ${how}${output ? `: ${output}` : ""}`, { code: "HOOK" });
 }

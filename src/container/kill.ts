@@ -2,6 +2,7 @@
 import { closeSync } from "node:fs";
 import { cgroupManagerFromPaths } from "../cgroups/manager";
 import { BuncError } from "../errors";
+import { debug } from "../debug";
 import { openProcess, sendSignal } from "../linux/pidfd";
 import { deriveStatus } from "./status";
 import type { Store } from "./store";
@@ -13,6 +14,7 @@ export function killContainer(store: Store, id: string, signal: number, all = fa
   if (status === "stopped" && all) return; // runc: nothing left to signal is not an error.
   if (status === "stopped") throw new BuncError(`cannot kill container ${id}: container not running`, { code: "STATE" });
   guard("kill", id, status);
+  debug.log?.(`sending signal ${signal} to ${all ? `every process of ${id}` : `pid ${record!.pid} of ${id}`}`);
   if (all) {
     // Every process in the container's cgroup (runc kill --all).
     cgroupManagerFromPaths(record!.cgroupPaths).signalAll(signal);

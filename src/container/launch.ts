@@ -7,17 +7,21 @@
 import { closeSync } from "node:fs";
 import { receiveFd, spawn } from "../../ffi/executor";
 import { BuncError } from "../errors";
+import { debug } from "../debug";
 import { errnoText } from "../linux/errno";
 import { readFull, socketPair, writeFull } from "../linux/fs";
 import { errnoError, rawSyscall, SYS } from "../linux/libc";
 import { openChild, sendSignal, takeFd, waitExit } from "../linux/pidfd";
 import { procStat } from "../linux/proc";
+import { signalText } from "../linux/signals";
 import { encode, Msg, Op, type Operation } from "../plan/program";
 
 /** executor.c's HOOK_STATUS: a hook's wait status rides in the errno field with this bit. */
 const HOOK_STATUS = 0x100000;
 const E2BIG = 7;
 const EINVAL = 22;
+const ENOTDIR = 20;
+const ELOOP = 40;
 import type { Undo } from "./undo";
 
 export interface Launched {
@@ -38,6 +42,8 @@ export interface LaunchHandlers {
   onIdmap?: (tree: number, opIndex: number) => void;
   /** Msg.READY_TO_JOIN: place the (final) process in its cgroup; it is ready then. */
   onJoin?: (pid: number) => void;
+  /** For --debug: the container's first process ("init", the default) or exec's ("setns_init"), runc's names. */
+  stage?: "init" | "setns_init";
 }
 
 /**
@@ -53,6 +59,7 @@ export function launch(ops: readonly Operation[], cloneFlags: bigint, onSetup: (
   let inCgroup = handlers.cgroupFd !== undefined;
   try {
     const program = encode(ops, childEnd);
+    debug.log?.(`nsexec container setup: clone3 (flags 0x${cloneFlags.toString(16)}) of the executor, ${ops.length} steps to run`);
     child = spawn(program, cloneFlags, handlers.cgroupFd ?? -1);
     if (inCgroup && (child === -E2BIG || child === -EINVAL)) {
       inCgroup = false;
@@ -66,6 +73,7 @@ export function launch(ops: readonly Operation[], cloneFlags: bigint, onSetup: (
     throw errnoError("clone3", -child);
   }
   const first = child;
+  debug.log?.(`child process in init(): pid ${first.pid} runs the setup program`);
   undo.push(() => {
     sendSignal(first.pidfd, 9);
     waitExit(first.pidfd, 1000);
@@ -98,6 +106,7 @@ export function launch(ops: readonly Operation[], cloneFlags: bigint, onSetup: (
   }
   const startTime = procStat(pid)?.startTime;
   if (startTime === undefined) throw new BuncError("container process exited during setup", { code: "ESRCH" });
+  debug.log?.(readyNote(ops, pid, handlers.stage ?? "init"));
   return { pid, pidfd, startTime };
 }
 
@@ -164,15 +173,27 @@ function serve(sock: number, firstPid: number, ops: readonly Operation[], onSetu
   }
 }
 
+/** runc's debug line at the end of its init, then what bunc's process does next. */
+function readyNote(ops: readonly Operation[], pid: number, stage: "init" | "setns_init"): string {
+  const exec = ops.find((op) => op.code === Op.EXEC)?.what ?? "exec";
+  if (stage === "setns_init") return `setns_init: about to exec: pid ${pid} is set up and goes on to ${exec}`;
+  const waits = ops.some((op) => op.code === Op.FIFO_WAIT);
+  return `init: closing the pipe to signal completion: pid ${pid} is set up and ${waits ? `waits on the exec fifo to ${exec}` : `goes on to ${exec}`}`;
+}
+
 /** "mount \"proc\" to \"/proc\": operation not permitted"; a missing program reads as runc's. */
 function stepError(op: Operation | undefined, errno: number): BuncError {
   const what = op?.what ?? "container setup";
   if (op?.code === Op.HOOK && errno & HOOK_STATUS) {
     const status = errno & 0xffff;
-    const how = status & 0x7f ? `killed by signal ${status & 0x7f}` : `exit status ${status >> 8}`;
+    const how = status & 0x7f ? signalText(status & 0x7f) : `exit status ${status >> 8}`;
     return new BuncError(`${what.replace(/^run /, "")} failed: ${how}`, { code: "HOOK" });
   }
   if (op?.code === Op.HOOK && errno === 110) return new BuncError(`${what.replace(/^run /, "")} failed: timed out`, { code: "HOOK", errno });
+  // runc refuses a proc or sysfs over anything but a plain directory in these words (mask.bats matches them).
+  const fstype = op?.code === Op.MOUNT ? op.s?.[2] : undefined;
+  if ((fstype === "proc" || fstype === "sysfs") && (errno === ELOOP || errno === ENOTDIR))
+    return new BuncError(`unable to start container process: ${what}: filesystem ${JSON.stringify(fstype)} must be mounted on ordinary directory (${errnoText(errno)})`, { code: "ESETUP", errno });
   if (what.startsWith("exec: ") && errno === 2) {
     // As Go's exec.LookPath that runc uses: a name with a slash is not searched in $PATH, it is stat'ed.
     const arg0 = JSON.parse(what.slice("exec: ".length)) as string;

@@ -2,6 +2,7 @@
 import { closeSync, constants, openSync, readSync, unlinkSync } from "node:fs";
 import { posix as path } from "node:path";
 import { BuncError } from "../errors";
+import { debug } from "../debug";
 import { rawSyscall } from "../linux/libc";
 import { isSameProcess } from "../linux/proc";
 import { deriveStatus } from "./status";
@@ -30,6 +31,7 @@ export function startContainer(store: Store, id: string): string[] {
     const got = readSync(fd, new Uint8Array(1));
     if (got !== 1) throw new BuncError(`cannot start container ${id}: its process has exited`, { code: "ESRCH" });
     unlinkSync(fifo);
+    debug.log?.(`exec fifo opened: pid ${record!.pid} of ${id} goes on to exec`);
   } finally {
     closeSync(fd);
   }

@@ -6,6 +6,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { posix as path } from "node:path";
 import { BuncError } from "../errors";
+import { debug } from "../debug";
 import type { LinuxResources } from "../cgroups/resources";
 import type { Hooks, LinuxMemoryPolicy, LinuxSeccomp, Process } from "../spec/config";
 
@@ -87,7 +88,7 @@ export class Store {
     try {
       mkdirSync(dir, { mode: 0o711 });
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new BuncError(`container with id exists: ${id}`, { code: "EEXIST" });
+      if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new BuncError(`container with given ID already exists: ${id}`, { code: "EEXIST" });
       throw new BuncError(`create state directory ${dir}: ${(e as Error).message}`, { code: "STATE", cause: e });
     }
     return dir;
@@ -125,6 +126,7 @@ export class Store {
     const file = path.join(this.dir(record.id), STATE_FILE);
     writeFileSync(file + ".tmp", JSON.stringify(record), { mode: 0o600 });
     renameSync(file + ".tmp", file);
+    debug.log?.(`state written: ${file} (pid ${record.pid})`);
   }
 
   /** Record where the cgroup of a container being created is (see CGROUP_FILE). */

@@ -3,9 +3,11 @@
  * signals to it through its pidfd, proxy its terminal, and return its exit
  * status as a shell does (128+N for a death by signal N).
  */
-import { closeSync } from "node:fs";
+import { closeSync, constants, openSync } from "node:fs";
+import { BuncError } from "../errors";
 import { proxyTerminal, receiveFd, wait } from "../../ffi/executor";
 import { socketPair } from "../linux/fs";
+import { debug } from "../debug";
 import { errnoError } from "../linux/libc";
 import { sendSignal } from "../linux/pidfd";
 import { copyWindowSize, eofCharOf, isTerminal, makeRaw } from "../linux/tty";
@@ -18,6 +20,21 @@ const EINTR = 4;
 /** How long one wait blocks in C before JavaScript gets to run signal handlers. */
 const SLICE_MS = 100;
 
+/**
+ * A foreground process with a terminal needs one of ours to proxy it to: as
+ * runc's initHostConsole, stderr, stdout or stdin, else the controlling
+ * terminal (/dev/tty). Checked before anything exists.
+ */
+function requireHostTerminal(): void {
+  if (isTerminal(2) || isTerminal(1) || isTerminal(0)) return;
+  try {
+    closeSync(openSync("/dev/tty", constants.O_RDWR | constants.O_NOCTTY));
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === "ENXIO" ? "no such device or address" : (e as Error).message;
+    throw new BuncError(`open /dev/tty: ${why}: process.terminal is true, but bunc has no terminal to attach it to (stdin, stdout and stderr are not terminals, and there is no controlling terminal); use -d with --console-socket`, { code: "ENOTTY", cause: e });
+  }
+}
+
 /** A terminal being set up for a foreground process: give `childEnd` to the executor, then call attach(). */
 export class Terminal {
   private ends: [number, number];
@@ -25,6 +42,7 @@ export class Terminal {
   private restore?: () => void;
 
   constructor() {
+    requireHostTerminal();
     this.ends = socketPair();
   }
 
@@ -116,7 +134,10 @@ export async function supervise(pidfd: number, pid: number, master?: number, for
         }
       }
       const r = wait(pidfd, pid, master === undefined ? SLICE_MS : 0);
-      if (r >= 0) return r & 0x7f ? 128 + (r & 0x7f) : r >> 8;
+      if (r >= 0) {
+        debug.log?.(`process exited: pid ${pid}, ${r & 0x7f ? `killed by signal ${r & 0x7f}` : `status ${r >> 8}`}`);
+        return r & 0x7f ? 128 + (r & 0x7f) : r >> 8;
+      }
       if (r !== -EAGAIN && r !== -EINTR) throw errnoError("wait for the container", -r);
       await new Promise((resolve) => setImmediate(resolve));
     }

@@ -37,7 +37,7 @@ const VERB_TEXT: Record<Verb, string> = {
   forceDelete: "delete",
   pause: "pause",
   resume: "resume",
-  exec: "exec into",
+  exec: "exec in",
   update: "update",
   checkpoint: "checkpoint",
 };
@@ -46,5 +46,7 @@ const VERB_TEXT: Record<Verb, string> = {
 export function guard(verb: Verb, id: string, status: Status): void {
   if (canDo(verb, status)) return;
   const hint = verb === "delete" && (status === "running" || status === "paused") ? " (use delete -f)" : "";
+  // runc's words for exec, which callers match ("cannot exec in a stopped container").
+  if (verb === "exec") throw new BuncError(`cannot exec in a ${status} container ${id}`, { code: "STATE" });
   throw new BuncError(`cannot ${VERB_TEXT[verb]} container ${id}: it is ${status}${hint}`, { code: "STATE" });
 }

@@ -9,6 +9,21 @@ export const SIGNALS: Record<string, number> = {
   SIGIO: 29, SIGPOLL: 29, SIGPWR: 30, SIGSYS: 31,
 };
 
+/** What Go (and so runc) calls signals 1–31 when a process dies of one: "bad system call". */
+export const SIGNAL_TEXT: readonly string[] = [
+  "hangup", "interrupt", "quit", "illegal instruction", "trace/breakpoint trap", "aborted", "bus error",
+  "floating point exception", "killed", "user defined signal 1", "segmentation fault", "user defined signal 2",
+  "broken pipe", "alarm clock", "terminated", "stack fault", "child exited", "continued", "stopped (signal)",
+  "stopped", "stopped (tty input)", "stopped (tty output)", "urgent I/O condition", "CPU time limit exceeded",
+  "file size limit exceeded", "virtual timer expired", "profiling timer expired", "window changed",
+  "I/O possible", "power failure", "bad system call",
+];
+
+/** "signal: bad system call" for 31, "signal 40" beyond the table (runc's exit error text). */
+export function signalText(n: number): string {
+  return SIGNAL_TEXT[n - 1] ? `signal: ${SIGNAL_TEXT[n - 1]}` : `signal ${n}`;
+}
+
 const SIGRTMIN = 34;
 const SIGRTMAX = 64;
 

@@ -22,6 +22,7 @@ import { CLONE_VM, limitsMemory, shareMemory } from "./share-memory";
 import { compileKeyLabel, withMountLabel } from "./lsm";
 import { memoryPolicyStep } from "./mempolicy";
 import type { Hook } from "../spec/config";
+import { SIGNAL_TEXT } from "../linux/signals";
 
 export interface CgroupBind {
   /** The container's cgroup directory in one host hierarchy: /sys/fs/cgroup/memory/ID. */
@@ -344,8 +345,9 @@ function compileCgroupMount(input: CompileInput, m: Mount, flags: number, add: A
 }
 
 /** OP_HOOK's operands: the path, argv (args, or the path), env, timeout and the state fd for stdin. */
-export function hookFields(h: Hook, stateFd: number, failMessage?: string): Omit<Operation, "code" | "what"> {
-  return { fd: stateFd, s: [h.path, failMessage], n: [{ strings: h.args?.length ? h.args : [h.path] }, { strings: h.env ?? [] }, h.timeout ?? 0] };
+export function hookFields(h: Hook, stateFd: number, failMessage?: [head: string, tail: string]): Omit<Operation, "code" | "what"> {
+  const signals = failMessage ? { strings: SIGNAL_TEXT.map((t) => `signal: ${t}`) } : 0;
+  return { fd: stateFd, s: [h.path, ...(failMessage ?? [])], n: [{ strings: h.args?.length ? h.args : [h.path] }, { strings: h.env ?? [] }, h.timeout ?? 0, signals] };
 }
 
 /** Hostname and domainname, then the process itself. */
@@ -366,7 +368,8 @@ function compileIdentityAndProcess(input: CompileInput, add: Add, warnings: stri
   const startHooks: Operation[] = (input.hooks?.startContainer ?? []).map((h) => ({
     code: Op.HOOK,
     what: `run startContainer hook ${JSON.stringify(h.path)}`,
-    ...hookFields(h, input.hooks!.startStateFd, `bunc: startContainer hook ${JSON.stringify(h.path)} failed: the container stops\n`),
+    // runc's words ("error running hook"), then why (the executor writes it), then what it means.
+    ...hookFields(h, input.hooks!.startStateFd, [`bunc: startContainer hook ${JSON.stringify(h.path)} failed (error running hook: `, "): the container stops\n"]),
   }));
   compileProcess(proc, {
     home: input.home,

@@ -109,7 +109,7 @@ export function planSeccomp(s: LinuxSeccomp, opts: { fetchListener?: boolean } =
     if (call.action === "SCMP_ACT_NOTIFY") {
       listener = true;
       const bad = call.names.find((n) => forbidden.includes(n));
-      if (bad) throw new BuncError(`config.json: ${where}: SCMP_ACT_NOTIFY cannot be used for ${bad}: bunc itself needs it after the filter is loaded`, { code: "CONFIG" });
+      if (bad) throw new BuncError(`config.json: ${where}: SCMP_ACT_NOTIFY cannot be used for the ${bad} syscall: bunc itself needs it after the filter is loaded`, { code: "CONFIG" });
     }
     // libseccomp refuses a rule whose action is the default one; it would change nothing.
     if (action === defaultAction) return;

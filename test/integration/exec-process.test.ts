@@ -65,7 +65,7 @@ describe.skipIf(!!skip)("exec process", () => {
       expect(all.stdout).toMatch(/:memory:.*\/sub$/m);
       const out = sb.bunc(["exec", "--cgroup", "pids:../..", c.id, "true"]);
       expect(out.code, show(out)).toBe(255);
-      expect(out.stderr).toContain("bad sub cgroup path");
+      expect(out.stderr).toContain("--cgroup: ../.. is not a sub cgroup path");
     } finally {
       for (const d of made.reverse()) rmdirSync(d);
     }
@@ -117,7 +117,7 @@ describe.skipIf(!!skip)("exec process", () => {
     for (let i = 0; i < 50 && sb.state(id).status !== "stopped"; i++) Bun.sleepSync(20);
     const res = sb.bunc(["exec", id, "true"]);
     expect(res.code, show(res)).toBe(255);
-    expect(res.stderr).toContain(`cannot exec into container ${id}: it is stopped`);
+    expect(res.stderr).toContain(`cannot exec in a stopped container ${id}`);
   });
 
   test.skipIf(!existsSync("/sys/fs/cgroup/freezer"))("exec into a paused (frozen) container is refused without --ignore-paused", () => {
@@ -127,7 +127,7 @@ describe.skipIf(!!skip)("exec process", () => {
       for (let i = 0; i < 50 && readFileSync(state, "utf8").trim() !== "FROZEN"; i++) Bun.sleepSync(20);
       const res = sb.bunc(["exec", c.id, "true"]);
       expect(res.code, show(res)).toBe(255);
-      expect(res.stderr).toContain(`cannot exec into container ${c.id}: it is paused (use --ignore-paused to override)`);
+      expect(res.stderr).toContain(`cannot exec in a paused container ${c.id} (use --ignore-paused to override)`);
     } finally {
       writeFileSync(state, "THAWED");
     }

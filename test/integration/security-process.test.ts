@@ -6,9 +6,9 @@
  * or exec.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
-import { BUNC, integrationSkipReason, Sandbox } from "../harness";
-import { both, buncRun, setNamespace, show, startLong, stopLong, type Edit } from "./container-helpers";
+import { chmodSync, existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, writeFileSync } from "node:fs";
+import { BUNC, integrationSkipReason, RUNC, Sandbox } from "../harness";
+import { both, buncRun, runcRun, setNamespace, show, startLong, stopLong, type Edit } from "./container-helpers";
 
 const skip = integrationSkipReason();
 if (skip) console.log(`skip security-process: ${skip}`);
@@ -67,6 +67,18 @@ describe.skipIf(!!skip)("hooks", () => {
     expect(r.stderr).toBe('bunc: createRuntime hook "/bin/false" failed: exit status 1\n');
     expect(existsSync(`${sb.root}/${id}`)).toBe(false);
     expect(readFileSync(log, "utf8")).toStartWith("poststop ");
+  });
+
+  test("createContainer hooks run with the container's root as cwd (config.md), as runc", () => {
+    for (const tool of ["bunc", "runc"] as const) {
+      if (tool === "runc" && !RUNC) continue;
+      const out = `${sb.dir}/cwd-${tool}.out`;
+      let bundle = "";
+      const edit: Edit = (c) => (c.hooks = { createContainer: [{ path: "/bin/sh", args: ["sh", "-c", `pwd > ${out}; test -x ./bin/busybox`] }] });
+      const r = (tool === "bunc" ? buncRun : runcRun)(sb, "true", edit, { prepare: (b) => (bundle = b) });
+      expect(r.code, `${tool}: ${show(r)}`).toBe(0);
+      expect(readFileSync(out, "utf8"), tool).toBe(`${realpathSync(`${bundle}/rootfs`)}\n`);
+    }
   });
 
   test("a createContainer hook that outlives its timeout is killed and fails create", () => {

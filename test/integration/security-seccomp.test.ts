@@ -226,7 +226,7 @@ describe.skipIf(!!skip)("seccomp", () => {
     const id = sb.id();
     const bundle = sb.bundle(["true"], withSeccomp({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: `${sb.dir}/nobody.sock`, syscalls: [{ names: ["sendmsg"], action: "SCMP_ACT_NOTIFY" }] }));
     const r = sh(["setpriv", "--bounding-set=-sys_ptrace", BUNC, "--root", sb.root, "run", "-b", bundle, id]);
-    expect(r.stderr, show(r)).toContain("SCMP_ACT_NOTIFY cannot be used for sendmsg");
+    expect(r.stderr, show(r)).toContain("SCMP_ACT_NOTIFY cannot be used for the sendmsg syscall");
     expect(r.code).toBe(1);
     expect(existsSync(`${sb.root}/${id}`)).toBe(false);
   });

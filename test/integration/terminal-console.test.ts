@@ -5,13 +5,37 @@
  * socket path that does not exist or refuses), which leave nothing behind.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, writeFileSync } from "node:fs";
-import { integrationSkipReason, Sandbox } from "../harness";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { BUNC, integrationSkipReason, RUNC, Sandbox, sh, type Result } from "../harness";
 import { show, startLong, stopLong } from "./container-helpers";
 import { buncAsync, FdReceiver, PYTHON } from "./exec-helpers";
 
 const skip = integrationSkipReason() ?? (PYTHON ? undefined : "python3 is not installed (the console-socket receiver)");
 if (skip) console.warn(`skipping terminal console tests: ${skip}`);
+
+const SCRIPT = ["/usr/bin/script", "/bin/script"].find((p) => existsSync(p));
+
+/**
+ * Run a runtime with stdin, stdout and stderr redirected to files but with a
+ * controlling terminal (script(1) gives it one), as from an interactive
+ * shell with `< in > out`: runc and bunc then reach the terminal through /dev/tty.
+ */
+function withControllingTerminal(sb: Sandbox, tool: "bunc" | "runc", args: string[], stdin: string): Result {
+  const base = `${sb.dir}/ctty-${Math.random().toString(36).slice(2)}`;
+  writeFileSync(`${base}.in`, stdin);
+  const q = (a: string) => `'${a.replaceAll("'", `'\\''`)}'`;
+  const argv = tool === "bunc" ? [BUNC, "--root", sb.root, ...args] : [RUNC!, "--root", `${sb.dir}/runc-state`, ...args];
+  const cmd = `${argv.map(q).join(" ")} < ${base}.in > ${base}.out 2> ${base}.err; echo $? > ${base}.rc`;
+  sh([SCRIPT!, "-qec", cmd, "/dev/null"], { timeoutMs: 15_000 });
+  const read = (ext: string) => (existsSync(`${base}.${ext}`) ? readFileSync(`${base}.${ext}`, "utf8") : "");
+  return { code: Number(read("rc").trim() || 255), stdout: read("out"), stderr: read("err") };
+}
+
+/** Run a runtime in a session of its own (setsid(1)): no controlling terminal, whatever the test runner has. */
+function withoutTerminal(sb: Sandbox, tool: "bunc" | "runc", args: string[], stdin: string): Result {
+  const argv = tool === "bunc" ? [BUNC, "--root", sb.root, ...args] : [RUNC!, "--root", `${sb.dir}/runc-state`, ...args];
+  return sh(["setsid", "-w", ...argv], { stdin });
+}
 
 const tty = (c: Record<string, any>) => {
   c.process.terminal = true;
@@ -55,14 +79,14 @@ describe.skipIf(!!skip)("terminal with a console socket", () => {
     }
   });
 
-  test("exec -t in the foreground with a piped stdin: output comes back, stdin's end ends the shell", () => {
+  test.skipIf(!SCRIPT)("exec -t in the foreground with stdin from a file, on a controlling terminal: output comes back, stdin's end ends the shell", () => {
     const c = startLong(sb);
     try {
-      const res = sb.bunc(["exec", "-t", c.id, "sh"], { stdin: "echo hi-from-$((40+2))\necho second\n", timeoutMs: 15_000 });
+      const res = withControllingTerminal(sb, "bunc", ["exec", "-t", c.id, "sh"], "echo hi-from-$((40+2))\necho second\n");
       expect(res.code, show(res)).toBe(0);
       expect(res.stdout).toContain("hi-from-42\r\n");
       expect(res.stdout).toContain("second\r\n");
-      const quick = sb.bunc(["exec", "-t", c.id, "sh", "-c", "echo last-words; exit 5"], { stdin: "" });
+      const quick = withControllingTerminal(sb, "bunc", ["exec", "-t", c.id, "sh", "-c", "echo last-words; exit 5"], "");
       expect(quick.code, show(quick)).toBe(5);
       expect(quick.stdout).toBe("last-words\r\n");
     } finally {
@@ -70,20 +94,44 @@ describe.skipIf(!!skip)("terminal with a console socket", () => {
     }
   });
 
-  test("run in the foreground with a piped stdin and terminal: true", () => {
-    const res = sb.bunc(["run", "-b", sb.bundle(["sh"], tty), sb.id("piped")], { stdin: "stty size\nexit 6\n", timeoutMs: 15_000 });
+  test.skipIf(!SCRIPT)("run in the foreground with stdin from a file, on a controlling terminal, and terminal: true", () => {
+    const res = withControllingTerminal(sb, "bunc", ["run", "-b", sb.bundle(["sh"], tty), sb.id("piped")], "stty size\nexit 6\n");
     expect(res.code, show(res)).toBe(6);
     expect(res.stdout).toContain("30 100\r\n");
   });
 
-  test("terminal: true without a console socket: create and run -d refuse, nothing left", () => {
+  test("terminal: true in the foreground with no terminal at all (stdin a pipe, no controlling tty): run and exec -t refuse as runc, nothing left", () => {
+    for (const tool of RUNC ? (["bunc", "runc"] as const) : (["bunc"] as const)) {
+      const id = sb.id(`notty-${tool}`);
+      const args = ["run", "-b", sb.bundle(["sh"], tty), id];
+      const res = withoutTerminal(sb, tool, args, "exit 6\n");
+      expect(res.code, `${tool}: ${show(res)}`).toBe(1);
+      expect(res.stderr, tool).toContain("open /dev/tty: no such device or address");
+      expect(existsSync(`${tool === "bunc" ? sb.root : `${sb.dir}/runc-state`}/${id}`), tool).toBe(false);
+      expect(existsSync(`/sys/fs/cgroup/pids/${id}`), tool).toBe(false);
+    }
+    const c = startLong(sb);
+    try {
+      const ex = withoutTerminal(sb, "bunc", ["exec", "-t", c.id, "sh"], "exit 6\n");
+      expect(ex.code, show(ex)).toBe(255);
+      expect(ex.stderr).toContain("open /dev/tty: no such device or address");
+      expect(ex.stderr).toContain("process.terminal is true, but bunc has no terminal");
+    } finally {
+      stopLong(sb, c);
+    }
+  });
+
+  test("terminal: true without a console socket: create and run -d refuse in runc's words, nothing left", () => {
     for (const verb of [["create"], ["run", "-d"]]) {
-      const id = sb.id("noconsole");
-      const res = sb.bunc([...verb, "-b", sb.bundle(["sh"], tty), id]);
-      expect(res.code, show(res)).toBe(1);
-      expect(res.stderr).toContain("console socket");
-      expect(existsSync(`${sb.root}/${id}`)).toBe(false);
-      expect(existsSync(`/sys/fs/cgroup/pids/${id}`)).toBe(false);
+      for (const tool of RUNC ? (["bunc", "runc"] as const) : (["bunc"] as const)) {
+        const id = sb.id("noconsole");
+        const args = [...verb, "-b", sb.bundle(["sh"], tty), id];
+        const res = tool === "bunc" ? sb.bunc(args) : sb.runc(args);
+        expect(res.code, `${tool}: ${show(res)}`).toBe(1);
+        expect(res.stderr, tool).toMatch(/cannot allocate tty if (runc|bunc) will detach without setting console socket/);
+        expect(existsSync(`${tool === "bunc" ? sb.root : `${sb.dir}/runc-state`}/${id}`), tool).toBe(false);
+        expect(existsSync(`/sys/fs/cgroup/pids/${id}`), tool).toBe(false);
+      }
     }
     const c = startLong(sb);
     try {

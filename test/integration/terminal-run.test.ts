@@ -48,7 +48,8 @@ describe.skipIf(!!skip)("interactive run under tmux", () => {
     expect(resized).toMatch(/^\d+ 80$/);
     expect(waitFor(new RegExp(`^${resized}\\s*$`, "m"))).toContain(resized);
     tmux("send-keys", "-t", "t", "exit 7", "Enter");
-    for (let i = 0; i < 200 && !existsSync(f("after")); i++) Bun.sleepSync(50);
+    // The shell creates "after" before stty has written it: wait for its line.
+    for (let i = 0; i < 200 && !(existsSync(f("after")) && readFileSync(f("after"), "utf8").endsWith("\n")); i++) Bun.sleepSync(50);
     expect(readFileSync(f("rc"), "utf8").trim()).toBe("7");
     expect(readFileSync(f("after"), "utf8")).toBe(readFileSync(f("before"), "utf8"));
   });

@@ -18,8 +18,8 @@ describe("exec --cgroup (runc's getSubCgroupPaths)", () => {
     expect(() => subCgroupPaths(paths, ["a", "b"], yes)).toThrow("missing <controller>: prefix");
     expect(() => subCgroupPaths(paths, [":a"], yes)).toThrow("empty <controller> prefix");
     expect(() => subCgroupPaths(paths, ["pids:a", "pids:b"], yes)).toThrow("specified multiple times");
-    expect(() => subCgroupPaths(paths, ["rdma:a"], yes)).toThrow('no cgroup for controller "rdma"');
-    expect(() => subCgroupPaths(paths, ["pids:../x"], yes)).toThrow("bad sub cgroup path");
-    expect(() => subCgroupPaths(paths, ["pids:a"], () => false)).toThrow("does not exist");
+    expect(() => subCgroupPaths(paths, ["rdma:a"], yes)).toThrow("unknown controller rdma");
+    expect(() => subCgroupPaths(paths, ["pids:../x"], yes)).toThrow("--cgroup: ../x is not a sub cgroup path");
+    expect(() => subCgroupPaths(paths, ["pids:a"], () => false)).toThrow("error adding pid of the new process to cgroups: sub-cgroup a does not exist: /sys/fs/cgroup/pids/c/a/cgroup.procs: no such file or directory");
   });
 });

@@ -162,7 +162,7 @@ describe("v1Writes", () => {
     expect(error(() => v1Writes({ cpu: { idle: 2 } }, noDevices))).toContain("cpu.idle");
     expect(error(() => v1Writes({ pids: { limit: -2 } }, noDevices))).toContain("pids.limit");
     expect(error(() => v1Writes({ blockIO: { weight: 5 } }, noDevices))).toContain("blockIO.weight");
-    expect(error(() => v1Writes({ unified: { "memory.high": "1" } }, noDevices))).toContain("needs cgroup v2");
+    expect(error(() => v1Writes({ unified: { "memory.high": "1" } }, noDevices))).toContain("invalid configuration: linux.resources.unified: needs cgroup v2");
     expect(error(() => v1Writes({ devices: [{ allow: true, access: "" }] }, noDevices))).toContain("devices[0].access");
     expect(error(() => v1Writes({ devices: [{ allow: true, type: "c", major: 1, minor: 3, access: "xy" }] }, noDevices))).toBe('linux.resources.devices[0].access "xy": no known access letter (expected r, w, m)');
   });

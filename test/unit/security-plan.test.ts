@@ -39,11 +39,11 @@ describe("planSeccomp", () => {
   test("bad input", () => {
     expect(() => planSeccomp({ defaultAction: "SCMP_ACT_NOTIFY" })).toThrow("cannot be the default action");
     expect(() => planSeccomp({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mknod"], action: "SCMP_ACT_NOTIFY" }] })).toThrow("needs listenerPath");
-    expect(() => planSeccomp({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/a", syscalls: [{ names: ["write"], action: "SCMP_ACT_NOTIFY" }] })).toThrow("cannot be used for write");
+    expect(() => planSeccomp({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/a", syscalls: [{ names: ["write"], action: "SCMP_ACT_NOTIFY" }] })).toThrow("SCMP_ACT_NOTIFY cannot be used for the write syscall");
     // A rootless bunc's child sends the listener fd with sendmsg; a root bunc takes it with pidfd_getfd.
-    expect(() => planSeccomp({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/a", syscalls: [{ names: ["sendmsg"], action: "SCMP_ACT_NOTIFY" }] })).toThrow("cannot be used for sendmsg");
+    expect(() => planSeccomp({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/a", syscalls: [{ names: ["sendmsg"], action: "SCMP_ACT_NOTIFY" }] })).toThrow("SCMP_ACT_NOTIFY cannot be used for the sendmsg syscall");
     expect(planSeccomp({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/a", syscalls: [{ names: ["sendmsg"], action: "SCMP_ACT_NOTIFY" }] }, { fetchListener: true }).listener).toBe(true);
-    expect(() => planSeccomp({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/a", syscalls: [{ names: ["write"], action: "SCMP_ACT_NOTIFY" }] }, { fetchListener: true })).toThrow("cannot be used for write");
+    expect(() => planSeccomp({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/a", syscalls: [{ names: ["write"], action: "SCMP_ACT_NOTIFY" }] }, { fetchListener: true })).toThrow("SCMP_ACT_NOTIFY cannot be used for the write syscall");
     expect(planSeccomp({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/a", syscalls: [{ names: ["read", "close"], action: "SCMP_ACT_NOTIFY" }] }).listener).toBe(true);
     expect(() => planSeccomp({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["x"], action: "SCMP_ACT_ERRNO", args: [{ index: 6, value: 0, op: "SCMP_CMP_EQ" }] }] })).toThrow("6 arguments");
   });
@@ -132,8 +132,12 @@ describe("compile: where the new operations go", () => {
     expect(c.lastIndexOf(Op.HOOK)).toBe(c.indexOf(Op.EXEC) - 1);
     expect(c.lastIndexOf(Op.HOOK)).toBeGreaterThan(c.indexOf(Op.FIFO_WAIT));
     expect(hookOps.map((o) => o.fd)).toEqual([7, 8]);
-    expect(hookOps[1]!.n).toEqual([{ strings: ["s", "1"] }, { strings: [] }, 3]);
+    expect(hookOps[1]!.n!.slice(0, 3)).toEqual([{ strings: ["s", "1"] }, { strings: [] }, 3]);
     expect(hookOps[0]!.n![0]).toEqual({ strings: ["/h"] });
+    // A failing startContainer hook says why on stderr, in runc's words: the executor picks the signal's text.
+    expect(hookOps[1]!.s).toEqual(["/s", 'bunc: startContainer hook "/s" failed (error running hook: ', "): the container stops\n"]);
+    expect((hookOps[1]!.n![3] as { strings: string[] }).strings[30]).toBe("signal: bad system call");
+    expect(hookOps[0]!.n![3]).toBe(0); // createContainer fails while create waits: the parent says why
   });
 
   test("capabilities above cap_last_cap are dropped with one warning", () => {

@@ -64,7 +64,7 @@ describe("guard", () => {
         }
         expect({ verb, status, threw: error instanceof BuncError }).toEqual({ verb, status, threw: true });
         expect((error as BuncError).code).toBe("STATE");
-        expect((error as BuncError).message).toContain(`container c1: it is ${status}`);
+        expect((error as BuncError).message).toContain(verb === "exec" ? `cannot exec in a ${status} container c1` : `container c1: it is ${status}`);
       }
     }
   });
@@ -74,7 +74,7 @@ describe("guard", () => {
   });
 
   test("the message uses the verb's words", () => {
-    expect(() => guard("exec", "x", "stopped")).toThrow("cannot exec into container x: it is stopped");
+    expect(() => guard("exec", "x", "stopped")).toThrow("cannot exec in a stopped container x");
     expect(() => guard("resume", "x", "running")).toThrow("cannot resume container x: it is running");
   });
 
