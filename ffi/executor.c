@@ -195,7 +195,7 @@ enum {
   OP_IOPRIO,           /* n0 ioprio value */
   OP_AFFINITY,         /* n0 offset of a CPU mask, n1 its size in bytes */
   OP_LOOPBACK_UP,      /* bring "lo" up in the current network namespace */
-  OP_SETATTR,          /* s1 mount point in root; n0 MOUNT_ATTR_* to set, n1 to clear, on it and every mount under it */
+  OP_SETATTR,          /* s1 mount point in root; n0 MOUNT_ATTR_* to set, n1 to clear, on it and every mount under it (n2 = 1: on it only) */
   OP_DUMPABLE,         /* n0: PR_SET_DUMPABLE value */
   OP_LSM_ATTR,         /* s0 attr file under /proc/thread-self ("attr/exec"), s1 fallback or NULL, s2 value */
   OP_MEMPOLICY,        /* n0 mode | flags, n1 offset of the node mask (0: none), n2 maxnode */
@@ -1148,7 +1148,7 @@ static long run_op(u8 *prog, struct op *o, long sync_fd, i32 index)
   case OP_SETATTR: {
     long fd = open_in_root(S(1), MUST_EXIST);
     if (fd < 0) return fd;
-    r = set_attr(fd, o->n[0], o->n[1], AT_RECURSIVE);
+    r = set_attr(fd, o->n[0], o->n[1], o->n[2] == 1 ? 0 : AT_RECURSIVE);
     SYS1(SYS_close, fd);
     return r;
   }

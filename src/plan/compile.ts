@@ -11,7 +11,7 @@ import type { Spec } from "../spec/config";
 import { defaultDevices, DEV_SYMLINKS, deviceNumber, deviceMode } from "./devices";
 import { checkIdMappings } from "./idmap";
 import { idMapSteps, type MapStep, type MapWriter } from "./usermap";
-import { bindAttributes, MS, parseMountOptions } from "./mount-options";
+import { bindAttributes, MOUNT_ATTR, MS, parseMountOptions } from "./mount-options";
 import { CLONE, JOIN_ORDER, NAMESPACE_FLAG, type NamespaceType } from "./namespaces";
 import { Create, Msg, Op, type Operation } from "./program";
 import type { Add } from "./process";
@@ -220,7 +220,8 @@ function compileRootfs(input: CompileInput, add: Add): void {
   add(Op.SET_ROOT, `bind the rootfs ${JSON.stringify(input.rootfs)} onto itself`, { s: [input.rootfs] });
 
   const mounts = spec.mounts ?? [];
-  mounts.forEach((m, i) => compileMount(input, m, i, add));
+  const readonlyLater: string[] = [];
+  mounts.forEach((m, i) => compileMount(input, m, i, add, readonlyLater));
 
   const devBound = mounts.some((m) => cleanPath(m.destination) === "/dev" && (m.type === "bind" || parseMountOptions(m.options).bind));
   if (!devBound) {
@@ -258,7 +259,15 @@ function compileRootfs(input: CompileInput, add: Add): void {
     const size = spec.process.consoleSize;
     add(Op.CONSOLE, "set up the console", { fd: input.consoleFd, n: [size?.height ?? 0, size?.width ?? 0, 1] });
   }
+  // Read-only only now, as runc's finalizeRootfs: devpts, mqueue, shm, the devices
+  // and /dev/console had to be made in them first. Only the mount itself: what is
+  // mounted under it keeps its own flags.
+  for (const dest of readonlyLater)
+    add(Op.SETATTR, `make ${JSON.stringify(dest)} read-only`, { s: [undefined, dest], n: [MOUNT_ATTR.RDONLY, 0, SETATTR_THIS_MOUNT] });
 }
+
+/** OP_SETATTR's n2: the mount itself, not the mounts under it (keep in step with executor.c). */
+const SETATTR_THIS_MOUNT = 1;
 
 type Mount = NonNullable<Spec["mounts"]>[number];
 
@@ -272,7 +281,7 @@ export function idmapMountOf(op: Operation | undefined): number | undefined {
   return how & BigInt(BIND.IDMAP) ? Number(how >> 32n) : undefined;
 }
 
-function compileMount(input: CompileInput, m: Mount, index: number, add: Add): void {
+function compileMount(input: CompileInput, m: Mount, index: number, add: Add, readonlyLater: string[]): void {
   const opts = parseMountOptions(m.options);
   const dest = m.destination;
   const type = m.type ?? "";
@@ -307,7 +316,14 @@ function compileMount(input: CompileInput, m: Mount, index: number, add: Add): v
       kind |= Create.COPY_UP;
     }
     const data = withMountLabel(opts.data, type, input.spec.linux?.mountLabel);
-    add(Op.MOUNT, what, { s: [m.source ?? type, dest, type, data || undefined], n: [opts.flags, kind] });
+    // A read-only tmpfs or /dev is mounted writable and made read-only at the end
+    // (runc's mountPropagate): mounts, devices and copied-up files go in it first.
+    let flags = opts.flags;
+    if (flags & MS.RDONLY && (type === "tmpfs" || cleanPath(dest) === "/dev")) {
+      flags &= ~MS.RDONLY;
+      readonlyLater.push(dest);
+    }
+    add(Op.MOUNT, what, { s: [m.source ?? type, dest, type, data || undefined], n: [flags, kind] });
     // mqueue takes no context= option: runc labels its root directory instead (label.SetFileLabel).
     const label = input.spec.linux?.mountLabel;
     if (type === "mqueue" && label) add(Op.SETXATTR, `set the selinux label of ${dest}`, { s: [undefined, dest, "security.selinux", label] });

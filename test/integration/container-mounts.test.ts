@@ -589,6 +589,31 @@ describe.skipIf(!!skip)("mounts", () => {
       expectSameAsRunc(res);
     });
 
+    // runc's mounts.bats "ro /dev mount" (runc issue 3248): /dev becomes read-only after
+    // devpts, shm, mqueue and the device nodes are made in it, and only /dev itself.
+    test("/dev read-only: the mounts and devices under it are made first, then /dev alone is read-only, as runc", () => {
+      const edit = (c: Config) => {
+        c.mounts.find((m: Config) => m.destination === "/dev").options.push("ro");
+        c.linux.devices = [{ path: "/dev/fuse", type: "c", major: 10, minor: 229, fileMode: 0o666 }];
+      };
+      const script = "grep ' /dev' /proc/mounts | cut -d' ' -f2,4 | cut -d, -f1; stat -c '%n %t:%T' /dev/fuse; touch /dev/x 2>&1; touch /dev/shm/x && echo shm-rw";
+      const res = both(sb, script, edit);
+      expect(res.bunc.stdout, res.why).toBe(
+        ["/dev ro", "/dev/pts rw", "/dev/shm rw", "/dev/mqueue rw", "/dev/fuse a:e5", "touch: /dev/x: Read-only file system", "shm-rw", ""].join("\n"),
+      );
+      expectSameAsRunc(res);
+    });
+
+    test("a read-only tmpfs with a bind mount under it: the bind's target is made first, as runc", () => {
+      const edit = (c: Config) => {
+        c.mounts.push({ destination: "/mnt", type: "tmpfs", source: "tmpfs", options: ["ro", "nosuid", "nodev", "mode=755"] });
+        c.mounts.push({ destination: "/mnt/sub", type: "bind", source: "/etc", options: ["rbind", "ro"] });
+      };
+      const res = both(sb, "grep ' /mnt' /proc/mounts | cut -d' ' -f2,4 | cut -d, -f1; [ -s /mnt/sub/hostname ] && echo bound; touch /mnt/x 2>&1; true", edit);
+      expect(res.bunc.stdout, res.why).toBe("/mnt ro\n/mnt/sub ro\nbound\ntouch: /mnt/x: Read-only file system\n");
+      expectSameAsRunc(res);
+    });
+
     test("/dev bind mounted from the host: no nodes are made in it", () => {
       const edit = (c: Config) => {
         c.mounts = c.mounts.filter((m: Config) => !m.destination.startsWith("/dev"));
