@@ -114,6 +114,8 @@ typedef long i64;
 #define MS_MOVE 8192
 #define MS_REC 16384
 #define MNT_DETACH 2
+#define UMOUNT_NOFOLLOW 8
+#define MS_SLAVE (1 << 19)
 #define CLONE_VM 0x00000100
 #define CLONE_PARENT 0x00008000
 #define CLONE_PIDFD 0x00001000
@@ -200,6 +202,7 @@ enum {
   OP_LSM_ATTR,         /* s0 attr file under /proc/thread-self ("attr/exec"), s1 fallback or NULL, s2 value */
   OP_MEMPOLICY,        /* n0 mode | flags, n1 offset of the node mask (0: none), n2 maxnode */
   OP_SETXATTR,         /* s1 path in the root (must exist), s2 attribute name, s3 value */
+  OP_HIDE_MOUNT = 70,  /* s0 absolute path of a mount outside the root: detach it, or cover it with a tmpfs */
 };
 
 /* Messages on the sync socket, both ways: keep in step with src/plan/program.ts (Msg). */
@@ -664,6 +667,27 @@ static long do_pivot_root(u64 no_pivot)
   return r;
 }
 
+/*
+ * --no-pivot leaves the host's mounts under the moved rootfs, reachable in
+ * this mount namespace: a full procfs or sysfs there lets a user namespace
+ * made in the container mount a fresh one (the kernel's mount_too_revealing
+ * check passes while one is fully visible). Detach it; a mount that is locked
+ * (EINVAL) or not ours to unmount (EPERM) gets a tmpfs over it instead, which
+ * a nested mount namespace inherits locked, so the procfs no longer counts as
+ * fully visible. Made a slave first so that the detach never propagates to
+ * the host (rootfsPropagation may be shared). ENOENT: an earlier detach took
+ * a parent directory with it.
+ */
+static long do_hide_mount(const char *path)
+{
+  long r = SYS5(SYS_mount, 0, path, 0, MS_SLAVE | MS_REC, 0);
+  if (r == -ENOENT) return 0;
+  if (r < 0) return r;
+  r = SYS2(SYS_umount2, path, MNT_DETACH | UMOUNT_NOFOLLOW);
+  if (r == -EINVAL || r == -EPERM) r = SYS5(SYS_mount, "tmpfs", path, "tmpfs", 0, 0);
+  return r;
+}
+
 static long do_write_file(const char *path, const char *content)
 {
   long fd = SYS4(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CLOEXEC | O_TRUNC, 0), r;
@@ -1098,6 +1122,7 @@ static long run_op(u8 *prog, struct op *o, long sync_fd, i32 index)
   case OP_MASK: return do_mask(S(1), S(2));
   case OP_READONLY: return do_readonly(S(1));
   case OP_PIVOT_ROOT: return do_pivot_root(o->n[0]);
+  case OP_HIDE_MOUNT: return do_hide_mount(S(0));
   case OP_SETHOSTNAME: return SYS2(SYS_sethostname, S(0), str_len(S(0)));
   case OP_SETDOMAINNAME: return SYS2(SYS_setdomainname, S(0), str_len(S(0)));
   case OP_WRITE_FILE: return do_write_file(S(0), S(1));

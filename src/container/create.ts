@@ -30,6 +30,7 @@ import { refuseUnsupported } from "./unsupported";
 import { planIdmappedMounts } from "../plan/idmap";
 import { writeProcFiles } from "./usermap";
 import { idmapSources, idmapTree, ownFds } from "./idmap";
+import { hostProcAndSysfs, parentMountOf } from "../linux/mountinfo";
 
 export interface CreateOptions {
   id: string;
@@ -133,7 +134,8 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
       cgroupBinds: cgroup.binds(),
       isDirectory,
       home: homeOf(rootfs, spec.process?.user?.uid ?? 0),
-      rootfsParentMount: spec.linux?.rootfsPropagation ? parentMountOf(rootfs) : undefined,
+      rootfsParentMount: spec.linux?.rootfsPropagation ? parentMountOf(realpathSync(rootfs)) : undefined,
+      hostProcAndSysfs: opts.noPivot ? hostProcAndSysfs(realpathSync(rootfs)) : undefined,
       seccomp,
       lastCap: lastCap(),
       hooks,
@@ -287,22 +289,6 @@ export function consoleFor(terminal: boolean, opts: { consoleFd?: number; consol
   const fd = connectUnix(path.resolve(opts.consoleSocket));
   undo.push(() => closeSync(fd));
   return fd;
-}
-
-/** The mount point that holds rootfs, and whether it is shared (optional field "shared:N" in proc_pid_mountinfo(5)). */
-function parentMountOf(rootfs: string): { mountpoint: string; shared: boolean } | undefined {
-  const real = realpathSync(rootfs);
-  let best: { mountpoint: string; shared: boolean } | undefined;
-  for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
-    const sep = line.indexOf(" - ");
-    if (sep < 0) continue;
-    const fields = line.slice(0, sep).split(" ");
-    const mountpoint = fields[4]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-    const inside = mountpoint === "/" || real === mountpoint || real.startsWith(mountpoint + "/");
-    if (inside && (!best || mountpoint.length >= best.mountpoint.length))
-      best = { mountpoint, shared: fields.slice(6).some((f) => f.startsWith("shared:")) };
-  }
-  return best;
 }
 
 /** Open /proc/…/ns/… style paths of namespaces to join; the executor setns(2)es on these fds. */

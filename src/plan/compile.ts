@@ -55,6 +55,8 @@ export interface CompileInput {
   consoleFd?: number;
   /** Open v1 "tasks" files the child writes "0" to, first of all (src/cgroups/join.ts). */
   cgroupTaskFds?: readonly number[];
+  /** With noPivot: the host's whole procfs and sysfs mounts, outside the rootfs, to detach or cover. */
+  hostProcAndSysfs?: readonly string[];
   /** The mount holding the rootfs (read from mountinfo when rootfsPropagation is set). */
   rootfsParentMount?: { mountpoint: string; shared: boolean };
   /** The finished seccomp filter, when the config has linux.seccomp. */
@@ -215,7 +217,7 @@ function compileRootfs(input: CompileInput, add: Add): void {
   add(Op.PROPAGATE, `set propagation of "/"`, { s: ["/"], n: [rootPropagation] });
   // pivot_root(2) refuses a shared parent, and a shared parent would carry the
   // container's mounts back to the host: make it private (runc's rootfsParentMountPrivate).
-  if (input.rootfsParentMount?.shared && stillShared(input.rootfsParentMount.mountpoint, rootPropagation))
+  if (input.rootfsParentMount && sharedAfter(input.rootfsParentMount, rootPropagation))
     add(Op.PROPAGATE, `make ${JSON.stringify(input.rootfsParentMount.mountpoint)} private`, { s: [input.rootfsParentMount.mountpoint], n: [MS.PRIVATE] });
   add(Op.SET_ROOT, `bind the rootfs ${JSON.stringify(input.rootfs)} onto itself`, { s: [input.rootfs] });
 
@@ -253,6 +255,8 @@ function compileRootfs(input: CompileInput, add: Add): void {
     add(Op.SYNC, "wait for the prestart and createRuntime hooks", { n: [Msg.HOOKS] });
     for (const h of input.hooks.createContainer) add(Op.HOOK, `run createContainer hook ${JSON.stringify(h.path)}`, hookFields(h, input.hooks.createStateFd));
   }
+  if (input.noPivot)
+    for (const p of input.hostProcAndSysfs ?? []) add(Op.HIDE_MOUNT, `hide the host's ${JSON.stringify(p)} from the container`, { s: [p] });
   add(Op.PIVOT_ROOT, input.noPivot ? "move the rootfs to / and chroot" : "pivot_root into the rootfs", { n: [input.noPivot ? 1 : 0] });
   if (spec.process?.terminal) {
     if (input.consoleFd === undefined) throw new BuncError("process.terminal needs a console socket (--console-socket) when bunc does not stay attached", { code: "EINVAL" });
@@ -404,9 +408,13 @@ function cleanPath(p: string): string {
   return clean.length > 1 && clean.endsWith("/") ? clean.slice(0, -1) : clean;
 }
 
-/** Whether a mount that is shared on the host is still shared after "/" got the propagation flags. */
-function stillShared(mountpoint: string, propagation: number): boolean {
-  const type = propagation & ~MS.REC;
-  if (type === MS.SHARED) return true;
-  return !(propagation & MS.REC) && mountpoint !== "/";
+/**
+ * Whether the rootfs's parent mount is shared once "/" got the propagation
+ * flags: runc reads mountinfo at that point (rootfsParentMountPrivate). A
+ * recursive change, or one of "/" itself, sets it: shared only for
+ * shared/rshared, whatever it was on the host; otherwise it is as on the host.
+ */
+function sharedAfter(parent: { mountpoint: string; shared: boolean }, propagation: number): boolean {
+  const changed = parent.mountpoint === "/" || (propagation & MS.REC) !== 0;
+  return changed ? (propagation & ~MS.REC) === MS.SHARED : parent.shared;
 }

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from "node:fs";
 import { integrationSkipReason, RUNC, Sandbox, sh } from "../harness";
-import { accessOptions, both, buncRun, type Config, editBundle, mountAt, parseMountInfo, runcRun, show } from "./container-helpers";
+import { accessOptions, both, buncRun, type Config, editBundle, mapUsers, mountAt, openSandboxForUserns, parseMountInfo, runcRun, show, userNamespaceSkipReason } from "./container-helpers";
 
 const skip = integrationSkipReason();
 if (skip) console.warn(`skipping container mount tests: ${skip}`);
@@ -89,6 +89,42 @@ describe.skipIf(!!skip)("root filesystem", () => {
       // Same view; the rootfs path differs (another bundle).
       const norm = (s: string) => s.replace(/\/[^\n]*\/bundle-\d+\/rootfs/g, "BUNDLE/rootfs");
       expect(norm(res.bunc.stdout)).toBe(norm(res.runc.stdout));
+    }
+  });
+
+  // runc's no_pivot.bats: the host's /proc stays in the mount namespace under the moved
+  // rootfs; while it is fully visible, a user namespace made in the container may mount
+  // a fresh procfs (the kernel's mount_too_revealing check). Each case as runc.
+  const NESTED_PROC = "awk '$5 ~ /^\\/(proc|sys)$/ {print $5, $9}' /proc/self/mountinfo; unshare -mrpf sh -c 'mount -t proc none /proc && echo nested-proc-mounted' 2>&1; true";
+  const withSetfcap = (c: Config) => {
+    c.process.capabilities.bounding.push("CAP_SETFCAP");
+    c.process.capabilities.permitted.push("CAP_SETFCAP");
+  };
+  const hostHas = (point: string, fstype: string) => parseMountInfo(readFileSync("/proc/self/mountinfo", "utf8")).some((m) => m.mountPoint === point && m.fstype === fstype);
+  const noPivotCases: [string, (c: Config) => void][] = [
+    ["as root", withSetfcap],
+    ["rootfsPropagation shared: the host's own /proc and /sys stay mounted", (c) => (withSetfcap(c), (c.linux.rootfsPropagation = "shared"))],
+    ["in a user namespace (the host's mounts are locked: covered instead of detached)", (c) => (withSetfcap(c), c.linux.namespaces.push({ type: "user" }), mapUsers(c))],
+  ];
+  for (const [name, edit] of noPivotCases) {
+    test(`--no-pivot ${name}: a nested user namespace cannot mount a fresh procfs, as runc`, () => {
+      if (name.includes("user namespace")) {
+        const why = userNamespaceSkipReason();
+        if (why) return console.warn(`skipped: ${why}`);
+        openSandboxForUserns(sb);
+      }
+      const res = both(sb, NESTED_PROC, edit, { flags: ["--no-pivot"] });
+      expect(res.bunc.code, res.why).toBe(0);
+      expect(res.bunc.stdout, res.why).toBe("/proc proc\n/sys sysfs\nmount: permission denied (are you root?)\n");
+      expectSameAsRunc(res);
+      expect(hostHas("/proc", "proc") && hostHas("/sys", "sysfs")).toBe(true);
+    });
+  }
+
+  test("rootfsPropagation shared or rshared on a rootfs whose parent mount is a private /: runs, as runc", () => {
+    for (const value of ["shared", "rshared"]) {
+      const res = both(sb, "awk '$5 == \"/\" {print $7}' /proc/self/mountinfo", (c) => (c.linux.rootfsPropagation = value));
+      expectSameAsRunc(res);
     }
   });
 

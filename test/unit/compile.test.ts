@@ -377,6 +377,34 @@ describe("compile: rootfs", () => {
     expect(nums(only(plan(undefined, { noPivot: true }), Op.PIVOT_ROOT))).toEqual(big(1));
   });
 
+  test("--no-pivot: each host procfs/sysfs given is hidden (HIDE_MOUNT 70) right before the move; none without --no-pivot", () => {
+    const over = { hostProcAndSysfs: ["/proc", "/sys"] };
+    expect(Op.HIDE_MOUNT).toBe(70);
+    expect(opsOf(plan(undefined, over), Op.HIDE_MOUNT)).toHaveLength(0);
+    const p = plan(undefined, { ...over, noPivot: true });
+    const n = names(p);
+    expect(opsOf(p, Op.HIDE_MOUNT).map((o) => o.s)).toEqual([["/proc"], ["/sys"]]);
+    expect(n.slice(n.indexOf("PIVOT_ROOT") - 2, n.indexOf("PIVOT_ROOT") + 1)).toEqual(["HIDE_MOUNT", "HIDE_MOUNT", "PIVOT_ROOT"]);
+  });
+
+  // pivot_root(2) and MS_MOVE refuse a shared parent: what counts is the parent after "/" got
+  // rootfsPropagation (runc's rootfsParentMountPrivate reads mountinfo then).
+  const privateParentOps = (value: string, parent: { mountpoint: string; shared: boolean }) =>
+    opsOf(plan((c) => (c.linux.rootfsPropagation = value), { rootfsParentMount: parent }), Op.PROPAGATE).filter((o) => o.s![0] === parent.mountpoint && nums(o)[0] === BigInt(MS_PRIVATE));
+  test.each([
+    ["shared", "/", false, 1],
+    ["rshared", "/", false, 1],
+    ["rshared", "/data", false, 1],
+    ["shared", "/data", false, 0],
+    ["shared", "/data", true, 1],
+    ["rslave", "/data", true, 0],
+    ["slave", "/", true, 0],
+    ["private", "/data", true, 1],
+    ["rprivate", "/data", true, 0],
+  ] as const)("rootfsPropagation %s, parent mount %s (shared on the host: %s): %d PROPAGATE private of it", (value, mountpoint, shared, count) => {
+    expect(privateParentOps(value, { mountpoint, shared })).toHaveLength(count);
+  });
+
   test("masks and read-only paths in config order", () => {
     const p = plan();
     expect(opsOf(p, Op.MASK).map((o) => o.s)).toEqual(
