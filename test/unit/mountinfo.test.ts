@@ -11,7 +11,7 @@ const TABLE = mountTable(
     "30 26 0:5 /sys /mnt/procsys rw - proc proc rw",
     "31 26 0:5 / /bundles/c1/rootfs/proc rw - proc proc rw",
     "32 26 0:5 / /bundles/c1/rootfs2/proc rw - proc proc rw",
-    "33 26 0:40 / /bundles shared:7 - tmpfs tmpfs rw",
+    "33 26 0:40 / /bundles rw shared:7 - tmpfs tmpfs rw",
     "34 26 0:41 / /with\\040space rw - sysfs sysfs rw",
   ].join("\n"),
 );
