@@ -156,7 +156,7 @@ enum {
   OP_FORK,             /* clone3(CLONE_PARENT): the child goes on, the caller reports its pid and exits */
   OP_PDEATHSIG,        /* n0: signal, 0 to clear */
   OP_MOUNT,            /* s0 source, s1 target in root, s2 fstype, s3 data; n0 flags, n1 create kind */
-  OP_BIND,             /* s0 source (host), s1 target in root; n0 BIND_* (BIND_IDMAP: the parent idmaps the tree); n1 attr_set; n2 attr_clr; n3 propagation; n4 create kind */
+  OP_BIND,             /* s0 source (host), s1 target in root; n0 BIND_* (BIND_IDMAP: the parent idmaps the tree); n1 attr_set; n2 attr_clr; n3 propagation; n4 create kind; fd: the parent's clone of s0, used when ours is refused, or -1 */
   OP_PROPAGATE,        /* s1 target in root (or s0 absolute); n0 MS_* propagation flags */
   OP_SET_ROOT,         /* s0: absolute path of the rootfs; binds it onto itself, opens it as the root for later ops */
   OP_MKNOD,            /* s1 target in root; n0 mode (with S_IF*), n1 dev, n2 uid, n3 gid */
@@ -510,12 +510,17 @@ static long set_attr(long tree, u64 set, u64 clr, u64 flags)
  * move_mount(2) takes a tree cloned by open_tree(2) only into the mount
  * namespace it was cloned in (Linux 6.15), so the clone must happen here.
  */
-static long do_bind(const char *src, const char *target, u64 how, u64 set, u64 clr, u64 prop, long kind)
+static long do_bind(const char *src, const char *target, u64 how, u64 set, u64 clr, u64 prop, long kind, long cloned)
 {
   struct mount_attr attr;
   struct msg m;
   long tree, fd, r;
   tree = SYS3(SYS_open_tree, AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((how & BIND_RECURSIVE) ? AT_RECURSIVE : 0));
+  /* A source this user namespace's root may not reach: the clone the parent made
+   * before the namespace existed (src/container/bind-sources.ts), as runc opens
+   * bind sources before joining it. Preferred second: our own clone keeps the
+   * submounts locked (mount_namespaces(7)), the parent's does not. */
+  if ((tree == -13 /* EACCES */ || tree == -EPERM) && cloned >= 0 && !(how & BIND_IDMAP)) tree = cloned;
   if (tree < 0) return tree;
   if (how & BIND_IDMAP) {
     r = send_msg(sync_sock, MSG_IDMAP, op_index, 0, 0);
@@ -827,7 +832,7 @@ static long do_console(long sock, u64 rows, u64 cols, u64 bind_console)
   if (r >= 0) r = SYS3(SYS_ioctl, slave, 0x540E /* TIOCSCTTY */, 0);
   for (fd = 0; r >= 0 && fd < 3; fd++) r = SYS3(SYS_dup3, slave, fd, 0);
   if (r < 0) return r;
-  if (bind_console) r = do_bind(fd_path(p, slave), "/dev/console", 0, 0, 0, 0, CREATE_FILE);
+  if (bind_console) r = do_bind(fd_path(p, slave), "/dev/console", 0, 0, 0, 0, CREATE_FILE, -1);
   if (slave > 2) SYS1(SYS_close, slave);
   return r;
 }
@@ -1099,7 +1104,7 @@ static long run_op(u8 *prog, struct op *o, long sync_fd, i32 index)
   case OP_FORK: return fork_child(prog, (u32)index, sync_fd);
   case OP_PDEATHSIG: return SYS2(SYS_prctl, PR_SET_PDEATHSIG, o->n[0]);
   case OP_MOUNT: return do_mount(S(0), S(1), S(2), o->n[0], S(3), o->n[1]);
-  case OP_BIND: return do_bind(S(0), S(1), o->n[0], o->n[1], o->n[2], o->n[3], o->n[4]);
+  case OP_BIND: return do_bind(S(0), S(1), o->n[0], o->n[1], o->n[2], o->n[3], o->n[4], o->fd);
   case OP_PROPAGATE:
     if (o->s[1]) {
       char p[64];

@@ -31,6 +31,7 @@ import { planIdmappedMounts } from "../plan/idmap";
 import { writeProcFiles } from "./usermap";
 import { idmapSources, idmapTree, ownFds } from "./idmap";
 import { hostProcAndSysfs, parentMountOf } from "../linux/mountinfo";
+import { bindSourceTrees } from "./bind-sources";
 
 export interface CreateOptions {
   id: string;
@@ -118,6 +119,7 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
       rootless: !privileged,
     });
     const idmapped = idmapSources(idmaps, joined.get("user"), undo);
+    const bindTrees = bindSourceTrees(spec, bundle, namespaces.some((ns) => ns.type === "user"), new Set(idmapped.keys()), undo);
     const state = (status: HookState["status"], pid: number): HookState =>
       ({ ociVersion: OCI_VERSION, id: opts.id, status, pid, bundle, annotations: spec.annotations });
     const plan = compile({
@@ -141,6 +143,7 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
       hooks,
       cgroupTaskFds: join.taskFds,
       idmapped: new Set(idmapped.keys()),
+      bindTrees,
       joinsHostNetwork: joined.has("network") && isOwnNamespace(joined.get("network")!, "net"),
       mapWriter: { euid, egid: process.getegid?.() ?? 0, privileged },
     });
@@ -181,6 +184,7 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
     if (hooks) for (const fd of [hooks.createStateFd, hooks.startStateFd]) closeSync(fd);
     for (const fd of joined.values()) closeSync(fd);
     for (const fd of ownFds(idmapped, joined.get("user"))) closeSync(fd);
+    for (const fd of bindTrees.values()) closeSync(fd);
     if (consoleFd !== undefined && consoleFd !== opts.consoleFd) closeSync(consoleFd);
     if (pidfdSocket !== undefined) closeSync(pidfdSocket);
     return { record, pidfd: child.pidfd, warnings };

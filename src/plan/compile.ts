@@ -55,6 +55,8 @@ export interface CompileInput {
   consoleFd?: number;
   /** Open v1 "tasks" files the child writes "0" to, first of all (src/cgroups/join.ts). */
   cgroupTaskFds?: readonly number[];
+  /** Detached clones of bind sources (by index in mounts) the parent made, for a source the container's root cannot reach. */
+  bindTrees?: ReadonlyMap<number, number>;
   /** With noPivot: the host's whole procfs and sysfs mounts, outside the rootfs, to detach or cover. */
   hostProcAndSysfs?: readonly string[];
   /** The mount holding the rootfs (read from mountinfo when rootfsPropagation is set). */
@@ -308,7 +310,7 @@ function compileMount(input: CompileInput, m: Mount, index: number, add: Add, re
     // MOUNT_ATTR_* fit in 32 bits: the high half carries the recursive ("rro", …) attributes.
     const packedSet = BigInt(set) | (BigInt(opts.recursiveSet) << 32n);
     const packedClear = BigInt(clear) | (BigInt(opts.recursiveClear) << 32n);
-    add(Op.BIND, what, { s: [source, dest], n: [how, packedSet, packedClear, opts.propagation & ~MS.REC, kind] });
+    add(Op.BIND, what, { fd: input.bindTrees?.get(index), s: [source, dest], n: [how, packedSet, packedClear, opts.propagation & ~MS.REC, kind] });
     return;
   }
   if (type === "cgroup" || type === "cgroup2") compileCgroupMount(input, m, opts.flags, add);

@@ -4,7 +4,7 @@
  * (or the joined container's) and by what the namespace shows.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { integrationSkipReason, RUNC, Sandbox } from "../harness";
 import {
   buncRun,
@@ -318,6 +318,34 @@ describe.skipIf(!!skip)("namespaces", () => {
       });
       expect(r.code, why).toBe(0);
       expect(r.stdout).toBe("123\n");
+      if (ref) expect(r.stdout, why).toBe(ref.stdout);
+    });
+
+    // runc's userns.bats "userns with 2 inaccessible mounts": the sources sit under 0700
+    // directories of the host's root, which the mapped root (host uid 100000) cannot search.
+    test("new: bind and rbind sources under a directory only the host's root may enter are mounted, as runc", () => {
+      openSandboxForUserns(sb);
+      const script = "cat /tmp/mount-1/foo.txt /tmp/mount-2/foo.txt; grep -c ' /tmp/mount-' /proc/self/mountinfo; touch /tmp/mount-1/new && echo writable";
+      const edit = (c: any) => {
+        setNamespace(c, "user");
+        mapUsers(c);
+        c.mounts.push({ source: "source-inaccessible-1/dir", destination: "/tmp/mount-1", options: ["bind"] });
+        c.mounts.push({ source: "source-inaccessible-2/dir", destination: "/tmp/mount-2", options: ["rbind"] });
+      };
+      const prepare = (b: string) => {
+        for (const n of [1, 2]) {
+          mkdirSync(`${b}/source-inaccessible-${n}/dir`, { recursive: true });
+          writeFileSync(`${b}/source-inaccessible-${n}/dir/foo.txt`, `foo${n}\n`);
+          chmodSync(`${b}/source-inaccessible-${n}/dir`, 0o777);
+          chmodSync(`${b}/source-inaccessible-${n}`, 0o700);
+          mkdirSync(`${b}/rootfs/tmp/mount-${n}`, { recursive: true });
+        }
+      };
+      const r = buncRun(sb, script, edit, { prepare });
+      const ref = RUNC ? runcRun(sb, script, edit, { prepare }) : undefined;
+      const why = `bunc: ${show(r)}\nrunc (same config): ${show(ref)}`;
+      expect(r.code, why).toBe(0);
+      expect(r.stdout, why).toBe("foo1\nfoo2\n2\nwritable\n");
       if (ref) expect(r.stdout, why).toBe(ref.stdout);
     });
 

@@ -437,6 +437,31 @@ describe("compile: mounts", () => {
     expect(Create.DIR).toBe(1);
   });
 
+  test("a read-only tmpfs or /dev is mounted writable, then made read-only (this mount only) after pivot_root and the console", () => {
+    const p = plan((c) => {
+      c.process.terminal = true;
+      c.mounts.find((m: any) => m.destination === "/dev").options.push("ro");
+      c.mounts.push({ destination: "/mnt", type: "tmpfs", source: "tmpfs", options: ["ro"] });
+    }, { consoleFd: 9 });
+    const flags = (dest: string) => Number(nums(mountOf(p, dest))[0]);
+    expect(flags("/dev") & MS_RDONLY).toBe(0);
+    expect(flags("/mnt") & MS_RDONLY).toBe(0);
+    const n = names(p);
+    expect(n.slice(n.indexOf("CONSOLE"), n.indexOf("CONSOLE") + 3)).toEqual(["CONSOLE", "SETATTR", "SETATTR"]);
+    expect(n.indexOf("PIVOT_ROOT")).toBeLessThan(n.indexOf("CONSOLE"));
+    const later = opsOf(p, Op.SETATTR);
+    expect(later.map((o) => o.s)).toEqual([[undefined, "/dev"], [undefined, "/mnt"]]);
+    for (const o of later) expect(nums(o)).toEqual(big(MOUNT_ATTR_RDONLY, 0, 1));
+    // sysfs keeps ro at once: nothing is made in it.
+    expect(flags("/sys") & MS_RDONLY).toBe(MS_RDONLY);
+  });
+
+  test("a bind carries the parent's clone of its source (bindTrees) as its fd; others have none", () => {
+    const p = plan((c) => c.mounts.push({ destination: "/a", type: "bind", source: "/srv/a", options: ["rbind"] }), { bindTrees: new Map([[7, 42]]) });
+    expect(mountOf(p, "/a").fd).toBe(42);
+    expect(opsOf(p, Op.BIND).filter((o) => o.fd !== undefined)).toHaveLength(1);
+  });
+
   test("other filesystems: flags, data and a directory target", () => {
     const dev = mountOf(plan(), "/dev");
     expect(dev.s).toEqual(["tmpfs", "/dev", "tmpfs", "mode=755,size=65536k"]);
