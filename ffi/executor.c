@@ -163,7 +163,7 @@ enum {
   OP_SYMLINK,          /* s0 link target, s1 link path in root */
   OP_MASK,             /* s1 path in root: /dev/null over a file, read-only tmpfs over a directory */
   OP_READONLY,         /* s1 path in root: bind onto itself, read-only */
-  OP_PIVOT_ROOT,       /* n0: 1 = no pivot (MS_MOVE + chroot) */
+  OP_PIVOT_ROOT,       /* n0: 1 = no pivot (MS_MOVE + chroot), 2 = chroot only (no mount namespace of its own) */
   OP_SETHOSTNAME,      /* s0 */
   OP_SETDOMAINNAME,    /* s0 */
   OP_WRITE_FILE,       /* s0 absolute path, s1 content */
@@ -660,7 +660,9 @@ static long do_pivot_root(u64 no_pivot)
 {
   long r = SYS1(SYS_fchdir, root_fd);
   if (r < 0) return r;
-  if (no_pivot) {
+  if (no_pivot == 2) {
+    r = SYS1(SYS_chroot, ".");
+  } else if (no_pivot) {
     r = SYS5(SYS_mount, ".", "/", 0, MS_MOVE, 0);
     if (r == 0) r = SYS1(SYS_chroot, ".");
   } else {

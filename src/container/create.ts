@@ -30,7 +30,7 @@ import { refuseUnsupported } from "./unsupported";
 import { planIdmappedMounts } from "../plan/idmap";
 import { writeProcFiles } from "./usermap";
 import { idmapSources, idmapTree, ownFds } from "./idmap";
-import { hostProcAndSysfs, parentMountOf } from "../linux/mountinfo";
+import { detachMount, hostProcAndSysfs, parentMountOf, topMountAt } from "../linux/mountinfo";
 import { bindSourceTrees } from "./bind-sources";
 
 export interface CreateOptions {
@@ -148,6 +148,7 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
       mapWriter: { euid, egid: process.getegid?.() ?? 0, privileged },
     });
     warnings.push(...plan.warnings);
+    const hostRootfs = hostRootfsMount(namespaces, rootfs, undo);
     const child = launch(plan.ops, plan.cloneFlags, (firstPid, inCgroup) => {
       writeProcFiles(firstPid, plan.procWrites);
       // A kernel without CLONE_INTO_CGROUP (before 5.7): the parent's write after all.
@@ -176,6 +177,7 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
       },
     });
     const record = newRecord(spec, { id: opts.id, pid: child.pid, pidStartTime: child.startTime, bundle, rootfs, cgroupPaths: cgroup.paths });
+    record.hostRootfsMount = hostRootfs?.made();
     store.save(record);
     if (pidfdSocket !== undefined) sendPidfd(pidfdSocket, child.pidfd, "standard");
     if (opts.pidFile) writePidFile(opts.pidFile, child.pid);
@@ -293,6 +295,27 @@ export function consoleFor(terminal: boolean, opts: { consoleFd?: number; consol
   const fd = connectUnix(path.resolve(opts.consoleSocket));
   undo.push(() => closeSync(fd));
   return fd;
+}
+
+/**
+ * Without a mount namespace the container's mounts are made in bunc's own,
+ * all under the rootfs's bind onto itself (src/plan/compile.ts): that mount
+ * is detached by delete, or at once when create fails. made() names it once
+ * the child is set up; a mount that was at the rootfs before is never taken.
+ */
+function hostRootfsMount(namespaces: readonly { type: string }[], rootfs: string, undo: Undo): { made(): { path: string; id: number } | undefined } | undefined {
+  if (namespaces.some((ns) => ns.type === "mount")) return undefined;
+  const real = realpathSync(rootfs);
+  const before = topMountAt(real);
+  const made = () => {
+    const top = topMountAt(real);
+    return top === undefined || top === before ? undefined : { path: real, id: top };
+  };
+  undo.push(() => {
+    const m = made();
+    if (m) detachMount(m.path, m.id);
+  });
+  return { made };
 }
 
 /** Open /proc/…/ns/… style paths of namespaces to join; the executor setns(2)es on these fds. */

@@ -1,7 +1,10 @@
 /** bunc's own mount table, /proc/self/mountinfo (proc_pid_mountinfo(5)). */
 import { readFileSync } from "node:fs";
+import { cstr, errnoError, rawSyscall, SYS } from "./libc";
 
 export interface MountEntry {
+  /** Mount ID (field 1). */
+  id: number;
   /** The directory of the filesystem that is mounted ("/" for a whole filesystem). */
   root: string;
   mountpoint: string;
@@ -18,6 +21,7 @@ export function mountTable(text = readFileSync("/proc/self/mountinfo", "utf8")):
     if (sep < 0) continue;
     const fields = line.slice(0, sep).split(" ");
     out.push({
+      id: Number(fields[0]),
       root: unescape(fields[3]!),
       mountpoint: unescape(fields[4]!),
       optional: fields.slice(6),
@@ -45,6 +49,24 @@ export function parentMountOf(real: string, table = mountTable()): { mountpoint:
   let best: MountEntry | undefined;
   for (const m of table) if (isUnder(real, m.mountpoint) && (!best || m.mountpoint.length >= best.mountpoint.length)) best = m;
   return best && { mountpoint: best.mountpoint, shared: best.optional.some((f) => f.startsWith("shared:")) };
+}
+
+/** The ID of the topmost mount at mountpoint (a real path), or undefined when none is there. */
+export function topMountAt(mountpoint: string, table = mountTable()): number | undefined {
+  return table.findLast((m) => m.mountpoint === mountpoint)?.id;
+}
+
+const MNT_DETACH = 2;
+const UMOUNT_NOFOLLOW = 8;
+
+/**
+ * Detach the topmost mount at mountpoint, with everything under it, if it is
+ * still the one with this ID; a mount someone else made there is left alone.
+ */
+export function detachMount(mountpoint: string, id: number): void {
+  if (topMountAt(mountpoint) !== id) return;
+  const r = rawSyscall(SYS.umount2, cstr(mountpoint), MNT_DETACH | UMOUNT_NOFOLLOW);
+  if (r < 0 && r !== -22 /* EINVAL: gone meanwhile */) throw errnoError(`unmount the container's rootfs ${JSON.stringify(mountpoint)}`, -r);
 }
 
 /** mountinfo escapes space, tab, newline and backslash as \ooo. */

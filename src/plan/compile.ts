@@ -134,8 +134,11 @@ export function compile(input: CompileInput): SetupPlan {
   // Namespaces.
   const namespaces = spec.linux?.namespaces ?? [];
   const fresh = new Set<NamespaceType>(namespaces.filter((ns) => !ns.path).map((ns) => ns.type as NamespaceType));
-  if (!fresh.has("mount") && !input.joined.has("mount"))
-    throw new BuncError("config.json: linux.namespaces: a mount namespace is required", { code: "CONFIG" });
+  // Without a mount namespace the container inherits bunc's (config-linux.md
+  // "namespaces"); as runc, masks and read-only paths then need one of its own.
+  const hostMounts = !fresh.has("mount") && !input.joined.has("mount");
+  if (hostMounts && ((spec.linux?.maskedPaths?.length ?? 0) > 0 || (spec.linux?.readonlyPaths?.length ?? 0) > 0))
+    throw new BuncError("unable to restrict sys entries without a private MNT namespace: config.json has linux.maskedPaths or linux.readonlyPaths but no mount namespace", { code: "CONFIG" });
   // Into the container's cgroups before anything else, and before a user namespace
   // makes the cgroupfs files foreign.
   for (const fd of input.cgroupTaskFds ?? []) add(Op.WRITE_FD, "join the container's cgroup", { fd, s: [undefined, "0"] });
@@ -198,7 +201,7 @@ export function compile(input: CompileInput): SetupPlan {
   if (fresh.has("network")) add(Op.LOOPBACK_UP, "bring up the loopback interface");
 
   const warnings: string[] = [];
-  compileRootfs(input, add);
+  compileRootfs(input, add, hostMounts);
   compileIdentityAndProcess(input, add, warnings);
   const shared = shareMemory({
     execsAtOnce: input.fifo === undefined,
@@ -211,16 +214,24 @@ export function compile(input: CompileInput): SetupPlan {
 }
 
 
-function compileRootfs(input: CompileInput, add: Add): void {
+/**
+ * The rootfs and its mounts. hostMounts: there is no mount namespace, so
+ * this all happens in bunc's own: "/" keeps its propagation (runc would make
+ * the host's "/" rslave), the process is only chrooted, and the rootfs's bind
+ * onto itself carries every mount, for delete to detach at once.
+ */
+function compileRootfs(input: CompileInput, add: Add, hostMounts: boolean): void {
   const { spec } = input;
   const linux = spec.linux ?? {};
-  // Mounts made in the container must not propagate back to the host.
-  const rootPropagation = linux.rootfsPropagation ? parseMountOptions([linux.rootfsPropagation]).propagation : MS.SLAVE | MS.REC;
-  add(Op.PROPAGATE, `set propagation of "/"`, { s: ["/"], n: [rootPropagation] });
-  // pivot_root(2) refuses a shared parent, and a shared parent would carry the
-  // container's mounts back to the host: make it private (runc's rootfsParentMountPrivate).
-  if (input.rootfsParentMount && sharedAfter(input.rootfsParentMount, rootPropagation))
-    add(Op.PROPAGATE, `make ${JSON.stringify(input.rootfsParentMount.mountpoint)} private`, { s: [input.rootfsParentMount.mountpoint], n: [MS.PRIVATE] });
+  if (!hostMounts) {
+    // Mounts made in the container must not propagate back to the host.
+    const rootPropagation = linux.rootfsPropagation ? parseMountOptions([linux.rootfsPropagation]).propagation : MS.SLAVE | MS.REC;
+    add(Op.PROPAGATE, `set propagation of "/"`, { s: ["/"], n: [rootPropagation] });
+    // pivot_root(2) refuses a shared parent, and a shared parent would carry the
+    // container's mounts back to the host: make it private (runc's rootfsParentMountPrivate).
+    if (input.rootfsParentMount && sharedAfter(input.rootfsParentMount, rootPropagation))
+      add(Op.PROPAGATE, `make ${JSON.stringify(input.rootfsParentMount.mountpoint)} private`, { s: [input.rootfsParentMount.mountpoint], n: [MS.PRIVATE] });
+  }
   add(Op.SET_ROOT, `bind the rootfs ${JSON.stringify(input.rootfs)} onto itself`, { s: [input.rootfs] });
 
   const mounts = spec.mounts ?? [];
@@ -257,9 +268,14 @@ function compileRootfs(input: CompileInput, add: Add): void {
     add(Op.SYNC, "wait for the prestart and createRuntime hooks", { n: [Msg.HOOKS] });
     for (const h of input.hooks.createContainer) add(Op.HOOK, `run createContainer hook ${JSON.stringify(h.path)}`, hookFields(h, input.hooks.createStateFd));
   }
-  if (input.noPivot)
-    for (const p of input.hostProcAndSysfs ?? []) add(Op.HIDE_MOUNT, `hide the host's ${JSON.stringify(p)} from the container`, { s: [p] });
-  add(Op.PIVOT_ROOT, input.noPivot ? "move the rootfs to / and chroot" : "pivot_root into the rootfs", { n: [input.noPivot ? 1 : 0] });
+  if (hostMounts) {
+    // Neither pivot_root nor a move of the rootfs onto "/" may touch the host's mount tree.
+    add(Op.PIVOT_ROOT, "chroot into the rootfs", { n: [ROOT_SWITCH.CHROOT] });
+  } else {
+    if (input.noPivot)
+      for (const p of input.hostProcAndSysfs ?? []) add(Op.HIDE_MOUNT, `hide the host's ${JSON.stringify(p)} from the container`, { s: [p] });
+    add(Op.PIVOT_ROOT, input.noPivot ? "move the rootfs to / and chroot" : "pivot_root into the rootfs", { n: [input.noPivot ? ROOT_SWITCH.MOVE : ROOT_SWITCH.PIVOT] });
+  }
   if (spec.process?.terminal) {
     if (input.consoleFd === undefined) throw new BuncError("process.terminal needs a console socket (--console-socket) when bunc does not stay attached", { code: "EINVAL" });
     const size = spec.process.consoleSize;
@@ -271,6 +287,9 @@ function compileRootfs(input: CompileInput, add: Add): void {
   for (const dest of readonlyLater)
     add(Op.SETATTR, `make ${JSON.stringify(dest)} read-only`, { s: [undefined, dest], n: [MOUNT_ATTR.RDONLY, 0, SETATTR_THIS_MOUNT] });
 }
+
+/** OP_PIVOT_ROOT's n0: keep in step with executor.c. */
+const ROOT_SWITCH = { PIVOT: 0, MOVE: 1, CHROOT: 2 } as const;
 
 /** OP_SETATTR's n2: the mount itself, not the mounts under it (keep in step with executor.c). */
 const SETATTR_THIS_MOUNT = 1;

@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { integrationSkipReason, RUNC, Sandbox } from "../harness";
+import { integrationSkipReason, RUNC, Sandbox, sh } from "../harness";
 import {
   buncRun,
   dropNamespace,
@@ -189,13 +189,62 @@ describe.skipIf(!!skip)("namespaces", () => {
       expect(r.stdout.split("\n")[0]).not.toBe(nsLink("mnt"));
     });
 
-    test("a config without a mount namespace is refused with a clear error, leaving no state", () => {
+    // The spec: an omitted namespace is inherited. runc 1.1.5 then refuses masks and
+    // read-only paths, and otherwise mounts into the rootfs in the host's namespace and
+    // chroots (its mounts stay on the host for good; bunc's go with delete).
+    const noMountNs = (c: any) => {
+      dropNamespace(c, "mount");
+      delete c.linux.maskedPaths;
+      delete c.linux.readonlyPaths;
+      c.root.readonly = false; // runc 1.1.5 ignores it without a mount namespace; bunc does not
+    };
+    const hostMountsUnder = (dir: string) => parseMountInfo(readFileSync("/proc/self/mountinfo", "utf8")).filter((m) => m.mountPoint.startsWith(`${dir}/`));
+
+    test("without a mount namespace but with maskedPaths/readonlyPaths: refused as runc, leaving no state and no mount", () => {
       const id = sb.id();
       const bundle = sb.bundle(["true"], (c) => dropNamespace(c, "mount"));
       const r = sb.bunc(["run", "-b", bundle, id]);
       expect(r.code).not.toBe(0);
-      expect(r.stderr).toMatch(/mount namespace/);
+      expect(r.stderr).toContain("unable to restrict sys entries without a private MNT namespace");
       expect(sb.bunc(["state", id]).code).not.toBe(0);
+      expect(hostMountsUnder(bundle)).toEqual([]);
+      if (RUNC) {
+        const ref = sb.runc(["run", "-b", bundle, sb.id()]);
+        expect(ref.stderr, show(ref)).toContain("unable to restrict sys entries without a private MNT namespace");
+      }
+    });
+
+    test("without a mount namespace: bunc's own, chrooted into the rootfs with the config's mounts, as runc; nothing left on the host", () => {
+      const script = "readlink /proc/self/ns/mnt; ls /; awk '{print $5, $9}' /proc/self/mountinfo | sort; touch /dev/shm/x && echo ok";
+      let bundle = "";
+      const r = buncRun(sb, script, noMountNs, { prepare: (b) => (bundle = b) });
+      expect(r.code, show(r)).toBe(0);
+      expect(r.stdout.split("\n")[0]).toBe(nsLink("mnt"));
+      expect(r.stdout).toContain("\nbin\n");
+      expect(r.stdout).toContain("/proc proc\n");
+      expect(hostMountsUnder(bundle).map((m) => m.mountPoint)).toEqual([]);
+      if (RUNC) {
+        let runcBundle = "";
+        const ref = runcRun(sb, script, noMountNs, { prepare: (b) => (runcBundle = b) });
+        for (const m of hostMountsUnder(runcBundle).reverse()) sh(["umount", "-l", m.mountPoint]);
+        sh(["umount", "-l", `${runcBundle}/rootfs`]);
+        expect(ref.code, show(ref)).toBe(0);
+        expect(r.stdout, show(ref)).toBe(ref.stdout);
+      }
+    });
+
+    test("without a mount namespace: the mounts exist while the container does, delete detaches them; a failed create leaves none", () => {
+      const id = sb.id();
+      const bundle = sb.bundle(["sleep", "600"], noMountNs);
+      const c = sb.bunc(["create", "-b", bundle, id]);
+      expect(c.code, show(c)).toBe(0);
+      expect(hostMountsUnder(bundle).map((m) => m.mountPoint)).toContain(`${bundle}/rootfs/proc`);
+      expect(sb.bunc(["delete", "-f", id]).code).toBe(0);
+      expect(hostMountsUnder(bundle)).toEqual([]);
+      const bad = sb.bundle(["/does/not/exist"], noMountNs);
+      const f = sb.bunc(["run", "-b", bad, sb.id()]);
+      expect(f.code).not.toBe(0);
+      expect(hostMountsUnder(bad)).toEqual([]);
     });
   });
 

@@ -211,8 +211,22 @@ describe("compile: fresh namespaces (nothing joined)", () => {
     expect(unsharedPid).toBe(true);
   });
 
-  test("a mount namespace is required", () => {
-    expect(compileError((c) => (c.linux.namespaces = [{ type: "pid" }, { type: "uts" }]))).toContain("a mount namespace is required");
+  test("no mount namespace: masks and read-only paths are refused with runc's words", () => {
+    expect(compileError((c) => (c.linux.namespaces = [{ type: "pid" }, { type: "uts" }]))).toContain("unable to restrict sys entries without a private MNT namespace");
+  });
+
+  test("no mount namespace: the host's propagation is left alone, no --no-pivot move or host mount hidden, only a chroot", () => {
+    const p = plan((c) => {
+      c.linux.namespaces = [{ type: "pid" }, { type: "uts" }];
+      c.linux.maskedPaths = [];
+      delete c.linux.readonlyPaths;
+      c.linux.rootfsPropagation = "shared";
+    }, { noPivot: true, hostProcAndSysfs: ["/proc"], rootfsParentMount: { mountpoint: "/", shared: true } });
+    expect(opsOf(p, Op.PROPAGATE)).toHaveLength(0);
+    expect(opsOf(p, Op.HIDE_MOUNT)).toHaveLength(0);
+    expect(nums(only(p, Op.PIVOT_ROOT))).toEqual(big(2));
+    expect(only(p, Op.SET_ROOT).s).toEqual(["/bundle/rootfs"]);
+    expect(p.cloneFlags & BigInt(CLONE_NEWNS)).toBe(0n);
   });
 });
 
