@@ -21,7 +21,7 @@ import { cstr, SYS, syscall } from "../linux/libc";
 import { sendFd } from "../../ffi/executor";
 import { checkHookPaths, has, runHooks, runHooksWarning, stateJson, type HookState } from "./hooks";
 import type { NamespaceType } from "../plan/namespaces";
-import { loadBundle } from "./bundle";
+import { loadBundle, rootfsOf } from "./bundle";
 import { launch } from "./launch";
 import { homeOf } from "./passwd";
 import { EXEC_FIFO, type ContainerRecord, type Store } from "./store";
@@ -76,8 +76,7 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
   if (opts.consoleSocket && !spec.process?.terminal)
     throw new BuncError("cannot use console socket if bunc will not allocate tty (process.terminal is false)", { code: "EINVAL" });
   checkHookPaths(spec.hooks);
-  const rootfs = path.resolve(bundle, spec.root?.path ?? "rootfs");
-  if (!isDirectory(rootfs)) throw new BuncError(`rootfs (${JSON.stringify(rootfs)}) does not exist or is not a directory`, { code: "ENOENT" });
+  const rootfs = rootfsOf(bundle, spec);
 
   const undo = new Undo();
   const warnings: string[] = [];

@@ -128,6 +128,55 @@ describe.skipIf(!!skip)("root filesystem", () => {
     }
   });
 
+  /** run under bunc and runc; both must refuse with `words`, and bunc leave no state. */
+  function expectRefused(bundle: string, words: string) {
+    const id = sb.id();
+    const r = sb.bunc(["run", "-b", bundle, id]);
+    expect(r.code, show(r)).not.toBe(0);
+    expect(r.stderr, show(r)).toContain(words);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(sb.bunc(["state", id]).code).not.toBe(0);
+    expect(existsSync(`${sb.root}/${id}`)).toBe(false);
+    if (RUNC) {
+      const ref = sb.runc(["run", "-b", bundle, sb.id()]);
+      expect(ref.code, show(ref)).not.toBe(0);
+      expect(ref.stderr, show(ref)).toContain(words);
+    }
+  }
+
+  test("root.path a symlink to the rootfs: refused as runc ('not an absolute path, or a symlink')", () => {
+    const bundle = sb.bundle(["true"]);
+    renameSync(`${bundle}/rootfs`, `${bundle}/real-root`);
+    symlinkSync("real-root", `${bundle}/rootfs`);
+    expectRefused(bundle, "invalid rootfs: not an absolute path, or a symlink");
+  });
+
+  test("an absolute root.path through a symlinked directory: refused as runc", () => {
+    const bundle = sb.bundle(["true"]);
+    symlinkSync(bundle, `${bundle}-link`);
+    editBundle(bundle, (c) => (c.root.path = `${bundle}-link/rootfs`));
+    try {
+      expectRefused(bundle, "invalid rootfs: not an absolute path, or a symlink");
+    } finally {
+      rmSync(`${bundle}-link`);
+    }
+  });
+
+  test("a bundle reached through a symlink, with a relative root.path: runs (runc resolves the bundle first)", () => {
+    const bundle = sb.bundle(["true"]);
+    symlinkSync(bundle, `${bundle}-via`);
+    try {
+      const r = sb.bunc(["run", "-b", `${bundle}-via`, sb.id()]);
+      expect(r.code, show(r)).toBe(0);
+    } finally {
+      rmSync(`${bundle}-via`);
+    }
+  });
+
+  test("a config without root: refused as runc ('root must be specified')", () => {
+    expectRefused(sb.bundle(["true"], (c) => delete c.root), "root must be specified");
+  });
+
   test("a missing rootfs is refused before anything starts", () => {
     const id = sb.id();
     const bundle = sb.bundle(["true"], (c) => (c.root.path = "does-not-exist"));
