@@ -8,9 +8,10 @@
  * parent clones each source with open_tree(2) and the executor attaches
  * that tree when its own clone is refused.
  */
-import { closeSync } from "node:fs";
+import { closeSync, realpathSync } from "node:fs";
 import { posix as path } from "node:path";
 import { cstr, rawSyscall, SYS } from "../linux/libc";
+import { isUnder, mountHolding, mountTable, type MountEntry } from "../linux/mountinfo";
 import { parseMountOptions } from "../plan/mount-options";
 import type { Spec } from "../spec/config";
 import type { Undo } from "./undo";
@@ -26,14 +27,25 @@ const MS_SLAVE = 1 << 19;
  * A detached clone of each bind mount's source (by index in mounts), for a
  * container in a user namespace; none otherwise. A source bunc cannot clone
  * either is left to the executor, which reports it. undo closes the fds.
+ *
+ * Our clone is made outside the user namespace, so none of its flags or
+ * submounts is locked as they are in the container's copy of the mount
+ * table (mount_namespaces(7), "restrictions on mount namespaces"): the
+ * container's root could make a host read-only mount writable, or uncover
+ * what a submount hides. So no clone is offered for a source with mounts
+ * under it or on a mount that is ro, nosuid, nodev or noexec: that one
+ * stays refused, as before.
  */
 export function bindSourceTrees(spec: Spec, bundle: string, userns: boolean, skip: ReadonlySet<number>, undo: Undo): Map<number, number> {
   const trees = new Map<number, number>();
   if (!userns) return trees;
+  let table: MountEntry[] | undefined;
   (spec.mounts ?? []).forEach((m, index) => {
     const opts = parseMountOptions(m.options);
     if (skip.has(index) || !(opts.bind || m.type === "bind")) return;
     const source = path.resolve(bundle, m.source ?? "");
+    table ??= mountTable();
+    if (!safeToClone(source, table)) return;
     const tree = rawSyscall(SYS.open_tree, AT_FDCWD, cstr(source), OPEN_TREE_CLONE | O_CLOEXEC | (opts.recursiveBind ? AT_RECURSIVE : 0));
     if (tree < 0) return;
     // A clone of a shared mount joins its peer group: as a slave, nothing the
@@ -45,4 +57,18 @@ export function bindSourceTrees(spec: Spec, bundle: string, userns: boolean, ski
     trees.set(index, tree);
   });
   return trees;
+}
+
+const LOCKED_FLAGS = ["ro", "nosuid", "nodev", "noexec"];
+
+function safeToClone(source: string, table: MountEntry[]): boolean {
+  let real: string;
+  try {
+    real = realpathSync(source);
+  } catch {
+    return false;
+  }
+  const holder = mountHolding(real, table);
+  if (!holder || holder.options.some((o) => LOCKED_FLAGS.includes(o))) return false;
+  return !table.some((m) => m.mountpoint !== real && isUnder(m.mountpoint, real));
 }

@@ -8,6 +8,8 @@ export interface MountEntry {
   /** The directory of the filesystem that is mounted ("/" for a whole filesystem). */
   root: string;
   mountpoint: string;
+  /** Per-mount options (field 6): "rw", "nosuid", … */
+  options: string[];
   /** Optional fields: "shared:N", "master:N", … */
   optional: string[];
   fstype: string;
@@ -24,6 +26,7 @@ export function mountTable(text = readFileSync("/proc/self/mountinfo", "utf8")):
       id: Number(fields[0]),
       root: unescape(fields[3]!),
       mountpoint: unescape(fields[4]!),
+      options: (fields[5] ?? "").split(","),
       optional: fields.slice(6),
       fstype: line.slice(sep + 3).split(" ")[0]!,
     });
@@ -44,10 +47,16 @@ export function hostProcAndSysfs(rootfs: string, table = mountTable()): string[]
   return table.filter((m) => m.root === "/" && (m.fstype === "proc" || m.fstype === "sysfs") && !isUnder(m.mountpoint, rootfs)).map((m) => m.mountpoint);
 }
 
-/** The mount that holds path (a real path), and whether it is shared ("shared:N"). */
-export function parentMountOf(real: string, table = mountTable()): { mountpoint: string; shared: boolean } | undefined {
+/** The topmost mount that holds path (a real path). */
+export function mountHolding(real: string, table = mountTable()): MountEntry | undefined {
   let best: MountEntry | undefined;
   for (const m of table) if (isUnder(real, m.mountpoint) && (!best || m.mountpoint.length >= best.mountpoint.length)) best = m;
+  return best;
+}
+
+/** The mount that holds path (a real path), and whether it is shared ("shared:N"). */
+export function parentMountOf(real: string, table = mountTable()): { mountpoint: string; shared: boolean } | undefined {
+  const best = mountHolding(real, table);
   return best && { mountpoint: best.mountpoint, shared: best.optional.some((f) => f.startsWith("shared:")) };
 }
 

@@ -398,6 +398,43 @@ describe.skipIf(!!skip)("namespaces", () => {
       if (ref) expect(r.stdout, why).toBe(ref.stdout);
     });
 
+    // A clone made outside the user namespace has nothing locked: bunc offers none for a
+    // source whose mount is read-only or has submounts, so a container root with
+    // CAP_SYS_ADMIN can neither make it writable nor uncover what a submount hides.
+    test("new: an unreachable source on a host read-only mount, or with a submount, is never handed over unlocked", () => {
+      openSandboxForUserns(sb);
+      const script = "mount -o remount,bind,rw /tmp/mount-1 2>/dev/null; touch /tmp/mount-1/w 2>/dev/null && echo made-writable; umount -l /tmp/mount-2/sub 2>/dev/null; cat /tmp/mount-2/sub/hidden 2>/dev/null; true";
+      const edit = (c: any) => {
+        setNamespace(c, "user");
+        mapUsers(c);
+        for (const set of ["bounding", "effective", "permitted"]) c.process.capabilities[set].push("CAP_SYS_ADMIN");
+        c.mounts.push({ source: "locked-1/dir", destination: "/tmp/mount-1", options: ["bind"] });
+        c.mounts.push({ source: "locked-2/dir", destination: "/tmp/mount-2", options: ["rbind"] });
+      };
+      const mounted: string[] = [];
+      const prepare = (b: string) => {
+        for (const n of [1, 2]) {
+          mkdirSync(`${b}/locked-${n}/dir/sub`, { recursive: true });
+          chmodSync(`${b}/locked-${n}/dir`, 0o777);
+          chmodSync(`${b}/locked-${n}`, 0o700);
+          mkdirSync(`${b}/rootfs/tmp/mount-${n}`, { recursive: true });
+        }
+        writeFileSync(`${b}/locked-2/dir/sub/hidden`, "under-the-submount\n");
+        const ro = `${b}/locked-1/dir`;
+        expect(sh(["mount", "--bind", ro, ro]).code).toBe(0);
+        expect(sh(["mount", "-o", "remount,bind,ro", ro]).code).toBe(0);
+        expect(sh(["mount", "-t", "tmpfs", "cover", `${b}/locked-2/dir/sub`]).code).toBe(0);
+        mounted.push(`${b}/locked-2/dir/sub`, ro);
+      };
+      try {
+        const r = buncRun(sb, script, edit, { prepare });
+        expect(r.stdout, show(r)).not.toContain("made-writable");
+        expect(r.stdout, show(r)).not.toContain("under-the-submount");
+      } finally {
+        for (const m of mounted) sh(["umount", "-l", m]);
+      }
+    });
+
     test("joined by path: the first container's user namespace and mappings", () => {
       openSandboxForUserns(sb);
       const first = startLong(sb, (c) => {
