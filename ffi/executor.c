@@ -518,8 +518,9 @@ static long do_bind(const char *src, const char *target, u64 how, u64 set, u64 c
   tree = SYS3(SYS_open_tree, AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((how & BIND_RECURSIVE) ? AT_RECURSIVE : 0));
   /* A source this user namespace's root may not reach: the clone the parent made
    * before the namespace existed (src/container/bind-sources.ts), as runc opens
-   * bind sources before joining it. Preferred second: our own clone keeps the
-   * submounts locked (mount_namespaces(7)), the parent's does not. */
+   * bind sources before joining it (a tree cloned in bunc's mount namespace does
+   * attach in this one). Preferred second: our own clone keeps the submounts and
+   * flags locked (mount_namespaces(7)), the parent's does not. */
   if ((tree == -13 /* EACCES */ || tree == -EPERM) && cloned >= 0 && !(how & BIND_IDMAP)) tree = cloned;
   if (tree < 0) return tree;
   if (how & BIND_IDMAP) {
