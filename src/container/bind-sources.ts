@@ -45,8 +45,9 @@ export function bindSourceTrees(spec: Spec, bundle: string, userns: boolean, ski
     if (skip.has(index) || !(opts.bind || m.type === "bind")) return;
     const source = path.resolve(bundle, m.source ?? "");
     table ??= mountTable();
-    if (!safeToClone(source, table)) return;
-    const tree = rawSyscall(SYS.open_tree, AT_FDCWD, cstr(source), OPEN_TREE_CLONE | O_CLOEXEC | (opts.recursiveBind ? AT_RECURSIVE : 0));
+    const real = cloneable(source, table);
+    if (real === undefined) return;
+    const tree = rawSyscall(SYS.open_tree, AT_FDCWD, cstr(real), OPEN_TREE_CLONE | O_CLOEXEC | (opts.recursiveBind ? AT_RECURSIVE : 0));
     if (tree < 0) return;
     // A clone of a shared mount joins its peer group: as a slave, nothing the
     // container mounts under it propagates back to the host ("/" is rslave for
@@ -61,14 +62,15 @@ export function bindSourceTrees(spec: Spec, bundle: string, userns: boolean, ski
 
 const LOCKED_FLAGS = ["ro", "nosuid", "nodev", "noexec"];
 
-function safeToClone(source: string, table: MountEntry[]): boolean {
+/** The real path of source when a clone of it would lock nothing (see bindSourceTrees), else undefined. */
+function cloneable(source: string, table: MountEntry[]): string | undefined {
   let real: string;
   try {
     real = realpathSync(source);
   } catch {
-    return false;
+    return undefined;
   }
   const holder = mountHolding(real, table);
-  if (!holder || holder.options.some((o) => LOCKED_FLAGS.includes(o))) return false;
-  return !table.some((m) => m.mountpoint !== real && isUnder(m.mountpoint, real));
+  if (!holder || holder.options.some((o) => LOCKED_FLAGS.includes(o))) return undefined;
+  return table.some((m) => m.mountpoint !== real && isUnder(m.mountpoint, real)) ? undefined : real;
 }
