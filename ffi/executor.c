@@ -114,6 +114,8 @@ typedef long i64;
 #define MS_MOVE 8192
 #define MS_REC 16384
 #define MNT_DETACH 2
+#define UMOUNT_NOFOLLOW 8
+#define MS_SLAVE (1 << 19)
 #define CLONE_VM 0x00000100
 #define CLONE_PARENT 0x00008000
 #define CLONE_PIDFD 0x00001000
@@ -154,14 +156,14 @@ enum {
   OP_FORK,             /* clone3(CLONE_PARENT): the child goes on, the caller reports its pid and exits */
   OP_PDEATHSIG,        /* n0: signal, 0 to clear */
   OP_MOUNT,            /* s0 source, s1 target in root, s2 fstype, s3 data; n0 flags, n1 create kind */
-  OP_BIND,             /* s0 source (host), s1 target in root; n0 BIND_* (BIND_IDMAP: the parent idmaps the tree); n1 attr_set; n2 attr_clr; n3 propagation; n4 create kind */
+  OP_BIND,             /* s0 source (host), s1 target in root; n0 BIND_* (BIND_IDMAP: the parent idmaps the tree); n1 attr_set; n2 attr_clr; n3 propagation; n4 create kind; fd: the parent's clone of s0, used when ours is refused, or -1 */
   OP_PROPAGATE,        /* s1 target in root (or s0 absolute); n0 MS_* propagation flags */
   OP_SET_ROOT,         /* s0: absolute path of the rootfs; binds it onto itself, opens it as the root for later ops */
   OP_MKNOD,            /* s1 target in root; n0 mode (with S_IF*), n1 dev, n2 uid, n3 gid */
   OP_SYMLINK,          /* s0 link target, s1 link path in root */
   OP_MASK,             /* s1 path in root: /dev/null over a file, read-only tmpfs over a directory */
   OP_READONLY,         /* s1 path in root: bind onto itself, read-only */
-  OP_PIVOT_ROOT,       /* n0: 1 = no pivot (MS_MOVE + chroot) */
+  OP_PIVOT_ROOT,       /* n0: 1 = no pivot (MS_MOVE + chroot), 2 = chroot only (no mount namespace of its own) */
   OP_SETHOSTNAME,      /* s0 */
   OP_SETDOMAINNAME,    /* s0 */
   OP_WRITE_FILE,       /* s0 absolute path, s1 content */
@@ -195,11 +197,12 @@ enum {
   OP_IOPRIO,           /* n0 ioprio value */
   OP_AFFINITY,         /* n0 offset of a CPU mask, n1 its size in bytes */
   OP_LOOPBACK_UP,      /* bring "lo" up in the current network namespace */
-  OP_SETATTR,          /* s1 mount point in root; n0 MOUNT_ATTR_* to set, n1 to clear, on it and every mount under it */
+  OP_SETATTR,          /* s1 mount point in root; n0 MOUNT_ATTR_* to set, n1 to clear, on it and every mount under it (n2 = 1: on it only) */
   OP_DUMPABLE,         /* n0: PR_SET_DUMPABLE value */
   OP_LSM_ATTR,         /* s0 attr file under /proc/thread-self ("attr/exec"), s1 fallback or NULL, s2 value */
   OP_MEMPOLICY,        /* n0 mode | flags, n1 offset of the node mask (0: none), n2 maxnode */
   OP_SETXATTR,         /* s1 path in the root (must exist), s2 attribute name, s3 value */
+  OP_HIDE_MOUNT = 70,  /* s0 absolute path of a mount outside the root: detach it, or cover it with a tmpfs */
 };
 
 /* Messages on the sync socket, both ways: keep in step with src/plan/program.ts (Msg). */
@@ -507,12 +510,18 @@ static long set_attr(long tree, u64 set, u64 clr, u64 flags)
  * move_mount(2) takes a tree cloned by open_tree(2) only into the mount
  * namespace it was cloned in (Linux 6.15), so the clone must happen here.
  */
-static long do_bind(const char *src, const char *target, u64 how, u64 set, u64 clr, u64 prop, long kind)
+static long do_bind(const char *src, const char *target, u64 how, u64 set, u64 clr, u64 prop, long kind, long cloned)
 {
   struct mount_attr attr;
   struct msg m;
   long tree, fd, r;
   tree = SYS3(SYS_open_tree, AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((how & BIND_RECURSIVE) ? AT_RECURSIVE : 0));
+  /* A source this user namespace's root may not reach: the clone the parent made
+   * before the namespace existed (src/container/bind-sources.ts), as runc opens
+   * bind sources before joining it (a tree cloned in bunc's mount namespace does
+   * attach in this one). Preferred second: our own clone keeps the submounts and
+   * flags locked (mount_namespaces(7)), the parent's does not. */
+  if ((tree == -13 /* EACCES */ || tree == -EPERM) && cloned >= 0 && !(how & BIND_IDMAP)) tree = cloned;
   if (tree < 0) return tree;
   if (how & BIND_IDMAP) {
     r = send_msg(sync_sock, MSG_IDMAP, op_index, 0, 0);
@@ -652,7 +661,9 @@ static long do_pivot_root(u64 no_pivot)
 {
   long r = SYS1(SYS_fchdir, root_fd);
   if (r < 0) return r;
-  if (no_pivot) {
+  if (no_pivot == 2) {
+    r = SYS1(SYS_chroot, ".");
+  } else if (no_pivot) {
     r = SYS5(SYS_mount, ".", "/", 0, MS_MOVE, 0);
     if (r == 0) r = SYS1(SYS_chroot, ".");
   } else {
@@ -661,6 +672,27 @@ static long do_pivot_root(u64 no_pivot)
   }
   if (r == 0) r = SYS1(SYS_chdir, "/");
   if (r == 0) { SYS1(SYS_close, root_fd); root_fd = AT_FDCWD; }
+  return r;
+}
+
+/*
+ * --no-pivot leaves the host's mounts under the moved rootfs, reachable in
+ * this mount namespace: a full procfs or sysfs there lets a user namespace
+ * made in the container mount a fresh one (the kernel's mount_too_revealing
+ * check passes while one is fully visible). Detach it; a mount that is locked
+ * (EINVAL) or not ours to unmount (EPERM) gets a tmpfs over it instead, which
+ * a nested mount namespace inherits locked, so the procfs no longer counts as
+ * fully visible. Made a slave first so that the detach never propagates to
+ * the host (rootfsPropagation may be shared). ENOENT: an earlier detach took
+ * a parent directory with it.
+ */
+static long do_hide_mount(const char *path)
+{
+  long r = SYS5(SYS_mount, 0, path, 0, MS_SLAVE | MS_REC, 0);
+  if (r == -ENOENT) return 0;
+  if (r < 0) return r;
+  r = SYS2(SYS_umount2, path, MNT_DETACH | UMOUNT_NOFOLLOW);
+  if (r == -EINVAL || r == -EPERM) r = SYS5(SYS_mount, "tmpfs", path, "tmpfs", 0, 0);
   return r;
 }
 
@@ -803,7 +835,7 @@ static long do_console(long sock, u64 rows, u64 cols, u64 bind_console)
   if (r >= 0) r = SYS3(SYS_ioctl, slave, 0x540E /* TIOCSCTTY */, 0);
   for (fd = 0; r >= 0 && fd < 3; fd++) r = SYS3(SYS_dup3, slave, fd, 0);
   if (r < 0) return r;
-  if (bind_console) r = do_bind(fd_path(p, slave), "/dev/console", 0, 0, 0, 0, CREATE_FILE);
+  if (bind_console) r = do_bind(fd_path(p, slave), "/dev/console", 0, 0, 0, 0, CREATE_FILE, -1);
   if (slave > 2) SYS1(SYS_close, slave);
   return r;
 }
@@ -1105,7 +1137,7 @@ static long run_op(u8 *prog, struct op *o, long sync_fd, i32 index)
   case OP_FORK: return fork_child(prog, (u32)index, sync_fd);
   case OP_PDEATHSIG: return SYS2(SYS_prctl, PR_SET_PDEATHSIG, o->n[0]);
   case OP_MOUNT: return do_mount(S(0), S(1), S(2), o->n[0], S(3), o->n[1]);
-  case OP_BIND: return do_bind(S(0), S(1), o->n[0], o->n[1], o->n[2], o->n[3], o->n[4]);
+  case OP_BIND: return do_bind(S(0), S(1), o->n[0], o->n[1], o->n[2], o->n[3], o->n[4], o->fd);
   case OP_PROPAGATE:
     if (o->s[1]) {
       char p[64];
@@ -1128,6 +1160,7 @@ static long run_op(u8 *prog, struct op *o, long sync_fd, i32 index)
   case OP_MASK: return do_mask(S(1), S(2));
   case OP_READONLY: return do_readonly(S(1));
   case OP_PIVOT_ROOT: return do_pivot_root(o->n[0]);
+  case OP_HIDE_MOUNT: return do_hide_mount(S(0));
   case OP_SETHOSTNAME: return SYS2(SYS_sethostname, S(0), str_len(S(0)));
   case OP_SETDOMAINNAME: return SYS2(SYS_setdomainname, S(0), str_len(S(0)));
   case OP_WRITE_FILE: return do_write_file(S(0), S(1));
@@ -1178,7 +1211,7 @@ static long run_op(u8 *prog, struct op *o, long sync_fd, i32 index)
   case OP_SETATTR: {
     long fd = open_in_root(S(1), MUST_EXIST);
     if (fd < 0) return fd;
-    r = set_attr(fd, o->n[0], o->n[1], AT_RECURSIVE);
+    r = set_attr(fd, o->n[0], o->n[1], o->n[2] == 1 ? 0 : AT_RECURSIVE);
     SYS1(SYS_close, fd);
     return r;
   }

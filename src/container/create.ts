@@ -23,7 +23,7 @@ import { cstr, SYS, syscall } from "../linux/libc";
 import { sendFd } from "../../ffi/executor";
 import { checkHookPaths, has, runHooks, runHooksWarning, stateJson, type HookState } from "./hooks";
 import type { NamespaceType } from "../plan/namespaces";
-import { loadBundle } from "./bundle";
+import { loadBundle, rootfsOf } from "./bundle";
 import { launch } from "./launch";
 import { homeOf } from "./passwd";
 import { EXEC_FIFO, type ContainerRecord, type Store } from "./store";
@@ -33,6 +33,8 @@ import { planIdmappedMounts } from "../plan/idmap";
 import { writeProcFiles } from "./usermap";
 import { idmapSources, idmapTree, ownFds } from "./idmap";
 import { SPEC_VERSION } from "../version";
+import { detachMount, hostProcAndSysfs, parentMountOf, topMountAt } from "../linux/mountinfo";
+import { bindSourceTrees } from "./bind-sources";
 
 export interface CreateOptions {
   id: string;
@@ -79,8 +81,7 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
   if (spec.process?.terminal && !opts.consoleSocket && opts.consoleFd === undefined)
     throw new BuncError("cannot allocate tty if bunc will detach without setting console socket (--console-socket)", { code: "EINVAL" });
   checkHookPaths(spec.hooks);
-  const rootfs = path.resolve(bundle, spec.root?.path ?? "rootfs");
-  if (!isDirectory(rootfs)) throw new BuncError(`rootfs (${JSON.stringify(rootfs)}) does not exist or is not a directory`, { code: "ENOENT" });
+  const rootfs = rootfsOf(bundle, spec);
 
   const undo = new Undo();
   const warnings: string[] = [];
@@ -122,6 +123,7 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
       rootless: !privileged,
     });
     const idmapped = idmapSources(idmaps, joined.get("user"), undo);
+    const bindTrees = bindSourceTrees(spec, bundle, namespaces.some((ns) => ns.type === "user"), new Set(idmapped.keys()), undo);
     const state = (status: HookState["status"], pid: number): HookState =>
       ({ ociVersion: OCI_VERSION, id: opts.id, status, pid, bundle, annotations: spec.annotations });
     const plan = compile({
@@ -138,18 +140,21 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
       cgroupBinds: cgroup.binds(),
       isDirectory,
       home: homeOf(rootfs, spec.process?.user?.uid ?? 0),
-      rootfsParentMount: spec.linux?.rootfsPropagation ? parentMountOf(rootfs) : undefined,
+      rootfsParentMount: spec.linux?.rootfsPropagation ? parentMountOf(realpathSync(rootfs)) : undefined,
+      hostProcAndSysfs: opts.noPivot ? hostProcAndSysfs(realpathSync(rootfs)) : undefined,
       seccomp,
       lastCap: lastCap(),
       hooks,
       cgroupTaskFds: join.taskFds,
       idmapped: new Set(idmapped.keys()),
+      bindTrees,
       joinsHostNetwork: joined.has("network") && isOwnNamespace(joined.get("network")!, "net"),
       mapWriter: { euid, egid: process.getegid?.() ?? 0, privileged },
     });
     warnings.push(...plan.warnings);
     debug.log?.(`namespaces: ${namespaces.map((ns) => (ns.path ? `${ns.type} joined (${ns.path})` : `${ns.type} new`)).join(", ") || "none (all the host's)"}`);
     debug.log?.(`mounts planned: ${mountsOf(plan.ops)}`);
+    const hostRootfs = hostRootfsMount(namespaces, rootfs, undo);
     const child = launch(plan.ops, plan.cloneFlags, (firstPid, inCgroup) => {
       writeProcFiles(firstPid, plan.procWrites);
       // A kernel without CLONE_INTO_CGROUP (before 5.7): the parent's write after all.
@@ -178,6 +183,7 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
       },
     });
     const record = newRecord(spec, { id: opts.id, pid: child.pid, pidStartTime: child.startTime, bundle, rootfs, cgroupPaths: cgroup.paths });
+    record.hostRootfsMount = hostRootfs?.made();
     store.save(record);
     if (pidfdSocket !== undefined) sendPidfd(pidfdSocket, child.pidfd, "standard");
     if (opts.pidFile) writePidFile(opts.pidFile, child.pid);
@@ -186,6 +192,7 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
     if (hooks) for (const fd of [hooks.createStateFd, hooks.startStateFd]) closeSync(fd);
     for (const fd of joined.values()) closeSync(fd);
     for (const fd of ownFds(idmapped, joined.get("user"))) closeSync(fd);
+    for (const fd of bindTrees.values()) closeSync(fd);
     if (consoleFd !== undefined && consoleFd !== opts.consoleFd) closeSync(consoleFd);
     if (pidfdSocket !== undefined) closeSync(pidfdSocket);
     return { record, pidfd: child.pidfd, warnings };
@@ -309,20 +316,25 @@ export function consoleFor(terminal: boolean, opts: { consoleFd?: number; consol
   return fd;
 }
 
-/** The mount point that holds rootfs, and whether it is shared (optional field "shared:N" in proc_pid_mountinfo(5)). */
-function parentMountOf(rootfs: string): { mountpoint: string; shared: boolean } | undefined {
+/**
+ * Without a mount namespace the container's mounts are made in bunc's own,
+ * all under the rootfs's bind onto itself (src/plan/compile.ts): that mount
+ * is detached by delete, or at once when create fails. made() names it once
+ * the child is set up; a mount that was at the rootfs before is never taken.
+ */
+function hostRootfsMount(namespaces: readonly { type: string }[], rootfs: string, undo: Undo): { made(): { path: string; id: number } | undefined } | undefined {
+  if (namespaces.some((ns) => ns.type === "mount")) return undefined;
   const real = realpathSync(rootfs);
-  let best: { mountpoint: string; shared: boolean } | undefined;
-  for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
-    const sep = line.indexOf(" - ");
-    if (sep < 0) continue;
-    const fields = line.slice(0, sep).split(" ");
-    const mountpoint = fields[4]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-    const inside = mountpoint === "/" || real === mountpoint || real.startsWith(mountpoint + "/");
-    if (inside && (!best || mountpoint.length >= best.mountpoint.length))
-      best = { mountpoint, shared: fields.slice(6).some((f) => f.startsWith("shared:")) };
-  }
-  return best;
+  const before = topMountAt(real);
+  const made = () => {
+    const top = topMountAt(real);
+    return top === undefined || top === before ? undefined : { path: real, id: top };
+  };
+  undo.push(() => {
+    const m = made();
+    if (m) detachMount(m.path, m.id);
+  });
+  return { made };
 }
 
 /** Open /proc/…/ns/… style paths of namespaces to join; the executor setns(2)es on these fds. */

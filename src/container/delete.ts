@@ -1,12 +1,14 @@
 /**
  * delete: remove everything a container made — its process (with -f, or
- * when it was never started), its cgroup, its state directory.
+ * when it was never started), its cgroup, its mounts when it had no mount
+ * namespace of its own, its state directory.
  */
 import { closeSync, rmdirSync, statSync } from "node:fs";
 import { waitFor } from "../cgroups/fsio";
 import { cgroupManagerFromPaths } from "../cgroups/manager";
 import { BuncError } from "../errors";
 import { debug } from "../debug";
+import { detachMount } from "../linux/mountinfo";
 import { openProcess, sendSignal, waitExit } from "../linux/pidfd";
 import { runHooksWarning } from "./hooks";
 import { deriveStatus } from "./status";
@@ -36,6 +38,13 @@ export function deleteContainer(store: Store, id: string, force = false): string
     const pidns = status !== "stopped" ? killAndWait(record) : undefined;
     const left = destroyCgroup(record.cgroupPaths, { killAll: killsAll(record), pidns });
     if (left) warnings.push(left);
+    if (record.hostRootfsMount) {
+      try {
+        detachMount(record.hostRootfsMount.path, record.hostRootfsMount.id);
+      } catch (e) {
+        warnings.push((e as Error).message);
+      }
+    }
   } else {
     warnings.push(...removeUnfinished(store, id, force));
   }

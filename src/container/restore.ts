@@ -11,7 +11,7 @@ import { cgroupManager } from "../cgroups/manager";
 import { BuncError } from "../errors";
 import { openChild, setChildSubreaper } from "../linux/pidfd";
 import { procStat } from "../linux/proc";
-import { loadBundle } from "./bundle";
+import { loadBundle, rootfsOf } from "./bundle";
 import { makeCgroup, newRecord, writePidFile } from "./create";
 import { criuRestoreArgs, runCriu, type RestoreOptions } from "./criu";
 import { deleteContainer } from "./delete";
@@ -38,7 +38,7 @@ export async function restoreContainer(store: Store, opts: RestoreContainerOptio
   const bundle = path.resolve(opts.bundle);
   const spec = loadBundle(bundle);
   refuseUnsupported(spec);
-  const rootfs = path.resolve(bundle, spec.root?.path ?? "rootfs");
+  const rootfs = rootfsOf(bundle, spec);
   if (!opts.detach && !opts.noSubreaper) setChildSubreaper();
   const undo = new Undo();
   let pid: number;

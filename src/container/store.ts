@@ -48,6 +48,8 @@ export interface ContainerRecord {
   seccomp?: LinuxSeccomp;
   /** linux.memoryPolicy: so does it (as runc's setns init). */
   memoryPolicy?: LinuxMemoryPolicy;
+  /** No mount namespace of its own: the rootfs's bind onto itself in bunc's, holding every mount of the container, for delete to detach. */
+  hostRootfsMount?: { path: string; id: number };
 }
 
 export const STATE_FILE = "state.json";

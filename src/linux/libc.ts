@@ -18,6 +18,7 @@ export const SYS = {
   kill: 62,
   flock: 73,
   prctl: 157,
+  umount2: 166,
   mknodat: 259,
   waitid: 247,
   memfd_create: 319,

@@ -11,7 +11,7 @@ import type { Spec } from "../spec/config";
 import { defaultDevices, DEV_SYMLINKS, deviceNumber, deviceMode } from "./devices";
 import { checkIdMappings } from "./idmap";
 import { idMapSteps, type MapStep, type MapWriter } from "./usermap";
-import { bindAttributes, MS, parseMountOptions } from "./mount-options";
+import { bindAttributes, MOUNT_ATTR, MS, parseMountOptions } from "./mount-options";
 import { CLONE, JOIN_ORDER, NAMESPACE_FLAG, type NamespaceType } from "./namespaces";
 import { Create, Msg, Op, type Operation } from "./program";
 import type { Add } from "./process";
@@ -56,6 +56,10 @@ export interface CompileInput {
   consoleFd?: number;
   /** Open v1 "tasks" files the child writes "0" to, first of all (src/cgroups/join.ts). */
   cgroupTaskFds?: readonly number[];
+  /** Detached clones of bind sources (by index in mounts) the parent made, for a source the container's root cannot reach. */
+  bindTrees?: ReadonlyMap<number, number>;
+  /** With noPivot: the host's whole procfs and sysfs mounts, outside the rootfs, to detach or cover. */
+  hostProcAndSysfs?: readonly string[];
   /** The mount holding the rootfs (read from mountinfo when rootfsPropagation is set). */
   rootfsParentMount?: { mountpoint: string; shared: boolean };
   /** The finished seccomp filter, when the config has linux.seccomp. */
@@ -131,8 +135,11 @@ export function compile(input: CompileInput): SetupPlan {
   // Namespaces.
   const namespaces = spec.linux?.namespaces ?? [];
   const fresh = new Set<NamespaceType>(namespaces.filter((ns) => !ns.path).map((ns) => ns.type as NamespaceType));
-  if (!fresh.has("mount") && !input.joined.has("mount"))
-    throw new BuncError("config.json: linux.namespaces: a mount namespace is required", { code: "CONFIG" });
+  // Without a mount namespace the container inherits bunc's (config-linux.md
+  // "namespaces"); as runc, masks and read-only paths then need one of its own.
+  const hostMounts = !fresh.has("mount") && !input.joined.has("mount");
+  if (hostMounts && ((spec.linux?.maskedPaths?.length ?? 0) > 0 || (spec.linux?.readonlyPaths?.length ?? 0) > 0))
+    throw new BuncError("unable to restrict sys entries without a private MNT namespace: config.json has linux.maskedPaths or linux.readonlyPaths but no mount namespace", { code: "CONFIG" });
   // Into the container's cgroups before anything else, and before a user namespace
   // makes the cgroupfs files foreign.
   for (const fd of input.cgroupTaskFds ?? []) add(Op.WRITE_FD, "join the container's cgroup", { fd, s: [undefined, "0"] });
@@ -195,7 +202,7 @@ export function compile(input: CompileInput): SetupPlan {
   if (fresh.has("network")) add(Op.LOOPBACK_UP, "bring up the loopback interface");
 
   const warnings: string[] = [];
-  compileRootfs(input, add);
+  compileRootfs(input, add, hostMounts);
   compileIdentityAndProcess(input, add, warnings);
   const shared = shareMemory({
     execsAtOnce: input.fifo === undefined,
@@ -208,20 +215,29 @@ export function compile(input: CompileInput): SetupPlan {
 }
 
 
-function compileRootfs(input: CompileInput, add: Add): void {
+/**
+ * The rootfs and its mounts. hostMounts: there is no mount namespace, so
+ * this all happens in bunc's own: "/" keeps its propagation (runc would make
+ * the host's "/" rslave), the process is only chrooted, and the rootfs's bind
+ * onto itself carries every mount, for delete to detach at once.
+ */
+function compileRootfs(input: CompileInput, add: Add, hostMounts: boolean): void {
   const { spec } = input;
   const linux = spec.linux ?? {};
-  // Mounts made in the container must not propagate back to the host.
-  const rootPropagation = linux.rootfsPropagation ? parseMountOptions([linux.rootfsPropagation]).propagation : MS.SLAVE | MS.REC;
-  add(Op.PROPAGATE, `set propagation of "/"`, { s: ["/"], n: [rootPropagation] });
-  // pivot_root(2) refuses a shared parent, and a shared parent would carry the
-  // container's mounts back to the host: make it private (runc's rootfsParentMountPrivate).
-  if (input.rootfsParentMount?.shared && stillShared(input.rootfsParentMount.mountpoint, rootPropagation))
-    add(Op.PROPAGATE, `make ${JSON.stringify(input.rootfsParentMount.mountpoint)} private`, { s: [input.rootfsParentMount.mountpoint], n: [MS.PRIVATE] });
+  if (!hostMounts) {
+    // Mounts made in the container must not propagate back to the host.
+    const rootPropagation = linux.rootfsPropagation ? parseMountOptions([linux.rootfsPropagation]).propagation : MS.SLAVE | MS.REC;
+    add(Op.PROPAGATE, `set propagation of "/"`, { s: ["/"], n: [rootPropagation] });
+    // pivot_root(2) refuses a shared parent, and a shared parent would carry the
+    // container's mounts back to the host: make it private (runc's rootfsParentMountPrivate).
+    if (input.rootfsParentMount && sharedAfter(input.rootfsParentMount, rootPropagation))
+      add(Op.PROPAGATE, `make ${JSON.stringify(input.rootfsParentMount.mountpoint)} private`, { s: [input.rootfsParentMount.mountpoint], n: [MS.PRIVATE] });
+  }
   add(Op.SET_ROOT, `bind the rootfs ${JSON.stringify(input.rootfs)} onto itself`, { s: [input.rootfs] });
 
   const mounts = spec.mounts ?? [];
-  mounts.forEach((m, i) => compileMount(input, m, i, add));
+  const readonlyLater: string[] = [];
+  mounts.forEach((m, i) => compileMount(input, m, i, add, readonlyLater));
 
   const devBound = mounts.some((m) => cleanPath(m.destination) === "/dev" && (m.type === "bind" || parseMountOptions(m.options).bind));
   if (!devBound) {
@@ -253,13 +269,31 @@ function compileRootfs(input: CompileInput, add: Add): void {
     add(Op.SYNC, "wait for the prestart and createRuntime hooks", { n: [Msg.HOOKS] });
     for (const h of input.hooks.createContainer) add(Op.HOOK, `run createContainer hook ${JSON.stringify(h.path)}`, hookFields(h, input.hooks.createStateFd));
   }
-  add(Op.PIVOT_ROOT, input.noPivot ? "move the rootfs to / and chroot" : "pivot_root into the rootfs", { n: [input.noPivot ? 1 : 0] });
+  if (hostMounts) {
+    // Neither pivot_root nor a move of the rootfs onto "/" may touch the host's mount tree.
+    add(Op.PIVOT_ROOT, "chroot into the rootfs", { n: [ROOT_SWITCH.CHROOT] });
+  } else {
+    if (input.noPivot)
+      for (const p of input.hostProcAndSysfs ?? []) add(Op.HIDE_MOUNT, `hide the host's ${JSON.stringify(p)} from the container`, { s: [p] });
+    add(Op.PIVOT_ROOT, input.noPivot ? "move the rootfs to / and chroot" : "pivot_root into the rootfs", { n: [input.noPivot ? ROOT_SWITCH.MOVE : ROOT_SWITCH.PIVOT] });
+  }
   if (spec.process?.terminal) {
     if (input.consoleFd === undefined) throw new BuncError("process.terminal needs a console socket (--console-socket) when bunc does not stay attached", { code: "EINVAL" });
     const size = spec.process.consoleSize;
     add(Op.CONSOLE, "set up the console", { fd: input.consoleFd, n: [size?.height ?? 0, size?.width ?? 0, 1] });
   }
+  // Read-only only now, as runc's finalizeRootfs: devpts, mqueue, shm, the devices
+  // and /dev/console had to be made in them first. Only the mount itself: what is
+  // mounted under it keeps its own flags.
+  for (const dest of readonlyLater)
+    add(Op.SETATTR, `make ${JSON.stringify(dest)} read-only`, { s: [undefined, dest], n: [MOUNT_ATTR.RDONLY, 0, SETATTR_THIS_MOUNT] });
 }
+
+/** OP_PIVOT_ROOT's n0: keep in step with executor.c. */
+const ROOT_SWITCH = { PIVOT: 0, MOVE: 1, CHROOT: 2 } as const;
+
+/** OP_SETATTR's n2: the mount itself, not the mounts under it (keep in step with executor.c). */
+const SETATTR_THIS_MOUNT = 1;
 
 type Mount = NonNullable<Spec["mounts"]>[number];
 
@@ -273,7 +307,7 @@ export function idmapMountOf(op: Operation | undefined): number | undefined {
   return how & BigInt(BIND.IDMAP) ? Number(how >> 32n) : undefined;
 }
 
-function compileMount(input: CompileInput, m: Mount, index: number, add: Add): void {
+function compileMount(input: CompileInput, m: Mount, index: number, add: Add, readonlyLater: string[]): void {
   const opts = parseMountOptions(m.options);
   const dest = m.destination;
   const type = m.type ?? "";
@@ -296,7 +330,7 @@ function compileMount(input: CompileInput, m: Mount, index: number, add: Add): v
     // MOUNT_ATTR_* fit in 32 bits: the high half carries the recursive ("rro", …) attributes.
     const packedSet = BigInt(set) | (BigInt(opts.recursiveSet) << 32n);
     const packedClear = BigInt(clear) | (BigInt(opts.recursiveClear) << 32n);
-    add(Op.BIND, what, { s: [source, dest], n: [how, packedSet, packedClear, opts.propagation & ~MS.REC, kind] });
+    add(Op.BIND, what, { fd: input.bindTrees?.get(index), s: [source, dest], n: [how, packedSet, packedClear, opts.propagation & ~MS.REC, kind] });
     return;
   }
   if (type === "cgroup" || type === "cgroup2") compileCgroupMount(input, m, opts.flags, add);
@@ -308,7 +342,14 @@ function compileMount(input: CompileInput, m: Mount, index: number, add: Add): v
       kind |= Create.COPY_UP;
     }
     const data = withMountLabel(opts.data, type, input.spec.linux?.mountLabel);
-    add(Op.MOUNT, what, { s: [m.source ?? type, dest, type, data || undefined], n: [opts.flags, kind] });
+    // A read-only tmpfs or /dev is mounted writable and made read-only at the end
+    // (runc's mountPropagate): mounts, devices and copied-up files go in it first.
+    let flags = opts.flags;
+    if (flags & MS.RDONLY && (type === "tmpfs" || cleanPath(dest) === "/dev")) {
+      flags &= ~MS.RDONLY;
+      readonlyLater.push(dest);
+    }
+    add(Op.MOUNT, what, { s: [m.source ?? type, dest, type, data || undefined], n: [flags, kind] });
     // mqueue takes no context= option: runc labels its root directory instead (label.SetFileLabel).
     const label = input.spec.linux?.mountLabel;
     if (type === "mqueue" && label) add(Op.SETXATTR, `set the selinux label of ${dest}`, { s: [undefined, dest, "security.selinux", label] });
@@ -391,9 +432,13 @@ function cleanPath(p: string): string {
   return clean.length > 1 && clean.endsWith("/") ? clean.slice(0, -1) : clean;
 }
 
-/** Whether a mount that is shared on the host is still shared after "/" got the propagation flags. */
-function stillShared(mountpoint: string, propagation: number): boolean {
-  const type = propagation & ~MS.REC;
-  if (type === MS.SHARED) return true;
-  return !(propagation & MS.REC) && mountpoint !== "/";
+/**
+ * Whether the rootfs's parent mount is shared once "/" got the propagation
+ * flags: runc reads mountinfo at that point (rootfsParentMountPrivate). A
+ * recursive change, or one of "/" itself, sets it: shared only for
+ * shared/rshared, whatever it was on the host; otherwise it is as on the host.
+ */
+function sharedAfter(parent: { mountpoint: string; shared: boolean }, propagation: number): boolean {
+  const changed = parent.mountpoint === "/" || (propagation & MS.REC) !== 0;
+  return changed ? (propagation & ~MS.REC) === MS.SHARED : parent.shared;
 }

@@ -64,6 +64,7 @@ export const Op = {
   LSM_ATTR: 50,
   MEMPOLICY: 51,
   SETXATTR: 52,
+  HIDE_MOUNT: 70,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from "node:fs";
 import { integrationSkipReason, RUNC, Sandbox, sh } from "../harness";
-import { accessOptions, both, buncRun, type Config, editBundle, mountAt, parseMountInfo, runcRun, show } from "./container-helpers";
+import { accessOptions, both, buncRun, type Config, editBundle, mapUsers, mountAt, openSandboxForUserns, parseMountInfo, runcRun, show, userNamespaceSkipReason } from "./container-helpers";
 
 const skip = integrationSkipReason();
 if (skip) console.warn(`skipping container mount tests: ${skip}`);
@@ -90,6 +90,91 @@ describe.skipIf(!!skip)("root filesystem", () => {
       const norm = (s: string) => s.replace(/\/[^\n]*\/bundle-\d+\/rootfs/g, "BUNDLE/rootfs");
       expect(norm(res.bunc.stdout)).toBe(norm(res.runc.stdout));
     }
+  });
+
+  // runc's no_pivot.bats: the host's /proc stays in the mount namespace under the moved
+  // rootfs; while it is fully visible, a user namespace made in the container may mount
+  // a fresh procfs (the kernel's mount_too_revealing check). Each case as runc.
+  const NESTED_PROC = "awk '$5 ~ /^\\/(proc|sys)$/ {print $5, $9}' /proc/self/mountinfo; unshare -mrpf sh -c 'mount -t proc none /proc && echo nested-proc-mounted' 2>&1; true";
+  const withSetfcap = (c: Config) => {
+    c.process.capabilities.bounding.push("CAP_SETFCAP");
+    c.process.capabilities.permitted.push("CAP_SETFCAP");
+  };
+  const hostHas = (point: string, fstype: string) => parseMountInfo(readFileSync("/proc/self/mountinfo", "utf8")).some((m) => m.mountPoint === point && m.fstype === fstype);
+  const noPivotCases: [string, (c: Config) => void][] = [
+    ["as root", withSetfcap],
+    ["rootfsPropagation shared: the host's own /proc and /sys stay mounted", (c) => (withSetfcap(c), (c.linux.rootfsPropagation = "shared"))],
+    ["in a user namespace (the host's mounts are locked: covered instead of detached)", (c) => (withSetfcap(c), c.linux.namespaces.push({ type: "user" }), mapUsers(c))],
+  ];
+  for (const [name, edit] of noPivotCases) {
+    test(`--no-pivot ${name}: a nested user namespace cannot mount a fresh procfs, as runc`, () => {
+      if (name.includes("user namespace")) {
+        const why = userNamespaceSkipReason();
+        if (why) return console.warn(`skipped: ${why}`);
+        openSandboxForUserns(sb);
+      }
+      const res = both(sb, NESTED_PROC, edit, { flags: ["--no-pivot"] });
+      expect(res.bunc.code, res.why).toBe(0);
+      expect(res.bunc.stdout, res.why).toBe("/proc proc\n/sys sysfs\nmount: permission denied (are you root?)\n");
+      expectSameAsRunc(res);
+      expect(hostHas("/proc", "proc") && hostHas("/sys", "sysfs")).toBe(true);
+    });
+  }
+
+  test("rootfsPropagation shared or rshared on a rootfs whose parent mount is a private /: runs, as runc", () => {
+    for (const value of ["shared", "rshared"]) {
+      const res = both(sb, "awk '$5 == \"/\" {print $7}' /proc/self/mountinfo", (c) => (c.linux.rootfsPropagation = value));
+      expectSameAsRunc(res);
+    }
+  });
+
+  /** run under bunc and runc; both must refuse with `words`, and bunc leave no state. */
+  function expectRefused(bundle: string, words: string) {
+    const id = sb.id();
+    const r = sb.bunc(["run", "-b", bundle, id]);
+    expect(r.code, show(r)).not.toBe(0);
+    expect(r.stderr, show(r)).toContain(words);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(sb.bunc(["state", id]).code).not.toBe(0);
+    expect(existsSync(`${sb.root}/${id}`)).toBe(false);
+    if (RUNC) {
+      const ref = sb.runc(["run", "-b", bundle, sb.id()]);
+      expect(ref.code, show(ref)).not.toBe(0);
+      expect(ref.stderr, show(ref)).toContain(words);
+    }
+  }
+
+  test("root.path a symlink to the rootfs: refused as runc ('not an absolute path, or a symlink')", () => {
+    const bundle = sb.bundle(["true"]);
+    renameSync(`${bundle}/rootfs`, `${bundle}/real-root`);
+    symlinkSync("real-root", `${bundle}/rootfs`);
+    expectRefused(bundle, "invalid rootfs: not an absolute path, or a symlink");
+  });
+
+  test("an absolute root.path through a symlinked directory: refused as runc", () => {
+    const bundle = sb.bundle(["true"]);
+    symlinkSync(bundle, `${bundle}-link`);
+    editBundle(bundle, (c) => (c.root.path = `${bundle}-link/rootfs`));
+    try {
+      expectRefused(bundle, "invalid rootfs: not an absolute path, or a symlink");
+    } finally {
+      rmSync(`${bundle}-link`);
+    }
+  });
+
+  test("a bundle reached through a symlink, with a relative root.path: runs (runc resolves the bundle first)", () => {
+    const bundle = sb.bundle(["true"]);
+    symlinkSync(bundle, `${bundle}-via`);
+    try {
+      const r = sb.bunc(["run", "-b", `${bundle}-via`, sb.id()]);
+      expect(r.code, show(r)).toBe(0);
+    } finally {
+      rmSync(`${bundle}-via`);
+    }
+  });
+
+  test("a config without root: refused as runc ('root must be specified')", () => {
+    expectRefused(sb.bundle(["true"], (c) => delete c.root), "root must be specified");
   });
 
   test("a missing rootfs is refused before anything starts", () => {
@@ -594,6 +679,31 @@ describe.skipIf(!!skip)("mounts", () => {
           "",
         ].join("\n"),
       );
+      expectSameAsRunc(res);
+    });
+
+    // runc's mounts.bats "ro /dev mount" (runc issue 3248): /dev becomes read-only after
+    // devpts, shm, mqueue and the device nodes are made in it, and only /dev itself.
+    test("/dev read-only: the mounts and devices under it are made first, then /dev alone is read-only, as runc", () => {
+      const edit = (c: Config) => {
+        c.mounts.find((m: Config) => m.destination === "/dev").options.push("ro");
+        c.linux.devices = [{ path: "/dev/fuse", type: "c", major: 10, minor: 229, fileMode: 0o666 }];
+      };
+      const script = "grep ' /dev' /proc/mounts | cut -d' ' -f2,4 | cut -d, -f1; stat -c '%n %t:%T' /dev/fuse; touch /dev/x 2>&1; touch /dev/shm/x && echo shm-rw";
+      const res = both(sb, script, edit);
+      expect(res.bunc.stdout, res.why).toBe(
+        ["/dev ro", "/dev/pts rw", "/dev/shm rw", "/dev/mqueue rw", "/dev/fuse a:e5", "touch: /dev/x: Read-only file system", "shm-rw", ""].join("\n"),
+      );
+      expectSameAsRunc(res);
+    });
+
+    test("a read-only tmpfs with a bind mount under it: the bind's target is made first, as runc", () => {
+      const edit = (c: Config) => {
+        c.mounts.push({ destination: "/mnt", type: "tmpfs", source: "tmpfs", options: ["ro", "nosuid", "nodev", "mode=755"] });
+        c.mounts.push({ destination: "/mnt/sub", type: "bind", source: "/etc", options: ["rbind", "ro"] });
+      };
+      const res = both(sb, "grep ' /mnt' /proc/mounts | cut -d' ' -f2,4 | cut -d, -f1; [ -s /mnt/sub/hostname ] && echo bound; touch /mnt/x 2>&1; true", edit);
+      expect(res.bunc.stdout, res.why).toBe("/mnt ro\n/mnt/sub ro\nbound\ntouch: /mnt/x: Read-only file system\n");
       expectSameAsRunc(res);
     });
 

@@ -4,8 +4,8 @@
  * (or the joined container's) and by what the namespace shows.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, readFileSync } from "node:fs";
-import { integrationSkipReason, RUNC, Sandbox } from "../harness";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { integrationSkipReason, RUNC, Sandbox, sh } from "../harness";
 import {
   buncRun,
   dropNamespace,
@@ -189,13 +189,62 @@ describe.skipIf(!!skip)("namespaces", () => {
       expect(r.stdout.split("\n")[0]).not.toBe(nsLink("mnt"));
     });
 
-    test("a config without a mount namespace is refused with a clear error, leaving no state", () => {
+    // The spec: an omitted namespace is inherited. runc 1.1.5 then refuses masks and
+    // read-only paths, and otherwise mounts into the rootfs in the host's namespace and
+    // chroots (its mounts stay on the host for good; bunc's go with delete).
+    const noMountNs = (c: any) => {
+      dropNamespace(c, "mount");
+      delete c.linux.maskedPaths;
+      delete c.linux.readonlyPaths;
+      c.root.readonly = false; // runc 1.1.5 ignores it without a mount namespace; bunc does not
+    };
+    const hostMountsUnder = (dir: string) => parseMountInfo(readFileSync("/proc/self/mountinfo", "utf8")).filter((m) => m.mountPoint.startsWith(`${dir}/`));
+
+    test("without a mount namespace but with maskedPaths/readonlyPaths: refused as runc, leaving no state and no mount", () => {
       const id = sb.id();
       const bundle = sb.bundle(["true"], (c) => dropNamespace(c, "mount"));
       const r = sb.bunc(["run", "-b", bundle, id]);
       expect(r.code).not.toBe(0);
-      expect(r.stderr).toMatch(/mount namespace/);
+      expect(r.stderr).toContain("unable to restrict sys entries without a private MNT namespace");
       expect(sb.bunc(["state", id]).code).not.toBe(0);
+      expect(hostMountsUnder(bundle)).toEqual([]);
+      if (RUNC) {
+        const ref = sb.runc(["run", "-b", bundle, sb.id()]);
+        expect(ref.stderr, show(ref)).toContain("unable to restrict sys entries without a private MNT namespace");
+      }
+    });
+
+    test("without a mount namespace: bunc's own, chrooted into the rootfs with the config's mounts, as runc; nothing left on the host", () => {
+      const script = "readlink /proc/self/ns/mnt; ls /; awk '{print $5, $9}' /proc/self/mountinfo | sort; touch /dev/shm/x && echo ok";
+      let bundle = "";
+      const r = buncRun(sb, script, noMountNs, { prepare: (b) => (bundle = b) });
+      expect(r.code, show(r)).toBe(0);
+      expect(r.stdout.split("\n")[0]).toBe(nsLink("mnt"));
+      expect(r.stdout).toContain("\nbin\n");
+      expect(r.stdout).toContain("/proc proc\n");
+      expect(hostMountsUnder(bundle).map((m) => m.mountPoint)).toEqual([]);
+      if (RUNC) {
+        let runcBundle = "";
+        const ref = runcRun(sb, script, noMountNs, { prepare: (b) => (runcBundle = b) });
+        for (const m of hostMountsUnder(runcBundle).reverse()) sh(["umount", "-l", m.mountPoint]);
+        sh(["umount", "-l", `${runcBundle}/rootfs`]);
+        expect(ref.code, show(ref)).toBe(0);
+        expect(r.stdout, show(ref)).toBe(ref.stdout);
+      }
+    });
+
+    test("without a mount namespace: the mounts exist while the container does, delete detaches them; a failed create leaves none", () => {
+      const id = sb.id();
+      const bundle = sb.bundle(["sleep", "600"], noMountNs);
+      const c = sb.bunc(["create", "-b", bundle, id]);
+      expect(c.code, show(c)).toBe(0);
+      expect(hostMountsUnder(bundle).map((m) => m.mountPoint)).toContain(`${bundle}/rootfs/proc`);
+      expect(sb.bunc(["delete", "-f", id]).code).toBe(0);
+      expect(hostMountsUnder(bundle)).toEqual([]);
+      const bad = sb.bundle(["/does/not/exist"], noMountNs);
+      const f = sb.bunc(["run", "-b", bad, sb.id()]);
+      expect(f.code).not.toBe(0);
+      expect(hostMountsUnder(bad)).toEqual([]);
     });
   });
 
@@ -319,6 +368,71 @@ describe.skipIf(!!skip)("namespaces", () => {
       expect(r.code, why).toBe(0);
       expect(r.stdout).toBe("123\n");
       if (ref) expect(r.stdout, why).toBe(ref.stdout);
+    });
+
+    // runc's userns.bats "userns with 2 inaccessible mounts": the sources sit under 0700
+    // directories of the host's root, which the mapped root (host uid 100000) cannot search.
+    test("new: bind and rbind sources under a directory only the host's root may enter are mounted, as runc", () => {
+      openSandboxForUserns(sb);
+      const script = "cat /tmp/mount-1/foo.txt /tmp/mount-2/foo.txt; grep -c ' /tmp/mount-' /proc/self/mountinfo; touch /tmp/mount-1/new && echo writable";
+      const edit = (c: any) => {
+        setNamespace(c, "user");
+        mapUsers(c);
+        c.mounts.push({ source: "source-inaccessible-1/dir", destination: "/tmp/mount-1", options: ["bind"] });
+        c.mounts.push({ source: "source-inaccessible-2/dir", destination: "/tmp/mount-2", options: ["rbind"] });
+      };
+      const prepare = (b: string) => {
+        for (const n of [1, 2]) {
+          mkdirSync(`${b}/source-inaccessible-${n}/dir`, { recursive: true });
+          writeFileSync(`${b}/source-inaccessible-${n}/dir/foo.txt`, `foo${n}\n`);
+          chmodSync(`${b}/source-inaccessible-${n}/dir`, 0o777);
+          chmodSync(`${b}/source-inaccessible-${n}`, 0o700);
+          mkdirSync(`${b}/rootfs/tmp/mount-${n}`, { recursive: true });
+        }
+      };
+      const r = buncRun(sb, script, edit, { prepare });
+      const ref = RUNC ? runcRun(sb, script, edit, { prepare }) : undefined;
+      const why = `bunc: ${show(r)}\nrunc (same config): ${show(ref)}`;
+      expect(r.code, why).toBe(0);
+      expect(r.stdout, why).toBe("foo1\nfoo2\n2\nwritable\n");
+      if (ref) expect(r.stdout, why).toBe(ref.stdout);
+    });
+
+    // A clone made outside the user namespace has nothing locked: bunc offers none for a
+    // source whose mount is read-only or has submounts, so a container root with
+    // CAP_SYS_ADMIN can neither make it writable nor uncover what a submount hides.
+    test("new: an unreachable source on a host read-only mount, or with a submount, is never handed over unlocked", () => {
+      openSandboxForUserns(sb);
+      const script = "mount -o remount,bind,rw /tmp/mount-1 2>/dev/null; touch /tmp/mount-1/w 2>/dev/null && echo made-writable; umount -l /tmp/mount-2/sub 2>/dev/null; cat /tmp/mount-2/sub/hidden 2>/dev/null; true";
+      const edit = (c: any) => {
+        setNamespace(c, "user");
+        mapUsers(c);
+        for (const set of ["bounding", "effective", "permitted"]) c.process.capabilities[set].push("CAP_SYS_ADMIN");
+        c.mounts.push({ source: "locked-1/dir", destination: "/tmp/mount-1", options: ["bind"] });
+        c.mounts.push({ source: "locked-2/dir", destination: "/tmp/mount-2", options: ["rbind"] });
+      };
+      const mounted: string[] = [];
+      const prepare = (b: string) => {
+        for (const n of [1, 2]) {
+          mkdirSync(`${b}/locked-${n}/dir/sub`, { recursive: true });
+          chmodSync(`${b}/locked-${n}/dir`, 0o777);
+          chmodSync(`${b}/locked-${n}`, 0o700);
+          mkdirSync(`${b}/rootfs/tmp/mount-${n}`, { recursive: true });
+        }
+        writeFileSync(`${b}/locked-2/dir/sub/hidden`, "under-the-submount\n");
+        const ro = `${b}/locked-1/dir`;
+        expect(sh(["mount", "--bind", ro, ro]).code).toBe(0);
+        expect(sh(["mount", "-o", "remount,bind,ro", ro]).code).toBe(0);
+        expect(sh(["mount", "-t", "tmpfs", "cover", `${b}/locked-2/dir/sub`]).code).toBe(0);
+        mounted.push(`${b}/locked-2/dir/sub`, ro);
+      };
+      try {
+        const r = buncRun(sb, script, edit, { prepare });
+        expect(r.stdout, show(r)).not.toContain("made-writable");
+        expect(r.stdout, show(r)).not.toContain("under-the-submount");
+      } finally {
+        for (const m of mounted) sh(["umount", "-l", m]);
+      }
     });
 
     test("joined by path: the first container's user namespace and mappings", () => {

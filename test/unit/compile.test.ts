@@ -211,8 +211,22 @@ describe("compile: fresh namespaces (nothing joined)", () => {
     expect(unsharedPid).toBe(true);
   });
 
-  test("a mount namespace is required", () => {
-    expect(compileError((c) => (c.linux.namespaces = [{ type: "pid" }, { type: "uts" }]))).toContain("a mount namespace is required");
+  test("no mount namespace: masks and read-only paths are refused with runc's words", () => {
+    expect(compileError((c) => (c.linux.namespaces = [{ type: "pid" }, { type: "uts" }]))).toContain("unable to restrict sys entries without a private MNT namespace");
+  });
+
+  test("no mount namespace: the host's propagation is left alone, no --no-pivot move or host mount hidden, only a chroot", () => {
+    const p = plan((c) => {
+      c.linux.namespaces = [{ type: "pid" }, { type: "uts" }];
+      c.linux.maskedPaths = [];
+      delete c.linux.readonlyPaths;
+      c.linux.rootfsPropagation = "shared";
+    }, { noPivot: true, hostProcAndSysfs: ["/proc"], rootfsParentMount: { mountpoint: "/", shared: true } });
+    expect(opsOf(p, Op.PROPAGATE)).toHaveLength(0);
+    expect(opsOf(p, Op.HIDE_MOUNT)).toHaveLength(0);
+    expect(nums(only(p, Op.PIVOT_ROOT))).toEqual(big(2));
+    expect(only(p, Op.SET_ROOT).s).toEqual(["/bundle/rootfs"]);
+    expect(p.cloneFlags & BigInt(CLONE_NEWNS)).toBe(0n);
   });
 });
 
@@ -377,6 +391,34 @@ describe("compile: rootfs", () => {
     expect(nums(only(plan(undefined, { noPivot: true }), Op.PIVOT_ROOT))).toEqual(big(1));
   });
 
+  test("--no-pivot: each host procfs/sysfs given is hidden (HIDE_MOUNT 70) right before the move; none without --no-pivot", () => {
+    const over = { hostProcAndSysfs: ["/proc", "/sys"] };
+    expect(Op.HIDE_MOUNT).toBe(70);
+    expect(opsOf(plan(undefined, over), Op.HIDE_MOUNT)).toHaveLength(0);
+    const p = plan(undefined, { ...over, noPivot: true });
+    const n = names(p);
+    expect(opsOf(p, Op.HIDE_MOUNT).map((o) => o.s)).toEqual([["/proc"], ["/sys"]]);
+    expect(n.slice(n.indexOf("PIVOT_ROOT") - 2, n.indexOf("PIVOT_ROOT") + 1)).toEqual(["HIDE_MOUNT", "HIDE_MOUNT", "PIVOT_ROOT"]);
+  });
+
+  // pivot_root(2) and MS_MOVE refuse a shared parent: what counts is the parent after "/" got
+  // rootfsPropagation (runc's rootfsParentMountPrivate reads mountinfo then).
+  const privateParentOps = (value: string, parent: { mountpoint: string; shared: boolean }) =>
+    opsOf(plan((c) => (c.linux.rootfsPropagation = value), { rootfsParentMount: parent }), Op.PROPAGATE).filter((o) => o.s![0] === parent.mountpoint && nums(o)[0] === BigInt(MS_PRIVATE));
+  test.each([
+    ["shared", "/", false, 1],
+    ["rshared", "/", false, 1],
+    ["rshared", "/data", false, 1],
+    ["shared", "/data", false, 0],
+    ["shared", "/data", true, 1],
+    ["rslave", "/data", true, 0],
+    ["slave", "/", true, 0],
+    ["private", "/data", true, 1],
+    ["rprivate", "/data", true, 0],
+  ] as const)("rootfsPropagation %s, parent mount %s (shared on the host: %s): %d PROPAGATE private of it", (value, mountpoint, shared, count) => {
+    expect(privateParentOps(value, { mountpoint, shared })).toHaveLength(count);
+  });
+
   test("masks and read-only paths in config order", () => {
     const p = plan();
     expect(opsOf(p, Op.MASK).map((o) => o.s)).toEqual(
@@ -407,6 +449,31 @@ describe("compile: mounts", () => {
     expect(nums(sys)).toEqual(big(MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RDONLY, Create.DIR | Create.NO_SYMLINKS));
     expect(Create.NO_SYMLINKS).toBe(4);
     expect(Create.DIR).toBe(1);
+  });
+
+  test("a read-only tmpfs or /dev is mounted writable, then made read-only (this mount only) after pivot_root and the console", () => {
+    const p = plan((c) => {
+      c.process.terminal = true;
+      c.mounts.find((m: any) => m.destination === "/dev").options.push("ro");
+      c.mounts.push({ destination: "/mnt", type: "tmpfs", source: "tmpfs", options: ["ro"] });
+    }, { consoleFd: 9 });
+    const flags = (dest: string) => Number(nums(mountOf(p, dest))[0]);
+    expect(flags("/dev") & MS_RDONLY).toBe(0);
+    expect(flags("/mnt") & MS_RDONLY).toBe(0);
+    const n = names(p);
+    expect(n.slice(n.indexOf("CONSOLE"), n.indexOf("CONSOLE") + 3)).toEqual(["CONSOLE", "SETATTR", "SETATTR"]);
+    expect(n.indexOf("PIVOT_ROOT")).toBeLessThan(n.indexOf("CONSOLE"));
+    const later = opsOf(p, Op.SETATTR);
+    expect(later.map((o) => o.s)).toEqual([[undefined, "/dev"], [undefined, "/mnt"]]);
+    for (const o of later) expect(nums(o)).toEqual(big(MOUNT_ATTR_RDONLY, 0, 1));
+    // sysfs keeps ro at once: nothing is made in it.
+    expect(flags("/sys") & MS_RDONLY).toBe(MS_RDONLY);
+  });
+
+  test("a bind carries the parent's clone of its source (bindTrees) as its fd; others have none", () => {
+    const p = plan((c) => c.mounts.push({ destination: "/a", type: "bind", source: "/srv/a", options: ["rbind"] }), { bindTrees: new Map([[7, 42]]) });
+    expect(mountOf(p, "/a").fd).toBe(42);
+    expect(opsOf(p, Op.BIND).filter((o) => o.fd !== undefined)).toHaveLength(1);
   });
 
   test("other filesystems: flags, data and a directory target", () => {
