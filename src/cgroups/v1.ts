@@ -85,8 +85,11 @@ export class V1Manager implements CgroupManager {
     this.made.remove();
   }
 
-  apply(resources: LinuxResources | undefined, opts: { update?: boolean; current?: LinuxResources } = {}): void {
-    const writes = v1Writes(resources, { devices: !opts.update }).map((w) => this.hugetlbInUnified(w));
+  apply(resources: LinuxResources | undefined, opts: { update?: boolean; current?: LinuxResources; rootless?: boolean } = {}): void {
+    // Rootless: device rules need CAP_SYS_ADMIN (devices.allow/deny), so they are not written, as runc ignores their errors.
+    const writes = v1Writes(resources, { devices: !opts.update })
+      .filter((w) => !(opts.rootless && w.controller === "devices"))
+      .map((w) => this.hugetlbInUnified(w));
     // Every controller first, so that nothing is written when one is missing.
     const dirs = writes.map((w) => {
       const dir = w.controller === UNIFIED_HUGETLB ? this.unifiedDir() : this.dir(w.controller);

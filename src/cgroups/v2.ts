@@ -93,7 +93,7 @@ export class V2Manager implements CgroupManager {
     }
   }
 
-  apply(resources: LinuxResources | undefined, opts: { update?: boolean; current?: LinuxResources } = {}): void {
+  apply(resources: LinuxResources | undefined, opts: { update?: boolean; current?: LinuxResources; rootless?: boolean } = {}): void {
     // cpu.max holds quota and period together: an update of the period alone keeps the quota in force,
     // the recorded one (the file's when the record has none: a container of an older bunc).
     if (opts.update && resources?.cpu?.period && resources.cpu.quota === undefined) {
@@ -103,7 +103,8 @@ export class V2Manager implements CgroupManager {
     }
     const writes = v2Writes(resources, { devices: !opts.update });
     // create: the config's rules and the defaults; update: only when rules are given (they replace the old program).
-    const program = !opts.update || resources?.devices ? deviceProgram(emulateDeviceRules(deviceRules(resources?.devices))) : undefined;
+    // Rootless: attaching the device program needs CAP_BPF; runc ignores its failure.
+    const program = opts.rootless ? undefined : !opts.update || resources?.devices ? deviceProgram(emulateDeviceRules(deviceRules(resources?.devices))) : undefined;
     // Every controller first, so that nothing is written when one is missing.
     if (writes.length > 0) {
       const enabled = new Set((readCgroupFile(path.join(this.dir, "cgroup.controllers")) ?? "").trim().split(/\s+/));

@@ -377,6 +377,7 @@ function compileIdentityAndProcess(input: CompileInput, add: Add, warnings: stri
     warnings,
     startHooks,
     memoryPolicy: linux.memoryPolicy ? memoryPolicyStep(linux.memoryPolicy) : undefined,
+    rootlessEUID: !(input.mapWriter ?? ROOT).privileged,
   }, add);
 }
 
