@@ -30,6 +30,7 @@ import { Undo } from "./undo";
 import { validateRootlessEUID } from "./rootless";
 import { refuseUnsupported } from "./unsupported";
 import { planIdmappedMounts } from "../plan/idmap";
+import { userNamespaceMounts } from "../plan/rootless";
 import { writeProcFiles } from "./usermap";
 import { idmapSources, idmapTree, ownFds } from "./idmap";
 
@@ -127,7 +128,7 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
     const state = (status: HookState["status"], pid: number): HookState =>
       ({ ociVersion: OCI_VERSION, id: opts.id, status, pid, bundle, annotations: spec.annotations });
     const plan = compile({
-      spec,
+      spec: userNamespaceMounts(spec, warnings),
       rootfs,
       bundle,
       joined,

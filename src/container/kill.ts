@@ -3,6 +3,8 @@ import { closeSync } from "node:fs";
 import { cgroupManagerFromPaths } from "../cgroups/manager";
 import { BuncError } from "../errors";
 import { openProcess, sendSignal } from "../linux/pidfd";
+import { rawSyscall, SYS } from "../linux/libc";
+import { namespacePids } from "./rootless";
 import { deriveStatus } from "./status";
 import type { Store } from "./store";
 import { guard } from "./transitions";
@@ -15,6 +17,11 @@ export function killContainer(store: Store, id: string, signal: number, all = fa
   guard("kill", id, status);
   if (all) {
     // Every process in the container's cgroup (runc kill --all).
+    if (Object.keys(record!.cgroupPaths).length === 0 && record!.ownPidNamespace) {
+      // A rootless container without a cgroup: its PID namespace (see namespacePids).
+      for (const pid of namespacePids(record!.pid)) rawSyscall(SYS.kill, pid, signal);
+      return;
+    }
     cgroupManagerFromPaths(record!.cgroupPaths).signalAll(signal);
     return;
   }

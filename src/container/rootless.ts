@@ -4,7 +4,7 @@
  * non-root user's state lives by default ($XDG_RUNTIME_DIR/bunc), and what a
  * config must have to run without privilege in the initial user namespace.
  */
-import { chmodSync, mkdirSync, readFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { BuncError } from "../errors";
 import type { Spec } from "../spec/config";
 
@@ -85,4 +85,30 @@ export function validateRootlessEUID(spec: Spec): void {
         throw new BuncError(`mounts: ${m.destination}: cannot specify ${hit[1]}= mount options for unmapped ${hit[1]} in rootless containers`, { code: "CONFIG" });
     }
   }
+}
+
+/**
+ * The processes of a container that has no cgroup (a rootless one on a host
+ * without delegation): those in its init's PID namespace, when it has one of
+ * its own. runc's ps fails there ("unable to get all container pids"); the
+ * PID namespace holds exactly the container's processes (pid_namespaces(7)).
+ * Processes of other users cannot be read and are not the user's containers'.
+ */
+export function namespacePids(initPid: number): number[] {
+  let ns: string;
+  try {
+    ns = readlinkSync(`/proc/${initPid}/ns/pid`);
+  } catch {
+    return [];
+  }
+  const pids: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readlinkSync(`/proc/${name}/ns/pid`) === ns) pids.push(Number(name));
+    } catch {
+      // gone, or another user's
+    }
+  }
+  return pids;
 }
