@@ -19,19 +19,34 @@ import { V2Manager } from "./v2";
 import type { LinuxResources } from "./resources";
 import { v1Writes, v2Writes } from "./writes";
 
-/** Why the user cannot make or join dir (the nearest directory that exists must be writable), or undefined. */
-export function unreachable(dir: string, joinFile: string): string | undefined {
+/**
+ * Why the user cannot make or join dir, or undefined: the nearest directory
+ * that exists must be writable (mkdir), and the join file of the cgroup.
+ * cgroup2 moves a process only with write access to cgroup.procs of the
+ * common ancestor of its cgroup and the target (cgroup-v2.rst "Delegation
+ * Containment"): own is the caller's cgroup there.
+ */
+export function unreachable(dir: string, joinFile: string, own?: string): string | undefined {
   let d = dir;
   while (d !== "/" && !existsSync(d)) d = path.dirname(d);
-  const target = d === dir ? path.join(dir, joinFile) : d;
-  try {
-    accessSync(target, constants.W_OK);
-    return undefined;
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "EACCES" || code === "EPERM" || code === "EROFS") return `${target}: ${code}`;
-    return undefined; // anything else is for create to report
+  const targets = [d === dir ? path.join(dir, joinFile) : d];
+  if (own !== undefined) {
+    const a = own.split("/");
+    const b = dir.split("/");
+    let i = 0;
+    while (i < a.length && i < b.length && a[i] === b[i]) i++;
+    targets.push(path.join(a.slice(0, i).join("/") || "/", "cgroup.procs"));
   }
+  for (const target of targets) {
+    try {
+      accessSync(target, constants.W_OK);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "EACCES" || code === "EPERM" || code === "EROFS") return `${target}: ${code}`;
+      // anything else is for create to report
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -41,16 +56,19 @@ export function unreachable(dir: string, joinFile: string): string | undefined {
  * error is the answer (runc: "rootless + cgrouppath + no permission fails").
  */
 export function rootlessCgroup(cgroup: CgroupManager, cgroupsPath: string | undefined, resources: LinuxResources | undefined): { cgroup: CgroupManager; binds: CgroupBind[] } {
-  if (cgroupsPath) return { cgroup, binds: cgroup.binds() };
-  const out: [string, string][] = [];
-  for (const [mountpoint, dir] of Object.entries(cgroup.paths)) {
-    const why = unreachable(dir, cgroup.version === 2 || existsSync(path.join(mountpoint, "cgroup.controllers")) ? "cgroup.procs" : "tasks");
-    if (why) out.push([mountpoint, why]);
-  }
-  if (out.length === 0) return { cgroup, binds: cgroup.binds() };
   // The container's cgroup mount shows where its process stays: bunc's own cgroup (as runc's
   // mountCgroupV1 binds the cgroups its init is in).
   const own = cgroup.version === 2 ? new V2Manager("") : new V1Manager("");
+  const out: [string, string][] = [];
+  for (const [mountpoint, dir] of Object.entries(cgroup.paths)) {
+    const unified = cgroup.version === 2 || existsSync(path.join(mountpoint, "cgroup.controllers"));
+    // A hybrid host's cgroup2 hierarchy has no controllers to limit (hugetlb at most, checked below):
+    // joining it is best effort even for a cgroupsPath the user delegated in the v1 ones.
+    if (cgroupsPath && !(unified && cgroup.version === 1)) continue;
+    const why = unreachable(dir, unified ? "cgroup.procs" : "tasks", unified ? own.paths[mountpoint] : undefined);
+    if (why) out.push([mountpoint, why]);
+  }
+  if (out.length === 0) return { cgroup, binds: cgroup.binds() };
   if (cgroup.version === 2) {
     const w = v2Writes(resources, { devices: false })[0];
     if (w) throw limitError(w.controller, w.file, out[0]![1]);
