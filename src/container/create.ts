@@ -27,7 +27,7 @@ import { launch } from "./launch";
 import { homeOf } from "./passwd";
 import { EXEC_FIFO, type ContainerRecord, type Store } from "./store";
 import { Undo } from "./undo";
-import { validateRootlessEUID } from "./rootless";
+import { inUserNamespace, setgroupsDenied, validateRootlessEUID } from "./rootless";
 import { refuseUnsupported } from "./unsupported";
 import { planIdmappedMounts } from "../plan/idmap";
 import { userNamespaceMounts } from "../plan/rootless";
@@ -129,6 +129,9 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
       ({ ociVersion: OCI_VERSION, id: opts.id, status, pid, bundle, annotations: spec.annotations });
     const plan = compile({
       spec: userNamespaceMounts(spec, warnings),
+      inUserns: inUserNamespace(),
+      // A new user namespace gets its maps from bunc (setgroups "deny" only for a non-root writer, which skips setgroups anyway).
+      setgroupsDenied: !namespaces.some((ns) => ns.type === "user") && setgroupsDenied(),
       rootfs,
       bundle,
       joined,

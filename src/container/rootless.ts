@@ -112,3 +112,16 @@ export function namespacePids(initPid: number): number[] {
   }
   return pids;
 }
+
+/**
+ * Whether setgroups(2) is denied in the user namespace of pid (user_namespaces(7)
+ * "/proc/[pid]/setgroups"): `unshare --map-root-user` and any unprivileged map
+ * writer leave "deny", and then runc's setupUser does not call it.
+ */
+export function setgroupsDenied(pid: number | "self" = "self"): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/setgroups`, "utf8").trim() === "deny";
+  } catch {
+    return false; // a kernel before 3.19 has no such file, nor the restriction
+  }
+}

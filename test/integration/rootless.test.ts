@@ -187,6 +187,28 @@ describe.skipIf(!!skip)("rootless: an unprivileged user runs containers as with 
     expect(left(buncRoot, ours, b)).toEqual([]);
   });
 
+  test("root in a user namespace of its own (unshare --map-root-user, as rootless podman runs its runtime): the same as runc", () => {
+    // No user namespace in the config: bunc is euid 0 in one already, so --rootless auto forgives the cgroups,
+    // /dev nodes are bound (mknod is refused there) and setgroups is "deny" (not called), as runc.
+    const b = bundle(["sleep", "300"], (c) => {
+      c.linux.namespaces = c.linux.namespaces.filter((ns: Config) => ns.type !== "user");
+      delete c.linux.uidMappings;
+      delete c.linux.gidMappings;
+    });
+    const ours = id();
+    const theirs = id();
+    const script = "id; ls -ln /dev/null | cut -c1-10; cat /proc/self/uid_map";
+    const inNs = (rt: string, cid: string) =>
+      as(["unshare", "--user", "--map-root-user", "sh", "-c", `${rt} run -d -b ${b} ${cid} </dev/null >/dev/null && ${rt} exec ${cid} sh -c '${script}'; ${rt} delete -f ${cid}`]);
+    const o = inNs(BUNC, ours);
+    const t = inNs(RUNC!, theirs);
+    expect(o.stderr).toBe("");
+    expect(o.code).toBe(0);
+    expect(o.stdout).toBe(t.stdout);
+    expect(o.stdout).toStartWith("uid=0(root) gid=0(root) groups=0(root)\ncrw-rw-rw-\n");
+    expect(left(buncRoot, ours, b)).toEqual([]);
+  });
+
   test("another user's root: list is permission denied, exit 1 (as runc)", () => {
     const other = path.join(dir, "root-only");
     mkdirSync(other, { mode: 0o700 });

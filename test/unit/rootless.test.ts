@@ -93,15 +93,16 @@ describe("sysfs in a new user namespace", () => {
 });
 
 describe("setgroups from a non-root bunc (runc's setupUser)", () => {
-  const codes = (rootlessEUID: boolean, additionalGids?: number[]) => {
+  const codes = (rootlessEUID: boolean, additionalGids?: number[], setgroupsDenied = false) => {
     const ops: number[] = [];
-    compileProcess({ args: ["true"], cwd: "/", user: { uid: 0, gid: 0, additionalGids } }, { home: "/", preserveFds: 0, rootlessEUID }, (code) => ops.push(code));
+    compileProcess({ args: ["true"], cwd: "/", user: { uid: 0, gid: 0, additionalGids } }, { home: "/", preserveFds: 0, rootlessEUID, setgroupsDenied }, (code) => ops.push(code));
     return ops;
   };
   test("root: setgroups; non-root: none", () => {
     expect(codes(false)).toContain(Op.SETGROUPS);
     expect(codes(true)).not.toContain(Op.SETGROUPS);
   });
+  test("root in a user namespace whose setgroups is deny: none", () => expect(codes(false, [], true)).not.toContain(Op.SETGROUPS));
   test("non-root with additionalGids: refused", () =>
     expect(() => codes(true, [10])).toThrow("config.json: process.user.additionalGids: cannot set any additional groups in a rootless container"));
 });
