@@ -127,9 +127,11 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
     const idmapped = idmapSources(idmaps, joined.get("user"), undo);
     const state = (status: HookState["status"], pid: number): HookState =>
       ({ ociVersion: OCI_VERSION, id: opts.id, status, pid, bundle, annotations: spec.annotations });
+    const inUserns = inUserNamespace();
     const plan = compile({
-      spec: userNamespaceMounts(spec, warnings),
-      inUserns: inUserNamespace(),
+      // Rootless only: a root bunc keeps runc's refusal of such a sysfs mount.
+      spec: !privileged || inUserns ? userNamespaceMounts(spec, warnings) : spec,
+      inUserns,
       // A new user namespace gets its maps from bunc (setgroups "deny" only for a non-root writer, which skips setgroups anyway).
       setgroupsDenied: !namespaces.some((ns) => ns.type === "user") && setgroupsDenied(),
       rootfs,

@@ -5,7 +5,8 @@
  * kernel checks net_ns->user_ns), so a container with a user namespace of
  * its own and the host's network namespace gets EPERM: /sys is bound from
  * the host instead (recursively, with the config's flags), as crun does and
- * as `runc spec --rootless` writes it.
+ * as `runc spec --rootless` writes it. Only for a rootless bunc: a root
+ * one refuses such a mount as runc does.
  */
 import type { Spec } from "../spec/config";
 
