@@ -11,6 +11,7 @@ import type { CgroupManager } from "./manager";
 import { silentOomNotifier, type OomNotifier } from "./oom";
 import type { LinuxResources } from "./resources";
 import { v1Stats, type Stats } from "./stats";
+import { v1Writes, v2Writes } from "./writes";
 
 const NO_FREEZER = "cannot toggle freezer: cgroups not configured for container";
 
@@ -23,8 +24,10 @@ export class NoCgroup implements CgroupManager {
   }
   create(): void {}
   removeMade(): void {}
-  apply(_resources: LinuxResources | undefined): void {
-    // The limits were checked against the cgroups that could not be made (src/cgroups/rootless.ts).
+  /** create's limits were checked already (src/cgroups/rootless.ts); update's have nowhere to go, as runc's Set says. */
+  apply(resources: LinuxResources | undefined): void {
+    const w = (this.version === 2 ? v2Writes : v1Writes)(resources, { devices: false }).find((x) => x.controller !== "devices");
+    if (w) throw new BuncError(`cannot set ${w.controller} limit (${w.file}): container could not join or create cgroup (rootless: it has no cgroup of its own; give one delegated to the user as linux.cgroupsPath)`, { code: "CGROUP" });
   }
   addProcess(): void {}
   joinTargets(): { tasks: string[]; cloneInto?: string } {

@@ -177,6 +177,11 @@ describe.skipIf(!!skip)("rootless: an unprivileged user runs containers as with 
     expect(expectOneError(p1, 1)).toContain("cannot toggle freezer: cgroups not configured for container");
     expect(JSON.parse(as(["bunc", "state", ours]).stdout).status).toBe("running");
 
+    // update: no cgroup to write the limit to; runc's words again.
+    const u2 = as(["runc", "update", "--memory", "64m", theirs]);
+    expect(u2.stderr).toContain("cannot set memory limit: container could not join or create cgroup");
+    expect(expectOneError(as(["bunc", "update", "--memory", "64m", ours]), 1)).toContain("cannot set memory limit (memory.limit_in_bytes): container could not join or create cgroup");
+
     for (const [rt, cid] of [["bunc", ours], ["runc", theirs]] as const) {
       expect(as([rt, "kill", cid, "KILL"]).code).toBe(0);
       for (let i = 0; i < 1000 && JSON.parse(as([rt, "state", cid]).stdout).status !== "stopped"; i++) Bun.sleepSync(5);
