@@ -86,10 +86,10 @@ export class V1Manager implements CgroupManager {
   }
 
   apply(resources: LinuxResources | undefined, opts: { update?: boolean; current?: LinuxResources; rootless?: boolean } = {}): void {
-    // Rootless: device rules need CAP_SYS_ADMIN (devices.allow/deny), so they are not written, as runc ignores their errors.
-    const writes = v1Writes(resources, { devices: !opts.update })
-      .filter((w) => !(opts.rootless && w.controller === "devices"))
-      .map((w) => this.hugetlbInUnified(w));
+    const all = v1Writes(resources, { devices: !opts.update }).map((w) => this.hugetlbInUnified(w));
+    // Rootless: device rules need CAP_SYS_ADMIN (devices.allow/deny); runc's Set tries them and ignores the failure.
+    const deviceWrites = opts.rootless ? all.filter((w) => w.controller === "devices") : [];
+    const writes = opts.rootless ? all.filter((w) => w.controller !== "devices") : all;
     // Every controller first, so that nothing is written when one is missing.
     const dirs = writes.map((w) => {
       const dir = w.controller === UNIFIED_HUGETLB ? this.unifiedDir() : this.dir(w.controller);
@@ -121,6 +121,14 @@ export class V1Manager implements CgroupManager {
         writeValues(path.join(dirs[i]!, w.file), writes.slice(i, last + 1).map((x) => x.value));
         i = last;
       } else write(path.join(dirs[i]!, w.file), w.value);
+    }
+    const devices = this.dir("devices");
+    if (devices) {
+      try {
+        for (const w of deviceWrites) write(path.join(devices, w.file), w.value);
+      } catch {
+        // ignored, as runc: the first refusal ends the rules
+      }
     }
   }
 

@@ -103,8 +103,7 @@ export class V2Manager implements CgroupManager {
     }
     const writes = v2Writes(resources, { devices: !opts.update });
     // create: the config's rules and the defaults; update: only when rules are given (they replace the old program).
-    // Rootless: attaching the device program needs CAP_BPF; runc ignores its failure.
-    const program = opts.rootless ? undefined : !opts.update || resources?.devices ? deviceProgram(emulateDeviceRules(deviceRules(resources?.devices))) : undefined;
+    const program = !opts.update || resources?.devices ? deviceProgram(emulateDeviceRules(deviceRules(resources?.devices))) : undefined;
     // Every controller first, so that nothing is written when one is missing.
     if (writes.length > 0) {
       const enabled = new Set((readCgroupFile(path.join(this.dir, "cgroup.controllers")) ?? "").trim().split(/\s+/));
@@ -116,7 +115,12 @@ export class V2Manager implements CgroupManager {
       if (BigInt(resources.memory.limit) < usage)
         throw new BuncError(`linux.resources.memory.limit: ${resources.memory.limit} is below the current usage ${usage} (checkBeforeUpdate)`, { code: "CONFIG" });
     }
-    if (program) this.attachDevices(this.dir, program);
+    try {
+      if (program) this.attachDevices(this.dir, program);
+    } catch (e) {
+      // Rootless: attaching the program needs CAP_BPF (or CAP_SYS_ADMIN); runc ignores its failure there.
+      if (!opts.rootless) throw e;
+    }
     for (const w of writes) write(path.join(this.dir, w.file), w.value);
   }
 

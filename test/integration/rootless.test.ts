@@ -321,6 +321,30 @@ describe.skipIf(!!skip)("rootless: an unprivileged user runs containers as with 
   });
 });
 
+describe.skipIf(!!skip)("--rootless true as root", () => {
+  test("the device rules still apply where they can be written (runc only ignores their failure)", () => {
+    const dir = `/tmp/bunc-rootless-r-${process.pid}`;
+    try {
+      makeBundle(path.join(dir, "b"), ["sleep", "300"]);
+      const root = path.join(dir, "state");
+      const cid = `rl-root-${process.pid}`;
+      const r = sh([BUNC, "--root", root, "--rootless=true", "run", "-d", "-b", path.join(dir, "b"), cid]);
+      expect(r.code, r.stderr).toBe(0);
+      try {
+        const paths: Record<string, string> = JSON.parse(readFileSync(path.join(root, cid, "state.json"), "utf8")).cgroupPaths;
+        const devices = Object.entries(paths).find(([mp]) => path.basename(mp).split(",").includes("devices"))![1];
+        const list = readFileSync(path.join(devices, "devices.list"), "utf8");
+        expect(list).not.toContain("a *:* rwm");
+        expect(list).toContain("c 1:3 rwm");
+      } finally {
+        sh([BUNC, "--root", root, "delete", "-f", cid]);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 // A delegated cgroup: a directory of the user's own in every v1 hierarchy, given as cgroupsPath.
 describe.skipIf(!!skip)("rootless with a delegated cgroup", () => {
   test("limits apply in a cgroup the user owns", () => {
