@@ -44,8 +44,10 @@ export function testUser(name: keyof typeof SUB): TestUser | undefined {
   if (!ids && process.getuid?.() === 0) {
     // -K SUB_*_COUNT=0: useradd allots no ranges itself; bunc-s2's are set below, bunc-s3 has none.
     for (let i = 0; i < 20 && !ids; i++) {
-      sh(["useradd", "-M", "-s", "/bin/sh", "-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", name]);
+      const r = sh(["useradd", "-M", "-s", "/bin/sh", "-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", name]);
       ids = lookup(name);
+      // Another test's useradd holds /etc/passwd's lock: try again shortly.
+      if (!ids && /lock/i.test(r.stderr)) Bun.sleepSync(100);
     }
   }
   if (!ids) return undefined;
