@@ -259,6 +259,24 @@ describe.skipIf(!!skip)("rootless: an unprivileged user runs containers as with 
     expect(as(["bunc", "--rootless=true", "run", "-b", b, id()]).code).toBe(0);
   });
 
+  test("cgroup v2 not delegated (a private cgroup2-only view): runs without limits; a memory limit is one error naming memory.max", () => {
+    const ok = bundle(["sh", "-c", "echo ran"]);
+    const mem = bundle(["true"], (c) => (c.linux.resources = { memory: { limit: 100 * 1024 * 1024 } }));
+    const su = `setpriv --reuid ${user.uid} --regid ${user.gid} --init-groups env -i XDG_RUNTIME_DIR=${xdg} PATH=${PATH} ${BUNC}`;
+    const a = id();
+    const b = id();
+    // As ARCHITECTURE.md's recipe: a mount namespace of its own whose /sys/fs/cgroup is cgroup2 only.
+    const script = `umount -R /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup || exit 99; test -f /sys/fs/cgroup/cgroup.controllers || exit 98;
+      ${su} run -b ${ok} ${a}; echo "rc=$?"; ${su} run -b ${mem} ${b} 2>&1; echo "rc=$?"; ls ${buncRoot}`;
+    const r = sh(["unshare", "-m", "--propagation", "private", "sh", "-c", script]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = lines(r.stdout);
+    expect(out[0]).toBe("ran");
+    expect(out[1]).toBe("rc=0");
+    expect(out[2]).toMatch(/^bunc: cannot set memory limit \(memory\.max\): container could not join or create cgroup \(\/sys\/fs\/cgroup\S*: EACCES\)/);
+    expect(out.slice(3)).toEqual(["rc=1"]);
+  });
+
   describe("bad input: one clear error, nothing left behind", () => {
     test("a memory limit without a delegated cgroup names the limit (runc: 'cannot set memory limit')", () => {
       const b = bundle(["sleep", "300"], (c) => (c.linux.resources = { memory: { limit: 100 * 1024 * 1024 } }));
