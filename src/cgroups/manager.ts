@@ -10,6 +10,7 @@ import type { CgroupBind } from "../plan/compile";
 import type { OomNotifier } from "./oom";
 import type { LinuxResources } from "./resources";
 import type { Stats } from "./stats";
+import { NoCgroup } from "./none";
 import { V1Manager } from "./v1";
 import { V2Manager } from "./v2";
 
@@ -34,7 +35,7 @@ export interface CgroupManager {
    * rules; update: only what is given). Invalid values throw before any write.
    * Returns warnings for the settings ignored as runc ignores them.
    */
-  apply(resources: LinuxResources | undefined, opts?: { update?: boolean; current?: LinuxResources }): string[];
+  apply(resources: LinuxResources | undefined, opts?: { update?: boolean; current?: LinuxResources; rootless?: boolean }): string[];
   /** Move a process into the container's cgroups (the parent's way: a cgroup.procs write each). */
   addProcess(pid: number): void;
   /**
@@ -81,5 +82,7 @@ export function cgroupManager(id: string, cgroupsPath: string | undefined, opts:
 
 /** Rebuild a manager from the paths saved in state.json. */
 export function cgroupManagerFromPaths(paths: Record<string, string>): CgroupManager {
+  // A rootless container left out of every hierarchy (src/cgroups/rootless.ts).
+  if (Object.keys(paths).length === 0) return new NoCgroup(isUnifiedHost() ? 2 : 1);
   return isUnifiedHost() ? V2Manager.fromPaths(paths) : V1Manager.fromPaths(paths);
 }

@@ -85,9 +85,12 @@ export class V1Manager implements CgroupManager {
     this.made.remove();
   }
 
-  apply(resources: LinuxResources | undefined, opts: { update?: boolean; current?: LinuxResources } = {}): string[] {
+  apply(resources: LinuxResources | undefined, opts: { update?: boolean; current?: LinuxResources; rootless?: boolean } = {}): string[] {
     const warnings: string[] = [];
-    const writes = v1Writes(resources, { devices: !opts.update, warnings }).map((w) => this.hugetlbInUnified(w));
+    const all = v1Writes(resources, { devices: !opts.update, warnings }).map((w) => this.hugetlbInUnified(w));
+    // Rootless: device rules need CAP_SYS_ADMIN (devices.allow/deny); runc's Set tries them and ignores the failure.
+    const deviceWrites = opts.rootless ? all.filter((w) => w.controller === "devices") : [];
+    const writes = opts.rootless ? all.filter((w) => w.controller !== "devices") : all;
     // Every controller first, so that nothing is written when one is missing.
     const dirs = writes.map((w) => {
       const dir = w.controller === UNIFIED_HUGETLB ? this.unifiedDir() : this.dir(w.controller);
@@ -129,6 +132,14 @@ export class V1Manager implements CgroupManager {
         writeValues(path.join(dirs[i]!, w.file), writes.slice(i, last + 1).map((x) => x.value));
         i = last;
       } else write(path.join(dirs[i]!, w.file), w.value);
+    }
+    const devices = this.dir("devices");
+    if (devices) {
+      try {
+        for (const w of deviceWrites) write(path.join(devices, w.file), w.value);
+      } catch {
+        // ignored, as runc: the first refusal ends the rules
+      }
     }
     return warnings;
   }

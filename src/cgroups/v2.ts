@@ -93,7 +93,7 @@ export class V2Manager implements CgroupManager {
     }
   }
 
-  apply(resources: LinuxResources | undefined, opts: { update?: boolean; current?: LinuxResources } = {}): string[] {
+  apply(resources: LinuxResources | undefined, opts: { update?: boolean; current?: LinuxResources; rootless?: boolean } = {}): string[] {
     // cpu.max holds quota and period together: an update of the period alone keeps the quota in force,
     // the recorded one (the file's when the record has none: a container of an older bunc).
     if (opts.update && resources?.cpu?.period && resources.cpu.quota === undefined) {
@@ -116,7 +116,12 @@ export class V2Manager implements CgroupManager {
       if (BigInt(resources.memory.limit) < usage)
         throw new BuncError(`linux.resources.memory.limit: ${resources.memory.limit} is below the current usage ${usage} (checkBeforeUpdate)`, { code: "CONFIG" });
     }
-    if (program) this.attachDevices(this.dir, program);
+    try {
+      if (program) this.attachDevices(this.dir, program);
+    } catch (e) {
+      // Rootless: attaching the program needs CAP_BPF (or CAP_SYS_ADMIN); runc ignores its failure there.
+      if (!opts.rootless) throw e;
+    }
     for (const w of writes) write(path.join(this.dir, w.file), w.value);
     return warnings;
   }

@@ -1,6 +1,7 @@
 /** Shared pieces of the verb definitions: the state store, strict flag checking, common flags. */
 import type { ArgsDef } from "citty";
 import type { CreateOptions } from "../container/create";
+import { prepareXdgRoot, rootlessCgroups } from "../container/rootless";
 import { Store } from "../container/store";
 import { BuncError } from "../errors";
 import { globals } from "./globals";
@@ -8,6 +9,7 @@ import { synopsis } from "./help";
 
 /** The state store under --root. */
 export function store(): Store {
+  if (globals.xdgRoot) prepareXdgRoot(globals.root);
   return new Store(globals.root);
 }
 
@@ -129,6 +131,7 @@ export function createOptions(args: Record<string, unknown>, rawArgs: readonly s
     noPivot: boolFlag(rawArgs, "no-pivot"),
     noNewKeyring: boolFlag(rawArgs, "no-new-keyring"),
     systemdCgroup: globals.systemdCgroup,
+    rootless: rootlessCgroups(globals.rootless),
     preserveFds: nonNegative(args["preserve-fds"], "preserve-fds"),
   };
 }

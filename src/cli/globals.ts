@@ -1,4 +1,5 @@
 /** runc's global flags, parsed before the command (`bunc --root /x --log-format json state id`). */
+import { defaultRoot } from "../container/rootless";
 import { BuncError } from "../errors";
 
 export interface Globals {
@@ -8,6 +9,8 @@ export interface Globals {
   debug: boolean;
   systemdCgroup: boolean;
   rootless: string;
+  /** --root not given and $XDG_RUNTIME_DIR/bunc chosen: made 0700 and sticky before use. */
+  xdgRoot: boolean;
   criu: string;
 }
 
@@ -25,7 +28,7 @@ export const globalArgs = {
 } as const;
 
 /** The values in force for this invocation; set once by main before the command runs. */
-export const globals: Globals = { root: "/run/bunc", logFormat: "text", debug: false, systemdCgroup: false, rootless: "auto", criu: "criu" };
+export const globals: Globals = { root: "/run/bunc", logFormat: "text", debug: false, systemdCgroup: false, rootless: "auto", xdgRoot: false, criu: "criu" };
 
 /**
  * The global flags as name → value, from what stands before the command
@@ -59,7 +62,9 @@ function parseBool(value: string, flag: string): boolean {
 
 /** Fill `globals` from the parsed global flags. */
 export function setGlobals(args: Record<string, unknown>): void {
-  globals.root = String(args.root ?? "/run/bunc");
+  const byDefault = args.root === undefined ? defaultRoot() : undefined;
+  globals.root = byDefault?.root ?? String(args.root);
+  globals.xdgRoot = byDefault?.xdg ?? false;
   globals.log = args.log === undefined ? undefined : String(args.log);
   const format = String(args["log-format"] ?? args.logFormat ?? "text");
   if (format !== "text" && format !== "json") throw new BuncError(`invalid log-format: ${format}`, { code: "EINVAL" });

@@ -8,12 +8,13 @@ import { chmodSync, closeSync, constants, existsSync, fstatSync, openSync, readF
 import { posix as path } from "node:path";
 import { openJoin } from "../cgroups/join";
 import { cgroupManager, type CgroupManager } from "../cgroups/manager";
+import { rootlessCgroup } from "../cgroups/rootless";
 import { BuncError } from "../errors";
 import { debug } from "../debug";
 import { Op, type Operation } from "../plan/program";
 import { mkfifo } from "../linux/fs";
 import { connectUnix, sendPidfd } from "../linux/socket";
-import { compile, idmapMountOf, type ContainerHooks } from "../plan/compile";
+import { compile, idmapMountOf, type CgroupBind, type ContainerHooks } from "../plan/compile";
 import type { CompiledSeccomp } from "../plan/process";
 import { planSeccomp } from "../plan/seccomp";
 import { buildFilter } from "../linux/seccomp";
@@ -28,8 +29,10 @@ import { launch } from "./launch";
 import { homeOf } from "./passwd";
 import { EXEC_FIFO, type ContainerRecord, type Store } from "./store";
 import { Undo } from "./undo";
+import { inUserNamespace, setgroupsDenied, validateRootlessEUID } from "./rootless";
 import { refuseUnsupported } from "./unsupported";
 import { planIdmappedMounts } from "../plan/idmap";
+import { userNamespaceMounts } from "../plan/rootless";
 import { writeProcFiles } from "./usermap";
 import { idmapSources, idmapTree, ownFds } from "./idmap";
 import { SPEC_VERSION } from "../version";
@@ -53,6 +56,8 @@ export interface CreateOptions {
   pidfdSocket?: string;
   /** --systemd-cgroup: refused until a systemd driver exists. */
   systemdCgroup?: boolean;
+  /** --rootless resolved: cgroups the user cannot make or join are left out (src/cgroups/rootless.ts). */
+  rootless?: boolean;
   /** The bundle's config, when the caller has read it already (run). */
   spec?: Spec;
 }
@@ -75,6 +80,7 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
   const bundle = path.resolve(opts.bundle);
   const spec = opts.spec ?? loadBundle(bundle);
   refuseUnsupported(spec);
+  if ((process.geteuid?.() ?? 0) !== 0) validateRootlessEUID(spec);
   // runc's checkTerminal: a console socket only when a tty is allocated for a detached process.
   if (opts.consoleSocket && !spec.process?.terminal)
     throw new BuncError("cannot use console socket if bunc will not allocate tty (process.terminal is false)", { code: "EINVAL" });
@@ -96,9 +102,11 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
     const dirFd = openSync(dir, O_PATH | constants.O_DIRECTORY);
     undo.push(() => closeSync(dirFd));
 
-    const cgroup = cgroupManager(opts.id, spec.linux?.cgroupsPath, { systemd: opts.systemdCgroup });
+    let cgroup = cgroupManager(opts.id, spec.linux?.cgroupsPath, { systemd: opts.systemdCgroup });
+    let cgroupBinds: CgroupBind[] | undefined;
+    if (opts.rootless) ({ cgroup, binds: cgroupBinds } = rootlessCgroup(cgroup, spec.linux?.cgroupsPath, spec.linux?.resources));
     makeCgroup(cgroup, store, opts.id, undo, warnings);
-    warnings.push(...cgroup.apply(spec.linux?.resources));
+    warnings.push(...cgroup.apply(spec.linux?.resources, { rootless: opts.rootless }));
     // The child enters its cgroups itself (src/cgroups/join.ts); these fds go with it until execve.
     const join = openJoin(cgroup);
     undo.push(() => join.close());
@@ -126,8 +134,13 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
     const bindTrees = bindSourceTrees(spec, bundle, namespaces.some((ns) => ns.type === "user"), new Set(idmapped.keys()), undo);
     const state = (status: HookState["status"], pid: number): HookState =>
       ({ ociVersion: OCI_VERSION, id: opts.id, status, pid, bundle, annotations: spec.annotations });
+    const inUserns = inUserNamespace();
     const plan = compile({
-      spec,
+      // Rootless only: a root bunc keeps runc's refusal of such a sysfs mount.
+      spec: !privileged || inUserns ? userNamespaceMounts(spec, warnings) : spec,
+      inUserns,
+      // A new user namespace gets its maps from bunc (setgroups "deny" only for a non-root writer, which skips setgroups anyway).
+      setgroupsDenied: !namespaces.some((ns) => ns.type === "user") && setgroupsDenied(),
       rootfs,
       bundle,
       joined,
@@ -137,7 +150,7 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
       noNewKeyring: opts.noNewKeyring ?? false,
       consoleFd,
       id: opts.id,
-      cgroupBinds: cgroup.binds(),
+      cgroupBinds: cgroupBinds ?? cgroup.binds(),
       isDirectory,
       home: homeOf(rootfs, spec.process?.user?.uid ?? 0),
       rootfsParentMount: spec.linux?.rootfsPropagation ? parentMountOf(realpathSync(rootfs)) : undefined,

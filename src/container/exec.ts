@@ -20,6 +20,7 @@ import { homeOf } from "./passwd";
 import { launch } from "./launch";
 import { deriveStatus } from "./status";
 import type { ContainerRecord, Store } from "./store";
+import { setgroupsDenied } from "./rootless";
 import { SignalForwarder, supervise, Terminal } from "./supervise";
 import { guard } from "./transitions";
 import { Undo } from "./undo";
@@ -90,6 +91,7 @@ export async function execInContainer(store: Store, id: string, opts: ExecOption
       joinCgroupLast: paused,
       cgroupTaskFds: join?.taskFds,
       privileged: process.geteuid?.() === 0,
+      setgroupsDenied: setgroupsDenied(record.namespaces.includes("user") ? record.pid : "self"),
       // A record from before resources were kept says nothing: then the child does not share memory.
       memoryLimited: record.resources === undefined ? undefined : limitsMemory(record.resources),
       memoryPolicy: record.memoryPolicy,

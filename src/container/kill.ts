@@ -4,6 +4,8 @@ import { cgroupManagerFromPaths } from "../cgroups/manager";
 import { BuncError } from "../errors";
 import { debug } from "../debug";
 import { openProcess, sendSignal } from "../linux/pidfd";
+import { rawSyscall, SYS } from "../linux/libc";
+import { namespacePids } from "./rootless";
 import { deriveStatus } from "./status";
 import type { Store } from "./store";
 import { guard } from "./transitions";
@@ -17,6 +19,11 @@ export function killContainer(store: Store, id: string, signal: number, all = fa
   debug.log?.(`sending signal ${signal} to ${all ? `every process of ${id}` : `pid ${record!.pid} of ${id}`}`);
   if (all) {
     // Every process in the container's cgroup (runc kill --all).
+    if (Object.keys(record!.cgroupPaths).length === 0 && record!.ownPidNamespace) {
+      // A rootless container without a cgroup: its PID namespace (see namespacePids).
+      for (const pid of namespacePids(record!.pid)) rawSyscall(SYS.kill, pid, signal);
+      return;
+    }
     cgroupManagerFromPaths(record!.cgroupPaths).signalAll(signal);
     return;
   }

@@ -1,6 +1,7 @@
 /** ps: the processes in a container's cgroup, as host pids or as the host's `ps` table filtered to them (runc ps). */
 import { cgroupManagerFromPaths } from "../cgroups/manager";
 import { BuncError } from "../errors";
+import { namespacePids } from "./rootless";
 import { deriveStatus } from "./status";
 import type { Store } from "./store";
 
@@ -9,6 +10,7 @@ export function containerPids(store: Store, id: string): number[] {
   const record = store.load(id);
   const status = deriveStatus(record, store.dir(id));
   if (!record || status === "creating") throw new BuncError(`cannot list processes of container ${id}: it is ${status}`, { code: "STATE" });
+  if (Object.keys(record.cgroupPaths).length === 0 && record.ownPidNamespace) return namespacePids(record.pid);
   return cgroupManagerFromPaths(record.cgroupPaths).pids();
 }
 

@@ -85,9 +85,9 @@ export class Store {
   /** Make ROOT/ID; it is how create claims an id, so an existing one is an error. */
   claim(id: string): string {
     validateId(id);
-    mkdirSync(this.root, { recursive: true, mode: 0o700 });
     const dir = this.dir(id);
     try {
+      mkdirSync(this.root, { recursive: true, mode: 0o700 });
       mkdirSync(dir, { mode: 0o711 });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new BuncError(`container with given ID already exists: ${id}`, { code: "EEXIST" });
@@ -158,8 +158,11 @@ export class Store {
         .filter((d) => d.isDirectory())
         .map((d) => d.name)
         .sort();
-    } catch {
-      return [];
+    } catch (e) {
+      // No root yet: no containers. One this user cannot read is an error, as runc's list.
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+      // Node's "EACCES: permission denied, scandir '…'" says the path twice: runc's "open ROOT: permission denied".
+      throw new BuncError(`open ${this.root}: ${(e as Error).message.replace(/^E\w+: ([^,]+), .*$/s, "$1")}`, { code: "STATE", cause: e });
     }
   }
 }

@@ -25,7 +25,10 @@ export function writeProcFiles(pid: number, steps: readonly MapStep[]): void {
 /** newuidmap/newgidmap PID inside outside count …, found in PATH (as runc's --uidmap-path default). */
 function runMapTool(tool: string, pid: number, args: readonly string[]): void {
   const path = Bun.which(tool);
-  if (!path) throw new BuncError(`${tool} is needed to map these ids without root: install the uidmap package`, { code: "ENOENT" });
+  if (!path) throw new BuncError(`${tool} is needed to map these ids without root and is not in PATH: install the uidmap package`, { code: "ENOENT" });
   const r = Bun.spawnSync([path, String(pid), ...args], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
-  if (r.exitCode !== 0) throw new BuncError(`${tool} ${pid} ${args.join(" ")}: ${r.stderr.toString().trim() || `exit status ${r.exitCode}`}`, { code: "EPERM" });
+  // newuidmap(1) allows only the ranges subuid(5)/subgid(5) grant the caller.
+  const file = tool === "newuidmap" ? "/etc/subuid" : "/etc/subgid";
+  if (r.exitCode !== 0)
+    throw new BuncError(`${tool} ${pid} ${args.join(" ")}: ${r.stderr.toString().trim() || `exit status ${r.exitCode}`} (${file} must grant this user every host id the config maps)`, { code: "EPERM" });
 }

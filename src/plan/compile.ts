@@ -33,6 +33,10 @@ export interface CgroupBind {
 
 export interface CompileInput {
   spec: Spec;
+  /** bunc itself runs in a user namespace other than the initial one (rootless podman's): devices are bound, as runc. */
+  inUserns?: boolean;
+  /** setgroups(2) is denied in the user namespace the process ends in (see ProcessContext). */
+  setgroupsDenied?: boolean;
   /** Absolute path of the rootfs on the host. */
   rootfs: string;
   /** Absolute path of the bundle: relative bind sources are relative to it. */
@@ -241,7 +245,7 @@ function compileRootfs(input: CompileInput, add: Add, hostMounts: boolean): void
 
   const devBound = mounts.some((m) => cleanPath(m.destination) === "/dev" && (m.type === "bind" || parseMountOptions(m.options).bind));
   if (!devBound) {
-    const newUser = (linux.namespaces ?? []).some((ns) => ns.type === "user");
+    const newUser = (linux.namespaces ?? []).some((ns) => ns.type === "user") || input.inUserns === true;
     for (const d of [...defaultDevices(), ...(linux.devices ?? [])]) {
       if (newUser) {
         // mknod(2) is refused in a user namespace: bind the host's node instead, as runc does.
@@ -421,6 +425,8 @@ function compileIdentityAndProcess(input: CompileInput, add: Add, warnings: stri
     warnings,
     startHooks,
     memoryPolicy: linux.memoryPolicy ? memoryPolicyStep(linux.memoryPolicy) : undefined,
+    rootlessEUID: !(input.mapWriter ?? ROOT).privileged,
+    setgroupsDenied: input.setgroupsDenied,
   }, add);
 }
 

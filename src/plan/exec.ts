@@ -33,6 +33,8 @@ export interface ExecInput {
   cgroupTaskFds?: readonly number[];
   /** The runtime runs as root (see share-memory.ts). */
   privileged: boolean;
+  /** setgroups(2) is denied in the container's user namespace (see ProcessContext). */
+  setgroupsDenied?: boolean;
   /** The container's cgroup has a memory limit (see share-memory.ts); unknown counts as limited. */
   memoryLimited?: boolean;
   /** The container's linux.memoryPolicy: runc applies it to exec'd processes too. */
@@ -67,7 +69,7 @@ export function compileExec(input: ExecInput): SetupPlan {
     add(Op.CONSOLE, "set up the console", { fd: input.consoleFd, n: [size?.height ?? 0, size?.width ?? 0, 0] });
   }
   const warnings: string[] = [];
-  compileProcess(input.process, { home: input.home, preserveFds: input.preserveFds, seccomp: input.seccomp, lastCap: input.lastCap, warnings, joinCgroupLast: input.joinCgroupLast, memoryPolicy: input.memoryPolicy ? memoryPolicyStep(input.memoryPolicy) : undefined }, add);
+  compileProcess(input.process, { home: input.home, preserveFds: input.preserveFds, seccomp: input.seccomp, lastCap: input.lastCap, warnings, joinCgroupLast: input.joinCgroupLast, rootlessEUID: !input.privileged, setgroupsDenied: input.setgroupsDenied, memoryPolicy: input.memoryPolicy ? memoryPolicyStep(input.memoryPolicy) : undefined }, add);
   const shared = shareMemory({
     execsAtOnce: !input.joinCgroupLast,
     namespaces: input.namespaces,

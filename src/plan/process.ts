@@ -37,6 +37,10 @@ export interface ProcessContext {
    * --ignore-paused: in a frozen cgroup the process stops where it joins.
    */
   joinCgroupLast?: boolean;
+  /** A non-root bunc: no setgroups(2), as runc's setupUser (a user namespace's setgroups may be "deny"). */
+  rootlessEUID?: boolean;
+  /** /proc/PID/setgroups of the process's user namespace is "deny": no setgroups(2) either (runc's allowSupGroups). */
+  setgroupsDenied?: boolean;
 }
 
 export interface CompiledSeccomp {
@@ -74,7 +78,9 @@ export function compileProcess(proc: Process, ctx: ProcessContext, add: Add): vo
   if (ctx.seccomp && !proc.noNewPrivileges) addSeccomp(ctx.seccomp, add);
   add(Op.CAPBSET, "drop bounding capabilities", { n: [mask("bounding")] });
   add(Op.KEEPCAPS, "keep capabilities across setuid", { n: [1] });
-  add(Op.SETGROUPS, "setgroups", { n: [{ u32: user.additionalGids ?? [] }, (user.additionalGids ?? []).length] });
+  if (ctx.rootlessEUID && user.additionalGids?.length)
+    throw new BuncError("config.json: process.user.additionalGids: cannot set any additional groups in a rootless container", { code: "CONFIG" });
+  if (!ctx.rootlessEUID && !ctx.setgroupsDenied) add(Op.SETGROUPS, "setgroups", { n: [{ u32: user.additionalGids ?? [] }, (user.additionalGids ?? []).length] });
   add(Op.SETRESGID, `set gid ${user.gid}`, { n: [user.gid] });
   add(Op.SETRESUID, `set uid ${user.uid}`, { n: [user.uid] });
   add(Op.KEEPCAPS, "clear keep-capabilities", { n: [0] });
