@@ -88,8 +88,10 @@ describe.skipIf(!!skip)("rootless: an unprivileged user runs containers as with 
     rmSync(path.join(b, "config.json"));
     expect(as(["runc", "spec", "--rootless"], { cwd: b }).code).toBe(0);
     const theirs = JSON.parse(readFileSync(path.join(b, "config.json"), "utf8"));
+    // bunc writes the spec version it implements (1.3.0, as --version says), runc 1.1 its 1.0.2-dev.
     for (const c of [ours, theirs]) {
       delete c.hostname;
+      delete c.ociVersion;
       c.process.terminal = false;
       c.process.args = ["true"];
     }
