@@ -6,6 +6,8 @@
  * delete -f) all succeed and leave nothing behind.
  */
 import { afterAll, describe, expect, test } from "bun:test";
+import { closeSync, openSync, readFileSync } from "node:fs";
+import { posix as path } from "node:path";
 import { BUNC, integrationSkipReason, Sandbox } from "../harness";
 import { leftovers, waitStatus } from "./cli-helpers";
 
@@ -17,10 +19,21 @@ describe.skipIf(!!skip)("ten at once", () => {
   const sb = new Sandbox();
   afterAll(() => sb.cleanup());
 
-  /** N copies of a bunc command, started together; their exit codes and stderr. */
+  let outputs = 0;
+  /**
+   * N copies of a bunc command, started together; their exit codes and stderr. stderr goes
+   * to a file, not a pipe: the container a create makes inherits it and holds it open.
+   */
   async function together(args: string[][]): Promise<{ code: number; stderr: string }[]> {
-    const procs = args.map((a) => Bun.spawn([BUNC, "--root", sb.root, ...a], { stdin: "ignore", stdout: "ignore", stderr: "pipe" }));
-    return Promise.all(procs.map(async (p) => ({ code: await p.exited, stderr: await new Response(p.stderr).text() })));
+    const files = args.map(() => path.join(sb.dir, `stderr-${++outputs}`));
+    const fds = files.map((f) => openSync(f, "w"));
+    try {
+      const procs = args.map((a, i) => Bun.spawn([BUNC, "--root", sb.root, ...a], { stdin: "ignore", stdout: "ignore", stderr: fds[i]! }));
+      const codes = await Promise.all(procs.map((p) => p.exited));
+      return codes.map((code, i) => ({ code, stderr: readFileSync(files[i]!, "utf8") }));
+    } finally {
+      for (const fd of fds) closeSync(fd);
+    }
   }
 
   /** Exactly one exit 0; every other one failed with exactly one "bunc: …" line. */
