@@ -5,7 +5,7 @@
  * config in a temp dir) and a private containerd daemon, and the side-by-side
  * table of what each scenario did with bunc and with runc.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { posix as path } from "node:path";
 import { makeBundle } from "../../scripts/rootfs";
@@ -102,12 +102,25 @@ export class Podman {
     if (r.code !== 0) throw new Error(`podman save failed: ${r.stderr}`);
   }
 
-  /** Remove every container and image, the storage and the temp dir. */
+  /** /sys/fs/cgroup's entries before podman ran (see cleanup). */
+  private readonly cgroupEntries = new Set(readdirSync("/sys/fs/cgroup"));
+
+  /**
+   * Remove every container and image, the storage and the temp dir — and the plain
+   * directories podman's cgroupfs manager makes on this hybrid host's /sys/fs/cgroup
+   * tmpfs for controllers that are not mounted there (hugetlb, net_cls, net_prio,
+   * perf_event, each holding libpod_parent/conmon): other tests would take them for
+   * cgroup hierarchies.
+   */
   cleanup(): void {
     this.run(undefined, ["rm", "-af", "-t", "0"]);
     this.run(undefined, ["system", "reset", "-f"], { timeoutMs: 120_000 });
     unmountBelow(this.dir);
     rmSync(this.dir, { recursive: true, force: true });
+    for (const entry of readdirSync("/sys/fs/cgroup")) {
+      const dir = path.join("/sys/fs/cgroup", entry);
+      if (!this.cgroupEntries.has(entry) && sh(["mountpoint", "-q", dir]).code !== 0) rmSync(dir, { recursive: true, force: true });
+    }
   }
 }
 

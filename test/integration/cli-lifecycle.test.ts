@@ -378,4 +378,21 @@ describe.skipIf(!!skip)("lifecycle verbs", () => {
       expect(leftovers(sb, id, bundle)).toEqual([]);
     });
   });
+
+  describe("checkpoint", () => {
+    test("--parent-path absolute or missing: refused before criu runs, naming --parent-path, as runc (checkpoint.bats)", () => {
+      const id = sb.id();
+      const bundle = sb.bundle(["sleep", "60"]);
+      expect(sb.bunc(["run", "-d", "-b", bundle, id]).code).toBe(0);
+      const cwd = sb.dir;
+      const abs = sb.bunc(["checkpoint", "--parent-path", path.join(cwd, "parent-dir"), "--work-path", "./work-dir", "--image-path", "./image-dir", id], { cwd });
+      expect(expectOneError(abs, 1)).toBe("bunc: --parent-path must be relative");
+      const missing = sb.bunc(["checkpoint", "--parent-path", "./parent-dir", "--work-path", "./work-dir", "--image-path", "./image-dir", id], { cwd });
+      expect(expectOneError(missing, 1)).toBe(`bunc: invalid --parent-path: ${cwd}/image-dir/parent-dir: no such file or directory`);
+      // The container was not touched.
+      expect(sb.state(id).status).toBe("running");
+      expect(sb.bunc(["delete", "-f", id]).code).toBe(0);
+      expect(leftovers(sb, id, bundle)).toEqual([]);
+    });
+  });
 });
