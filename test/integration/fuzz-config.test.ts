@@ -23,7 +23,7 @@ import { posix as path } from "node:path";
 import fc from "fast-check";
 import { integrationSkipReason, Sandbox } from "../harness";
 import { processesOf } from "./cli-helpers";
-import { added, snapshot } from "./host-snapshot";
+import { added, snapshot } from "../../scripts/_soak/host";
 
 const skip = integrationSkipReason();
 if (skip) console.warn(`skipping the config fuzzer: ${skip}`);
