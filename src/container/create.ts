@@ -129,6 +129,7 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
       noPivot: opts.noPivot ?? false,
       noNewKeyring: opts.noNewKeyring ?? false,
       consoleFd,
+      consoleRelayed: opts.consoleFd !== undefined,
       id: opts.id,
       cgroupBinds: cgroup.binds(),
       isDirectory,

@@ -173,6 +173,8 @@ function stepError(op: Operation | undefined, errno: number): BuncError {
     return new BuncError(`${what.replace(/^run /, "")} failed: ${how}`, { code: "HOOK" });
   }
   if (op?.code === Op.HOOK && errno === 110) return new BuncError(`${what.replace(/^run /, "")} failed: timed out`, { code: "HOOK", errno });
+  if (op?.code === Op.VERIFY_CWD)
+    return new BuncError(`unable to start container process: current working directory is outside of container mount namespace root -- possible container breakout detected (${what})`, { code: "ESETUP", errno });
   if (what.startsWith("exec: ") && errno === 2)
     return new BuncError(`unable to start container process: ${what}: executable file not found in $PATH`, { code: "ENOENT", errno });
   return new BuncError(`unable to start container process: ${what}: ${errnoText(errno)}`, { code: "ESETUP", errno });

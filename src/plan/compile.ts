@@ -53,6 +53,8 @@ export interface CompileInput {
   noNewKeyring: boolean;
   /** With process.terminal: the socket that receives the pty master. */
   consoleFd?: number;
+  /** bunc itself relays the terminal (run in the foreground): ONLCR is cleared, as runc's tty does. */
+  consoleRelayed?: boolean;
   /** Open v1 "tasks" files the child writes "0" to, first of all (src/cgroups/join.ts). */
   cgroupTaskFds?: readonly number[];
   /** The mount holding the rootfs (read from mountinfo when rootfsPropagation is set). */
@@ -256,7 +258,7 @@ function compileRootfs(input: CompileInput, add: Add): void {
   if (spec.process?.terminal) {
     if (input.consoleFd === undefined) throw new BuncError("process.terminal needs a console socket (--console-socket) when bunc does not stay attached", { code: "EINVAL" });
     const size = spec.process.consoleSize;
-    add(Op.CONSOLE, "set up the console", { fd: input.consoleFd, n: [size?.height ?? 0, size?.width ?? 0, 1] });
+    add(Op.CONSOLE, "set up the console", { fd: input.consoleFd, n: [size?.height ?? 0, size?.width ?? 0, 1, input.consoleRelayed ? 1 : 0] });
   }
 }
 

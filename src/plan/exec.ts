@@ -24,6 +24,8 @@ export interface ExecInput {
   preserveFds: number;
   /** With process.terminal: the socket that receives the pty master. */
   consoleFd?: number;
+  /** bunc itself relays the terminal (exec in the foreground): ONLCR is cleared, as runc's tty does. */
+  consoleRelayed?: boolean;
   home: string;
   seccomp?: CompiledSeccomp;
   lastCap?: number;
@@ -64,7 +66,7 @@ export function compileExec(input: ExecInput): SetupPlan {
   if (input.process.terminal) {
     if (input.consoleFd === undefined) throw new BuncError("exec with a terminal needs a console socket (--console-socket) when bunc does not stay attached", { code: "EINVAL" });
     const size = input.process.consoleSize;
-    add(Op.CONSOLE, "set up the console", { fd: input.consoleFd, n: [size?.height ?? 0, size?.width ?? 0, 0] });
+    add(Op.CONSOLE, "set up the console", { fd: input.consoleFd, n: [size?.height ?? 0, size?.width ?? 0, 0, input.consoleRelayed ? 1 : 0] });
   }
   const warnings: string[] = [];
   compileProcess(input.process, { home: input.home, preserveFds: input.preserveFds, seccomp: input.seccomp, lastCap: input.lastCap, warnings, joinCgroupLast: input.joinCgroupLast, memoryPolicy: input.memoryPolicy ? memoryPolicyStep(input.memoryPolicy) : undefined }, add);
