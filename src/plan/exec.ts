@@ -63,6 +63,12 @@ export function compileExec(input: ExecInput): SetupPlan {
   // A PID or time namespace applies to children only (pid_namespaces(7), time_namespaces(7)).
   if (input.namespaces.includes("pid") || input.namespaces.includes("time")) add(Op.FORK, "fork into the container's namespaces");
   add(Op.PDEATHSIG, "set the parent-death signal", { n: [SIGKILL] });
+  // Host root is unmapped in the container's user namespace: become its root (as runc's
+  // nsexec), so that what the process creates from here on, its pty first, is owned inside it.
+  if (input.namespaces.includes("user")) {
+    add(Op.SETRESGID, "become gid 0 in the user namespace", { n: [0] });
+    add(Op.SETRESUID, "become uid 0 in the user namespace", { n: [0] });
+  }
   if (input.process.terminal) {
     if (input.consoleFd === undefined) throw new BuncError("exec with a terminal needs a console socket (--console-socket) when bunc does not stay attached", { code: "EINVAL" });
     const size = input.process.consoleSize;

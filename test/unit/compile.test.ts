@@ -822,3 +822,21 @@ describe("compileExec: sharing bunc's memory until execve", () => {
   });
   test("not into a user namespace", () => expect(exec({ namespaces: ["user", "mount", "pid"] })).toBe(false));
 });
+
+describe("compileExec: the terminal", () => {
+  const ops = (over: Partial<Parameters<typeof compileExec>[0]> = {}) =>
+    compileExec({ process: { args: ["sh"], cwd: "/", terminal: true } as any, pidfd: 9, namespaces: ["mount", "pid"], preserveFds: 0, consoleFd: 7, home: "/", privileged: true, ...over }).ops;
+  test("into a user namespace, the child becomes its root before it opens the pty (owned inside, then given to the user)", () => {
+    const o = ops({ namespaces: ["user", "mount", "pid"] });
+    const console = o.findIndex((x) => x.code === Op.CONSOLE);
+    const root = o.findIndex((x) => x.code === Op.SETRESUID);
+    expect(nums(o[root]!)).toEqual(big(0));
+    expect(root).toBeGreaterThan(o.findIndex((x) => x.code === Op.SETNS));
+    expect(root).toBeLessThan(console);
+    expect(ops().filter((x) => x.code === Op.SETRESUID)).toHaveLength(1);
+  });
+  test("ONLCR is cleared only when bunc relays the terminal", () => {
+    expect(ops().find((x) => x.code === Op.CONSOLE)!.n).toEqual([0, 0, 0, 0]);
+    expect(ops({ consoleRelayed: true }).find((x) => x.code === Op.CONSOLE)!.n).toEqual([0, 0, 0, 1]);
+  });
+});
