@@ -41,6 +41,11 @@ typedef long i64;
 #define SYS_read 0
 #define SYS_write 1
 #define SYS_close 3
+#define SYS_fstat 5
+#define SYS_fchown 93
+#define SYS_getcwd 79
+#define SYS_kill 62
+#define SYS_clone 56
 #define SYS_rt_sigaction 13
 #define SYS_rt_sigprocmask 14
 #define SYS_dup3 292
@@ -142,7 +147,12 @@ typedef long i64;
 #define ENOENT 2
 #define EEXIST 17
 #define EINVAL 22
+#define EXDEV 18
 #define EPERM 1
+#define ENOSYS 38
+#define EACCES 13
+#define EROFS 30
+#define EBADF 9
 #define P_PIDFD 3
 #define WEXITED 4
 #define WNOHANG 1
@@ -168,7 +178,7 @@ enum {
   OP_SETDOMAINNAME,    /* s0 */
   OP_WRITE_FILE,       /* s0 absolute path, s1 content */
   OP_SETRLIMIT,        /* n0 resource, n1 soft, n2 hard */
-  OP_CHDIR,            /* s0 */
+  OP_CHDIR,            /* s0; n0: CHDIR_MUST, CHDIR_EARLY (refused: retried by CHDIR_LATE) or CHDIR_LATE */
   OP_UMASK,            /* n0 */
   OP_SETGROUPS,        /* n0: offset of a u32 array, n1: count */
   OP_SETRESGID,        /* n0 */
@@ -189,7 +199,7 @@ enum {
   OP_ROOT_RDONLY,      /* make the root's own mount read-only (not its submounts) */
   OP_KEYRING,          /* s0: name of a new session keyring to join */
   OP_MKDIR,            /* s1: directory in root to create (with its parents) */
-  OP_CONSOLE,          /* fd: console socket; n0 rows, n1 columns, n2 bind it on /dev/console: make a pty, send its master, make it our terminal */
+  OP_CONSOLE,          /* fd: console socket; n0 rows, n1 columns, n2 bind it on /dev/console, n3 clear ONLCR: make a pty, send its master, make it our terminal */
   OP_HOOK,             /* s0 path, s1/s2 head and tail of the message for stderr on failure; fd: state (stdin); n0 argv, n1 envp tables, n2 timeout (s, 0: none), n3 signal texts (1..) */
   OP_SYSCTL,           /* s0 path under the container's /proc ("sys/..."), s1 value */
   OP_PERSONALITY,      /* n0 persona */
@@ -202,6 +212,8 @@ enum {
   OP_LSM_ATTR,         /* s0 attr file under /proc/thread-self ("attr/exec"), s1 fallback or NULL, s2 value */
   OP_MEMPOLICY,        /* n0 mode | flags, n1 offset of the node mask (0: none), n2 maxnode */
   OP_SETXATTR,         /* s1 path in the root (must exist), s2 attribute name, s3 value */
+  OP_STDIO_OWNER = 60, /* n0 uid: chown stdio (not /dev/null) to it, keeping the group */
+  OP_VERIFY_CWD = 61,  /* fail unless getcwd(2) sees the cwd inside the root */
   OP_HIDE_MOUNT = 70,  /* s0 absolute path of a mount outside the root: detach it, or cover it with a tmpfs */
 };
 
@@ -230,6 +242,8 @@ static long root_fd = AT_FDCWD;
 static long sync_sock = -1;
 static i32 op_index;
 static const char *exec_path;
+/* CHDIR_EARLY was refused (EACCES/EPERM): CHDIR_LATE tries again as the container's user. */
+static long cwd_pending;
 
 /* One system call; returns its result or -errno (the kernel's own convention). */
 static long sys(long n, long a, long b, long c, long d, long e, long f)
@@ -545,12 +559,23 @@ static long do_bind(const char *src, const char *target, u64 how, u64 set, u64 c
   return r;
 }
 
+/* struct stat of x86_64 fstat(2), the fields read here. */
+struct kstat { u64 dev; u64 ino; u64 nlink; u32 mode; u32 uid; u32 gid; u32 pad; u64 rdev; u64 rest[12]; };
+
+/*
+ * The type of fd's file. It runs after the seccomp filter is loaded (the
+ * program lookup), and profiles older than statx(2) (Linux 4.11) refuse it:
+ * fstat(2), which every profile allows, answers for an O_PATH fd too.
+ */
 static long file_type(long fd)
 {
   u8 stx[256];
+  struct kstat st;
   long r = SYS5(SYS_statx, fd, "", AT_EMPTY_PATH, STATX_TYPE, stx);
-  if (r < 0) return r;
-  return *(u16 *)(stx + 28) & S_IFMT;
+  if (r == 0) return *(u16 *)(stx + 28) & S_IFMT;
+  if (r != -ENOSYS && r != -EPERM) return r;
+  r = SYS2(SYS_fstat, fd, &st);
+  return r < 0 ? r : (long)(st.mode & S_IFMT);
 }
 
 /* maskedPaths: hide a file behind /dev/null, a directory behind an empty read-only tmpfs. */
@@ -736,6 +761,18 @@ static long do_ambient(u64 set)
   return r;
 }
 
+/*
+ * access(path, X_OK) after the seccomp filter is loaded: a profile that
+ * refuses faccessat(2) may allow faccessat2(2) (Linux 5.8); refused both,
+ * execve(2) is left to decide.
+ */
+static long executable(const char *path)
+{
+  long r = SYS4(SYS_faccessat, AT_FDCWD, path, X_OK, 0);
+  if (r == -ENOSYS || r == -EPERM) r = SYS4(439 /* faccessat2 */, AT_FDCWD, path, X_OK, 0);
+  return r == -ENOSYS || r == -EPERM ? 0 : r;
+}
+
 /* Find the program as execvp(3) would, but report "not found" before start. */
 static long do_lookup(char **candidates)
 {
@@ -745,7 +782,7 @@ static long do_lookup(char **candidates)
     if (fd < 0) { if (r == -ENOENT) r = fd; continue; }
     if (file_type(fd) != S_IFREG) { SYS1(SYS_close, fd); r = -13; continue; } /* EACCES, as execve */
     SYS1(SYS_close, fd);
-    r = SYS4(SYS_faccessat, AT_FDCWD, candidates[i], X_OK, 0);
+    r = executable(candidates[i]);
     if (r == 0) { exec_path = candidates[i]; return 0; }
   }
   return r;
@@ -760,6 +797,38 @@ static long do_fifo_wait(long dirfd, const char *name)
   return r;
 }
 
+static long is_procfs(long fd);
+
+/*
+ * Mark every fd from first on close-on-exec by listing /proc/self/fd, as
+ * runc's CloseExecFrom: for when close_range(2) is refused (a seccomp
+ * profile older than Linux 5.9, or a kernel before 5.11's CLOSE_RANGE_CLOEXEC).
+ * The listing must come from a real procfs, or an fd could be missed.
+ */
+static long cloexec_listed(long first)
+{
+  char ents[2048];
+  long dir, n, off, fd, k, r = 0;
+  dir = SYS4(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  if (dir < 0) return dir;
+  r = is_procfs(dir);
+  while (r == 0 && (n = SYS3(SYS_getdents64, dir, ents, sizeof ents)) != 0) {
+    if (n < 0) { r = n; break; }
+    for (off = 0; off < n; off += ((struct dirent64 *)(ents + off))->reclen) {
+      const char *name = ((struct dirent64 *)(ents + off))->name;
+      if (name[0] < '0' || name[0] > '9') continue;
+      for (fd = 0, k = 0; name[k] >= '0' && name[k] <= '9'; k++) fd = fd * 10 + (name[k] - '0');
+      if (fd < first || fd == dir) continue;
+      r = SYS3(SYS_fcntl, fd, F_SETFD, 1 /* FD_CLOEXEC */);
+      if (r == -EBADF) r = 0; /* closed since it was listed */
+      if (r < 0) break;
+    }
+  }
+  SYS1(SYS_close, dir);
+  return r;
+}
+
+/* fds 3..first-1 are passed on (--preserve-fds); no fd from first on reaches execve (CVE-2024-21626). */
 static long do_close_fds(long first)
 {
   long fd, r;
@@ -767,7 +836,62 @@ static long do_close_fds(long first)
     r = SYS3(SYS_fcntl, fd, F_SETFD, 0);
     if (r < 0) return r;
   }
-  return SYS3(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC);
+  r = SYS3(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC);
+  if (r == -ENOSYS || r == -EPERM || r == -EINVAL) r = cloexec_listed(first);
+  return r;
+}
+
+/*
+ * Stdio belongs to the container's user (runc's fixStdioPermissions): a
+ * non-root process can then reopen /dev/stdout or its pty. Only the owner
+ * changes (a devpts gid= mount option decides the group); /dev/null (1:3)
+ * is left alone. EINVAL (the group is not mapped in the user namespace),
+ * EPERM (the owner is not) and EROFS leave an fd as it is, as runc does.
+ */
+static long do_stdio_owner(u64 uid)
+{
+  struct kstat st;
+  long fd, r;
+  for (fd = 0; fd < 3; fd++) {
+    r = SYS2(SYS_fstat, fd, &st);
+    if (r == -EBADF) continue;
+    if (r < 0) return r;
+    if (st.uid == (u32)uid || ((st.mode & S_IFMT) == 0020000 && st.rdev == 0x103)) continue;
+    r = SYS3(SYS_fchown, fd, uid, st.gid);
+    if (r < 0 && r != -EINVAL && r != -EPERM && r != -EROFS) return r;
+  }
+  return 0;
+}
+
+/*
+ * The cwd must be inside the container's root: getcwd(2) says
+ * "(unreachable)..." for a directory outside it, such as one reached
+ * through /proc/self/fd/N of an fd the runtime still holds (CVE-2024-21626).
+ */
+static long do_verify_cwd(void)
+{
+  char buf[4096];
+  long r = SYS2(SYS_getcwd, buf, sizeof buf);
+  if (r < 0) return r;
+  return buf[0] == '/' ? 0 : -EXDEV;
+}
+
+enum { CHDIR_MUST = 0, CHDIR_EARLY = 1, CHDIR_LATE = 2 };
+
+/*
+ * As runc's finalizeNamespace: the cwd is entered while still root (a
+ * directory only root may search works for any user), and only if root is
+ * refused (a directory of the user's that root cannot search, in a user
+ * namespace) again once the user is set.
+ */
+static long do_chdir(const char *path, u64 when)
+{
+  long r;
+  if (when == CHDIR_LATE && !cwd_pending) return 0;
+  r = SYS1(SYS_chdir, path);
+  if (when == CHDIR_EARLY && (r == -EACCES || r == -EPERM)) { cwd_pending = 1; return 0; }
+  if (r == 0) cwd_pending = 0;
+  return r;
 }
 
 /* Signal handlers are Bun's until execve; SIG_IGN would survive it (execve(2)). */
@@ -813,11 +937,12 @@ static long send_fd(long sock, long fd, const char *name)
  * /dev/console. TIOCGPTPEER opens the slave from the master without a path
  * lookup (ioctl_tty(2)).
  */
-static long do_console(long sock, u64 rows, u64 cols, u64 bind_console)
+static long do_console(long sock, u64 rows, u64 cols, u64 bind_console, u64 clear_onlcr)
 {
   char p[64];
   i32 zero = 0;
   u16 ws[4];
+  u32 termios[9]; /* struct termios of TCGETS: c_iflag, c_oflag, c_cflag, c_lflag, c_line and c_cc[19] */
   long master, slave, r, fd;
   master = SYS4(SYS_openat, AT_FDCWD, "/dev/ptmx", 2 /* O_RDWR */ | 0400 /* O_NOCTTY */ | O_CLOEXEC, 0);
   if (master < 0) return master;
@@ -827,6 +952,13 @@ static long do_console(long sock, u64 rows, u64 cols, u64 bind_console)
   if (rows || cols) {
     ws[0] = (u16)rows; ws[1] = (u16)cols; ws[2] = 0; ws[3] = 0;
     SYS3(SYS_ioctl, slave, 0x5414 /* TIOCSWINSZ */, ws);
+  }
+  /* bunc itself relays this terminal (run/exec in the foreground): no "\r\n" for
+   * "\n" on the way out, as runc's tty does (console.ClearONLCR). A console
+   * socket's receiver decides for itself. */
+  if (clear_onlcr && SYS3(SYS_ioctl, slave, 0x5401 /* TCGETS */, termios) == 0) {
+    termios[1] &= ~04U; /* ONLCR */
+    SYS3(SYS_ioctl, slave, 0x5402 /* TCSETS */, termios);
   }
   r = send_fd(sock, master, "/dev/ptmx");
   SYS1(SYS_close, master);
@@ -883,21 +1015,27 @@ static long do_hook(const char *path, const char *fail, const char *fail_tail, c
   struct { i32 fd; short events; short revents; } pfd;
   struct { i64 sec; i64 nsec; } ts;
   i32 pidfd = -1, info[32];
-  long pid, r, i;
-  r = SYS4(SYS_faccessat, AT_FDCWD, path, X_OK, 0);
+  long pid, r, i, status;
+  r = executable(path);
   if (r < 0) goto failed;
   for (i = 0; i < (long)(sizeof args / 8); i++) ((u64 *)&args)[i] = 0;
   args.flags = CLONE_PIDFD; args.pidfd = (u64)&pidfd; args.exit_signal = SIGCHLD;
   pid = SYS2(SYS_clone3, &args, sizeof args);
+  /* The seccomp filter is loaded by now, and Docker's and podman's profiles
+   * refuse clone3(2) with ENOSYS (others, older, with EPERM): clone(2) with
+   * CLONE_PIDFD (Linux 5.2) writes the pidfd through its parent_tid argument. */
+  if (pid == -ENOSYS || pid == -EPERM) pid = SYS5(SYS_clone, CLONE_PIDFD | SIGCHLD, 0, &pidfd, 0, 0);
   if (pid < 0) { r = pid; goto failed; }
   if (pid == 0) {
     SYS3(SYS_lseek, state_fd, 0, 0);
-    if (SYS3(SYS_dup3, state_fd, 0, 0) < 0) SYS1(SYS_exit_group, 126);
+    r = SYS3(SYS_dup3, state_fd, 0, 0);
+    if (r == -ENOSYS || r == -EPERM) r = SYS2(33 /* dup2 */, state_fd, 0);
+    if (r < 0) SYS1(SYS_exit_group, 126);
     /* Before pivot_root (createContainer) the hook's cwd is the container's root, as
        config.md says and runc does (rootfs_linux.go chdirs there first); after it,
        root_fd is gone and the process's cwd is already inside the new root. */
     if (root_fd != AT_FDCWD && SYS1(SYS_fchdir, root_fd) < 0) SYS1(SYS_exit_group, 126);
-    SYS3(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+    if (do_close_fds(3) < 0) SYS1(SYS_exit_group, 126);
     SYS2(SYS_prctl, PR_SET_PDEATHSIG, 9);
     reset_signals();
     SYS3(SYS_execve, path, argv, envp);
@@ -906,13 +1044,23 @@ static long do_hook(const char *path, const char *fail, const char *fail_tail, c
   pfd.fd = pidfd; pfd.events = POLLIN; pfd.revents = 0;
   ts.sec = (i64)timeout; ts.nsec = 0;
   do r = SYS5(SYS_ppoll, &pfd, 1, timeout ? (long)&ts : 0, 0, 8); while (r == -EINTR);
-  if (r == 0) { SYS4(SYS_pidfd_send_signal, pidfd, 9, 0, 0); r = -110; /* ETIMEDOUT */ }
-  for (i = 0; i < 32; i++) info[i] = 0;
-  if (SYS5(SYS_waitid, P_PIDFD, pidfd, info, WEXITED, 0) == 0 && r >= 0) {
-    /* si_code at [2], si_status at [6] */
-    if (info[2] == 1 /* CLD_EXITED */) r = info[6] ? -(HOOK_STATUS | ((info[6] & 0xff) << 8)) : 0;
-    else r = -(HOOK_STATUS | (info[6] & 0x7f));
+  /* Each wait has an older twin for profiles that refuse the newer call. */
+  if (r == -ENOSYS || r == -EPERM) do r = SYS3(7 /* poll */, &pfd, 1, timeout ? (long)timeout * 1000 : -1); while (r == -EINTR);
+  if (r == 0) {
+    /* Profiles older than pidfd_send_signal(2) refuse it; the unreaped child's pid is still its own. */
+    if (SYS4(SYS_pidfd_send_signal, pidfd, 9, 0, 0) < 0) SYS2(SYS_kill, pid, 9);
+    r = -110; /* ETIMEDOUT */
   }
+  for (i = 0; i < 32; i++) info[i] = 0;
+  status = SYS5(SYS_waitid, P_PIDFD, pidfd, info, WEXITED, 0);
+  /* si_code at [2], si_status at [6]; as a wait status: code << 8, or the signal */
+  if (status == 0) status = info[2] == 1 /* CLD_EXITED */ ? (info[6] & 0xff) << 8 : info[6] & 0x7f;
+  else if (status == -ENOSYS || status == -EPERM) {
+    i32 ws = 0;
+    status = SYS4(61 /* wait4 */, pid, &ws, 0, 0);
+    if (status >= 0) status = ws & 0xffff;
+  }
+  if (status >= 0 && r >= 0) r = status ? -(HOOK_STATUS | status) : 0;
   SYS1(SYS_close, pidfd);
   if (r >= 0) return 0;
 failed:
@@ -1167,7 +1315,9 @@ static long run_op(u8 *prog, struct op *o, long sync_fd, i32 index)
   case OP_SETRLIMIT:
     rl.cur = o->n[1]; rl.max = o->n[2];
     return SYS4(SYS_prlimit64, 0, o->n[0], &rl, 0);
-  case OP_CHDIR: return SYS1(SYS_chdir, S(0));
+  case OP_CHDIR: return do_chdir(S(0), o->n[0]);
+  case OP_VERIFY_CWD: return do_verify_cwd();
+  case OP_STDIO_OWNER: return do_stdio_owner(o->n[0]);
   case OP_UMASK: SYS1(SYS_umask, o->n[0]); return 0;
   case OP_SETGROUPS: return SYS2(SYS_setgroups, o->n[1], prog + o->n[0]);
   case OP_SETRESGID: return SYS3(SYS_setresgid, o->n[0], o->n[0], o->n[0]);
@@ -1229,7 +1379,7 @@ static long run_op(u8 *prog, struct op *o, long sync_fd, i32 index)
     r = open_in_root(S(1), CREATE_DIR);
     if (r >= 0) SYS1(SYS_close, r);
     return r < 0 ? r : 0;
-  case OP_CONSOLE: return do_console(o->fd, o->n[0], o->n[1], o->n[2]);
+  case OP_CONSOLE: return do_console(o->fd, o->n[0], o->n[1], o->n[2], o->n[3]);
   case OP_LOOPBACK_UP: return do_loopback_up();
   case OP_ROOT_RDONLY: {
     struct mount_attr attr;
@@ -1253,7 +1403,7 @@ static void run_program(u8 *prog, u32 first)
   SYS2(SYS_prctl, PR_SET_DUMPABLE, 0);
   sync_sock = sync_fd;
   /* A child that shares memory starts from what an earlier child of the same bunc left here. */
-  if (first == 0) { root_fd = AT_FDCWD; exec_path = 0; }
+  if (first == 0) { root_fd = AT_FDCWD; exec_path = 0; cwd_pending = 0; }
   for (i = first; i < h->nops; i++) {
     op_index = (i32)i;
     r = run_op(prog, &ops[i], sync_fd, (i32)i);

@@ -149,6 +149,7 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
       noPivot: opts.noPivot ?? false,
       noNewKeyring: opts.noNewKeyring ?? false,
       consoleFd,
+      consoleRelayed: opts.consoleFd !== undefined,
       id: opts.id,
       cgroupBinds: cgroupBinds ?? cgroup.binds(),
       isDirectory,

@@ -85,6 +85,7 @@ export async function execInContainer(store: Store, id: string, opts: ExecOption
       namespaces: record.namespaces,
       preserveFds: opts.preserveFds ?? 0,
       consoleFd,
+      consoleRelayed: terminal !== undefined,
       home: homeOf(`/proc/${record.pid}/root`, opts.process.user?.uid ?? 0),
       seccomp: record.seccomp ? compileSeccomp(record.seccomp, warnings) : undefined,
       lastCap: lastCap(),

@@ -190,6 +190,8 @@ function stepError(op: Operation | undefined, errno: number): BuncError {
     return new BuncError(`${what.replace(/^run /, "")} failed: ${how}`, { code: "HOOK" });
   }
   if (op?.code === Op.HOOK && errno === 110) return new BuncError(`${what.replace(/^run /, "")} failed: timed out`, { code: "HOOK", errno });
+  if (op?.code === Op.VERIFY_CWD)
+    return new BuncError(`unable to start container process: current working directory is outside of container mount namespace root -- possible container breakout detected (${what})`, { code: "ESETUP", errno });
   // runc refuses a proc or sysfs over anything but a plain directory in these words (mask.bats matches them).
   const fstype = op?.code === Op.MOUNT ? op.s?.[2] : undefined;
   if ((fstype === "proc" || fstype === "sysfs") && (errno === ELOOP || errno === ENOTDIR))

@@ -7,16 +7,19 @@ const TCSETS = 0x5402;
 const TIOCGWINSZ = 0x5413;
 const TIOCSWINSZ = 0x5414;
 
-/** Put fd's terminal in raw mode (as cfmakeraw(3)); returns a function that restores it, or undefined if fd is no terminal. */
+/**
+ * Put fd's terminal in raw mode (as cfmakeraw(3)) but for output processing,
+ * as runc's: the container's pty has ONLCR off, so this terminal turns its
+ * "\n" into "\r\n". Returns a function that restores it, or undefined if fd is no terminal.
+ */
 export function makeRaw(fd: number): (() => void) | undefined {
   const saved = new Uint8Array(60); // struct termios
   if (rawSyscall(SYS_ioctl, fd, TCGETS, saved) < 0) return undefined;
   const raw = saved.slice();
   const v = new DataView(raw.buffer);
   const IGNBRK = 1, BRKINT = 2, PARMRK = 8, ISTRIP = 0o40, INLCR = 0o100, IGNCR = 0o200, ICRNL = 0o400, IXON = 0o2000;
-  const OPOST = 1, ECHO = 0o10, ECHONL = 0o100, ICANON = 2, ISIG = 1, IEXTEN = 0o100000, CSIZE = 0o60, PARENB = 0o400, CS8 = 0o60;
+  const ECHO = 0o10, ECHONL = 0o100, ICANON = 2, ISIG = 1, IEXTEN = 0o100000, CSIZE = 0o60, PARENB = 0o400, CS8 = 0o60;
   v.setUint32(0, v.getUint32(0, true) & ~(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL | IXON), true);
-  v.setUint32(4, v.getUint32(4, true) & ~OPOST, true);
   v.setUint32(12, v.getUint32(12, true) & ~(ECHO | ECHONL | ICANON | ISIG | IEXTEN), true);
   v.setUint32(8, (v.getUint32(8, true) & ~(CSIZE | PARENB)) | CS8, true);
   rawSyscall(SYS_ioctl, fd, TCSETS, raw);

@@ -58,6 +58,8 @@ export interface CompileInput {
   noNewKeyring: boolean;
   /** With process.terminal: the socket that receives the pty master. */
   consoleFd?: number;
+  /** bunc itself relays the terminal (run in the foreground): ONLCR is cleared, as runc's tty does. */
+  consoleRelayed?: boolean;
   /** Open v1 "tasks" files the child writes "0" to, first of all (src/cgroups/join.ts). */
   cgroupTaskFds?: readonly number[];
   /** Detached clones of bind sources (by index in mounts) the parent made, for a source the container's root cannot reach. */
@@ -284,7 +286,7 @@ function compileRootfs(input: CompileInput, add: Add, hostMounts: boolean): void
   if (spec.process?.terminal) {
     if (input.consoleFd === undefined) throw new BuncError("process.terminal needs a console socket (--console-socket) when bunc does not stay attached", { code: "EINVAL" });
     const size = spec.process.consoleSize;
-    add(Op.CONSOLE, "set up the console", { fd: input.consoleFd, n: [size?.height ?? 0, size?.width ?? 0, 1] });
+    add(Op.CONSOLE, "set up the console", { fd: input.consoleFd, n: [size?.height ?? 0, size?.width ?? 0, 1, input.consoleRelayed ? 1 : 0] });
   }
   // Read-only only now, as runc's finalizeRootfs: devpts, mqueue, shm, the devices
   // and /dev/console had to be made in them first. Only the mount itself: what is

@@ -24,6 +24,8 @@ export interface ExecInput {
   preserveFds: number;
   /** With process.terminal: the socket that receives the pty master. */
   consoleFd?: number;
+  /** bunc itself relays the terminal (exec in the foreground): ONLCR is cleared, as runc's tty does. */
+  consoleRelayed?: boolean;
   home: string;
   seccomp?: CompiledSeccomp;
   lastCap?: number;
@@ -63,10 +65,16 @@ export function compileExec(input: ExecInput): SetupPlan {
   // A PID or time namespace applies to children only (pid_namespaces(7), time_namespaces(7)).
   if (input.namespaces.includes("pid") || input.namespaces.includes("time")) add(Op.FORK, "fork into the container's namespaces");
   add(Op.PDEATHSIG, "set the parent-death signal", { n: [SIGKILL] });
+  // Host root is unmapped in the container's user namespace: become its root (as runc's
+  // nsexec), so that what the process creates from here on, its pty first, is owned inside it.
+  if (input.namespaces.includes("user")) {
+    add(Op.SETRESGID, "become gid 0 in the user namespace", { n: [0] });
+    add(Op.SETRESUID, "become uid 0 in the user namespace", { n: [0] });
+  }
   if (input.process.terminal) {
     if (input.consoleFd === undefined) throw new BuncError("exec with a terminal needs a console socket (--console-socket) when bunc does not stay attached", { code: "EINVAL" });
     const size = input.process.consoleSize;
-    add(Op.CONSOLE, "set up the console", { fd: input.consoleFd, n: [size?.height ?? 0, size?.width ?? 0, 0] });
+    add(Op.CONSOLE, "set up the console", { fd: input.consoleFd, n: [size?.height ?? 0, size?.width ?? 0, 0, input.consoleRelayed ? 1 : 0] });
   }
   const warnings: string[] = [];
   compileProcess(input.process, { home: input.home, preserveFds: input.preserveFds, seccomp: input.seccomp, lastCap: input.lastCap, warnings, joinCgroupLast: input.joinCgroupLast, rootlessEUID: !input.privileged, setgroupsDenied: input.setgroupsDenied, memoryPolicy: input.memoryPolicy ? memoryPolicyStep(input.memoryPolicy) : undefined }, add);

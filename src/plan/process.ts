@@ -7,7 +7,7 @@ import { posix as path } from "node:path";
 import { BuncError } from "../errors";
 import type { Process } from "../spec/config";
 import { CAPABILITIES, capabilityMask } from "./capabilities";
-import { Msg, Op, type Operation } from "./program";
+import { Chdir, Msg, Op, type Operation } from "./program";
 import { RLIMITS } from "./rlimits";
 import { ioprioValue, schedAttr } from "./sched";
 import { compileLsmExec } from "./lsm";
@@ -74,8 +74,17 @@ export function compileProcess(proc: Process, ctx: ProcessContext, add: Add): vo
   const mask = (set: "bounding" | "effective" | "inheritable" | "permitted" | "ambient") => knownToKernel(capabilityMask(caps[set], set), ctx);
   // As runc, while still root: a non-dumpable process's /proc/thread-self/attr files are root's.
   compileLsmExec(proc, add);
+  // Before the seccomp filter, which a profile older than these steps' syscalls
+  // (close_range(2) is Linux 5.9) would refuse: every fd opened after this one is
+  // O_CLOEXEC. runc sets the umask with the rootfs, and chowns stdio while root.
+  add(Op.UMASK, "set umask", { n: [user.umask ?? 0o022] });
+  add(Op.CLOSE_FDS, "close the runtime's file descriptors", { n: [3 + ctx.preserveFds] });
+  add(Op.STDIO_OWNER, `give stdio to uid ${user.uid}`, { n: [user.uid] });
   // Without no_new_privs, seccomp(2) needs CAP_SYS_ADMIN: load the filter while we still have it (as runc).
   if (ctx.seccomp && !proc.noNewPrivileges) addSeccomp(ctx.seccomp, add);
+  // The cwd is entered as root, and again as the user only if root was refused (runc's finalizeNamespace).
+  const cwd = `chdir to cwd ${JSON.stringify(proc.cwd)}`;
+  add(Op.CHDIR, cwd, { s: [proc.cwd], n: [Chdir.EARLY] });
   add(Op.CAPBSET, "drop bounding capabilities", { n: [mask("bounding")] });
   add(Op.KEEPCAPS, "keep capabilities across setuid", { n: [1] });
   if (ctx.rootlessEUID && user.additionalGids?.length)
@@ -83,6 +92,8 @@ export function compileProcess(proc: Process, ctx: ProcessContext, add: Add): vo
   if (!ctx.rootlessEUID && !ctx.setgroupsDenied) add(Op.SETGROUPS, "setgroups", { n: [{ u32: user.additionalGids ?? [] }, (user.additionalGids ?? []).length] });
   add(Op.SETRESGID, `set gid ${user.gid}`, { n: [user.gid] });
   add(Op.SETRESUID, `set uid ${user.uid}`, { n: [user.uid] });
+  add(Op.CHDIR, cwd, { s: [proc.cwd], n: [Chdir.LATE] });
+  add(Op.VERIFY_CWD, `verify cwd ${JSON.stringify(proc.cwd)}`);
   add(Op.KEEPCAPS, "clear keep-capabilities", { n: [0] });
   const permitted = mask("permitted");
   const inheritable = mask("inheritable");
@@ -90,8 +101,6 @@ export function compileProcess(proc: Process, ctx: ProcessContext, add: Add): vo
   // The kernel raises an ambient capability only if it is permitted and inheritable
   // (capabilities(7)); runc skips the others with a warning, and so does bunc.
   add(Op.AMBIENT, "raise ambient capabilities", { n: [mask("ambient") & permitted & inheritable] });
-  add(Op.CHDIR, `chdir to cwd ${JSON.stringify(proc.cwd)}`, { s: [proc.cwd] });
-  add(Op.UMASK, "set umask", { n: [user.umask ?? 0o022] });
   if (proc.noNewPrivileges) add(Op.NO_NEW_PRIVS, "set no_new_privs");
 
   const env = [...(proc.env ?? [])];
@@ -102,7 +111,6 @@ export function compileProcess(proc: Process, ctx: ProcessContext, add: Add): vo
   if (!env.some((e) => e.startsWith("HOME="))) env.push(`HOME=${ctx.home}`);
   const arg0 = proc.args[0]!;
   add(Op.LOOKUP, `exec: ${JSON.stringify(arg0)}`, { n: [{ strings: candidates(arg0, env) }] });
-  add(Op.CLOSE_FDS, "close the runtime's file descriptors", { n: [3 + ctx.preserveFds] });
   add(Op.PDEATHSIG, "clear the parent-death signal", { n: [0] });
   // As late as possible, so that a profile need not allow the setup's syscalls; still
   // before READY, so that a failure is reported and a listener fd reaches the parent.

@@ -64,8 +64,13 @@ export const Op = {
   LSM_ATTR: 50,
   MEMPOLICY: 51,
   SETXATTR: 52,
+  STDIO_OWNER: 60,
+  VERIFY_CWD: 61,
   HIDE_MOUNT: 70,
 } as const;
+
+/** OP_CHDIR's n0: keep in step with executor.c. */
+export const Chdir = { MUST: 0, EARLY: 1, LATE: 2 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 
 /** Messages on the sync socket, both ways: keep in step with executor.c. */

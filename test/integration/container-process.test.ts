@@ -8,7 +8,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { BUNC, integrationSkipReason, RUNC, Sandbox, sh } from "../harness";
-import { accessOptions, both, buncRun, capHex, type Config, hostCaps, mountAt, parseCaps, parseMountInfo, show } from "./container-helpers";
+import { accessOptions, both, buncRun, capHex, type Config, hostCaps, mapUsers, mountAt, openSandboxForUserns, parseCaps, parseMountInfo, setNamespace, show, userNamespaceSkipReason } from "./container-helpers";
 
 const skip = integrationSkipReason();
 if (skip) console.warn(`skipping container process tests: ${skip}`);
@@ -131,9 +131,72 @@ describe.skipIf(!!skip)("process", () => {
       expect(statSync(`${bundle}/rootfs/work/dir/deep`).isDirectory()).toBe(true);
       expectSameAsRunc(res);
     });
+
+    // runc's cwd.bats: the cwd is entered while still root, then the user is switched.
+    test("a cwd only root can search works for a non-root user (runc: \"can chdir if runc has access\")", () => {
+      const res = both(sb, "pwd; ls /tmp; echo ran", (c) => {
+        c.process.cwd = "/root";
+        c.process.user = { uid: 42, gid: 42 };
+      }, { prepare: (b) => chmodSync(`${b}/rootfs/root`, 0o700) });
+      expect(res.bunc.stdout, res.why).toBe("/root\nran\n");
+      expectSameAsRunc(res);
+    });
+
+    test("a cwd the user cannot read at all: the process starts there all the same, as under runc", () => {
+      const res = both(sb, "pwd; ls . >/dev/null 2>&1 || echo cannot-list; echo ran", (c) => {
+        c.process.cwd = "/secret";
+        c.process.user = { uid: 1000, gid: 1000 };
+      }, { prepare: (b) => mkdirSync(`${b}/rootfs/secret`, { mode: 0o700 }) });
+      expect(res.bunc.stdout, res.why).toBe("/secret\ncannot-list\nran\n");
+      expectSameAsRunc(res);
+    });
+
+    test.skipIf(!!userNamespaceSkipReason())("a cwd of the user's that root cannot search (user namespace, unmapped group): entered after the switch", () => {
+      openSandboxForUserns(sb);
+      // Owned by the container's uid 1000 with a group outside the mapping: the
+      // namespace's root has no CAP_DAC_OVERRIDE over it (capabilities(7)), uid 1000 owns it.
+      const res = both(sb, "pwd; ls; id -u", (c) => {
+        setNamespace(c, "user");
+        mapUsers(c);
+        c.process.cwd = "/mine";
+        c.process.user = { uid: 1000, gid: 1000 };
+      }, {
+        prepare: (b) => {
+          mkdirSync(`${b}/rootfs/mine`, { mode: 0o700 });
+          writeFileSync(`${b}/rootfs/mine/file`, "");
+          sh(["chown", "-R", "101000:50", `${b}/rootfs/mine`]);
+        },
+      });
+      expect(res.bunc.stdout, res.why).toBe("/mine\nfile\n1000\n");
+      expectSameAsRunc(res);
+    });
+
+    test("exec --user 0 into a container whose cwd only its user can search (runc: \"exec --user with no access to cwd\")", () => {
+      for (const tool of RUNC ? (["bunc", "runc"] as const) : (["bunc"] as const)) {
+        const id = sb.id();
+        const bundle = sb.bundle(["sleep", "300"], (c) => {
+          c.process.cwd = "/root";
+          c.process.user = { uid: 42, gid: 42 };
+        });
+        sh(["chown", "42", `${bundle}/rootfs/root`]);
+        chmodSync(`${bundle}/rootfs/root`, 0o700);
+        const run = (args: string[]) => (tool === "bunc" ? sb.bunc(args) : sb.runc(args));
+        expect(run(["run", "-d", "-b", bundle, id]).code).toBe(0);
+        const r = run(["exec", "--user", "0", id, "sh", "-c", "pwd; true"]);
+        run(["delete", "-f", id]);
+        expect({ tool, code: r.code, stdout: r.stdout }, show(r)).toEqual({ tool, code: 0, stdout: "/root\n" });
+      }
+    });
   });
 
   describe("user", () => {
+    test("stdio is given to the container's uid: a non-root process reopens /dev/stdout, as under runc", () => {
+      // The harness's stdout is a file of root's, mode 0644: reopening it needs its owner.
+      const res = both(sb, "echo reopened >> /dev/stdout || echo refused", (c) => (c.process.user = { uid: 1000, gid: 1000 }));
+      expect(res.bunc.stdout, res.why).toBe("reopened\n");
+      expectSameAsRunc(res);
+    });
+
     test("uid, gid and additionalGids: id and /proc/self/status", () => {
       const edit = (c: Config) => (c.process.user = { uid: 1000, gid: 1001, additionalGids: [10, 20, 1001] });
       const res = both(sb, "id; grep -E '^(Uid|Gid|Groups):' /proc/self/status", edit);

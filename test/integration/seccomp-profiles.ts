@@ -4,6 +4,9 @@ import { readFileSync } from "node:fs";
 /** podman's default profile (containers-common, Docker's format). */
 export const PODMAN_PROFILE = "/usr/share/containers/seccomp.json";
 
+/** podman's (and Docker's) default capabilities, for which its profile is made. */
+export const PODMAN_DEFAULT_CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT"];
+
 /** podman's default profile made into linux.seccomp for x86_64 and these capabilities, as podman does. */
 export function podmanProfile(caps: string[]): Record<string, any> {
   const p = JSON.parse(readFileSync(PODMAN_PROFILE, "utf8"));

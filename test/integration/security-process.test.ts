@@ -184,6 +184,25 @@ describe.skipIf(!!skip)("process invariants", () => {
     if (r.runc) expect(r.runc.stdout, r.why).toBe(r.bunc.stdout);
   });
 
+  test("exec --cwd /proc/self/fd/N: no runtime fd becomes the process's cwd (CVE-2024-21626)", () => {
+    const id = sb.id();
+    expect(sb.bunc(["run", "-d", "-b", sb.bundle(["sleep", "300"]), id]).code).toBe(0);
+    try {
+      // Whatever the runtime holds open while the child sets up (a cgroup directory among them), none is a way out.
+      const escaped: string[] = [];
+      let caught = 0;
+      for (let n = 3; n < 64; n++) {
+        const r = sb.bunc(["exec", "--cwd", `/proc/self/fd/${n}`, id, "sh", "-c", "ls .. | head -3"]);
+        if (r.code === 0) escaped.push(`fd ${n}: ${r.stdout.replaceAll("\n", " ")}`);
+        if (r.stderr.includes("current working directory is outside of container mount namespace root -- possible container breakout detected")) caught++;
+      }
+      expect(escaped).toEqual([]);
+      expect(caught, "no fd of the runtime's was a directory: the check was not exercised").toBeGreaterThan(0);
+    } finally {
+      sb.bunc(["delete", "-f", id]);
+    }
+  });
+
   test("while a container waits for start, its process (the bunc image) cannot be opened through /proc/PID/exe", () => {
     const id = sb.id();
     const bundle = sb.bundle(["sleep", "60"], (c) => (c.linux.namespaces = c.linux.namespaces.filter((ns: { type: string }) => ns.type !== "pid")));

@@ -8,35 +8,13 @@ import { dlopen } from "bun:ffi";
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { BUNC, integrationSkipReason, RUNC, Sandbox, sh } from "../harness";
 import { both, buncRun, runcRun, show, type Edit } from "./container-helpers";
+import { PODMAN_DEFAULT_CAPS, PODMAN_PROFILE, podmanProfile } from "./seccomp-profiles";
 
 const skip = integrationSkipReason();
 if (skip) console.log(`skip security-seccomp: ${skip}`);
 const sb = new Sandbox();
 afterAll(() => sb.cleanup());
 
-const PODMAN_PROFILE = "/usr/share/containers/seccomp.json";
-const DEFAULT_CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT"];
-
-/** podman's default profile (containers-common) made into linux.seccomp for x86_64 and these capabilities, as podman does. */
-function podmanProfile(caps: string[]): Record<string, unknown> {
-  const p = JSON.parse(readFileSync(PODMAN_PROFILE, "utf8"));
-  const arch = p.archMap.find((a: any) => a.architecture === "SCMP_ARCH_X86_64");
-  const fits = (r: any) => {
-    const inc = r.includes ?? {};
-    const exc = r.excludes ?? {};
-    if (inc.arches?.length && !inc.arches.includes("amd64")) return false;
-    if (exc.arches?.includes("amd64")) return false;
-    if (inc.caps?.length && !inc.caps.every((c: string) => caps.includes(c))) return false;
-    if (exc.caps?.some((c: string) => caps.includes(c))) return false;
-    return true;
-  };
-  return {
-    defaultAction: p.defaultAction,
-    defaultErrnoRet: p.defaultErrnoRet,
-    architectures: [arch.architecture, ...arch.subArchitectures],
-    syscalls: p.syscalls.filter(fits).map((r: any) => ({ names: r.names, action: r.action, args: r.args ?? [], ...(r.errnoRet !== undefined ? { errnoRet: r.errnoRet } : {}) })),
-  };
-}
 
 const withSeccomp = (seccomp: Record<string, unknown>, more?: Edit): Edit => (c) => {
   c.linux.seccomp = seccomp;
@@ -60,14 +38,14 @@ describe.skipIf(!!skip)("seccomp", () => {
 
   test.skipIf(!existsSync(PODMAN_PROFILE))("podman's default profile: a denied syscall returns EPERM", () => {
     // CAP_SYS_ADMIN is granted, but the profile is podman's for the default set, which denies sethostname.
-    const caps = [...DEFAULT_CAPS, "CAP_SYS_ADMIN"];
+    const caps = [...PODMAN_DEFAULT_CAPS, "CAP_SYS_ADMIN"];
     const grant: Edit = (c) => {
       for (const set of ["bounding", "effective", "permitted"]) c.process.capabilities[set] = caps;
     };
     const script = "hostname inside 2>&1; echo status=$?; echo ok";
     const control = buncRun(sb, script, grant);
     expect(control.stdout, show(control)).toBe("status=0\nok\n");
-    const r = both(sb, script, withSeccomp(podmanProfile(DEFAULT_CAPS), grant));
+    const r = both(sb, script, withSeccomp(podmanProfile(PODMAN_DEFAULT_CAPS), grant));
     expectSame(r, "hostname: sethostname: Operation not permitted\nstatus=1\nok\n");
   });
 
@@ -175,7 +153,7 @@ describe.skipIf(!!skip)("seccomp", () => {
     // podman's allow list without any syscall numbered 424 or above on x86_64 (a profile from before pidfd_send_signal).
     const scmp = dlopen("libseccomp.so.2", { seccomp_syscall_resolve_name_arch: { args: ["u32", "ptr"], returns: "i32" } }).symbols;
     const nr = (name: string) => scmp.seccomp_syscall_resolve_name_arch(0xc000003e, Buffer.from(name + "\0"));
-    const allowed = (podmanProfile(DEFAULT_CAPS).syscalls as any[])
+    const allowed = (podmanProfile(PODMAN_DEFAULT_CAPS).syscalls as any[])
       .filter((r) => r.action === "SCMP_ACT_ALLOW" && r.args.length === 0)
       .flatMap((r) => r.names as string[])
       .filter((n) => nr(n) >= 0 && nr(n) < 424 && n !== "mount");

@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { BUNC, integrationSkipReason, RUNC, Sandbox, sh, type Result } from "../harness";
-import { show, startLong, stopLong } from "./container-helpers";
+import { mapUsers, openSandboxForUserns, setNamespace, show, startLong, stopLong, userNamespaceSkipReason } from "./container-helpers";
 import { buncAsync, FdReceiver, PYTHON } from "./exec-helpers";
 
 const skip = integrationSkipReason() ?? (PYTHON ? undefined : "python3 is not installed (the console-socket receiver)");
@@ -84,11 +84,13 @@ describe.skipIf(!!skip)("terminal with a console socket", () => {
     try {
       const res = withControllingTerminal(sb, "bunc", ["exec", "-t", c.id, "sh"], "echo hi-from-$((40+2))\necho second\n");
       expect(res.code, show(res)).toBe(0);
-      expect(res.stdout).toContain("hi-from-42\r\n");
-      expect(res.stdout).toContain("second\r\n");
+      // bunc relays the terminal: ONLCR is off, as runc's tty makes it (stdout is a file here).
+      expect(res.stdout).toContain("hi-from-42\n");
+      expect(res.stdout).not.toContain("\r\n");
+      expect(res.stdout).toContain("second\n");
       const quick = withControllingTerminal(sb, "bunc", ["exec", "-t", c.id, "sh", "-c", "echo last-words; exit 5"], "");
       expect(quick.code, show(quick)).toBe(5);
-      expect(quick.stdout).toBe("last-words\r\n");
+      expect(quick.stdout).toBe("last-words\n");
     } finally {
       stopLong(sb, c);
     }
@@ -97,7 +99,79 @@ describe.skipIf(!!skip)("terminal with a console socket", () => {
   test.skipIf(!SCRIPT)("run in the foreground with stdin from a file, on a controlling terminal, and terminal: true", () => {
     const res = withControllingTerminal(sb, "bunc", ["run", "-b", sb.bundle(["sh"], tty), sb.id("piped")], "stty size\nexit 6\n");
     expect(res.code, show(res)).toBe(6);
-    expect(res.stdout).toContain("30 100\r\n");
+    expect(res.stdout).toContain("30 100\n");
+    expect(res.stdout).not.toContain("\r");
+  });
+
+  // The pty's termios as the container sees it, under bunc and (where script(1) gives it a terminal) runc.
+  test.skipIf(!SCRIPT)("run -t and exec -t in the foreground: ONLCR is off on the container's terminal, as under runc", () => {
+    const probe = "stty -a -F $(readlink /proc/self/fd/0) 2>/dev/null | grep -o '.onlcr'";
+    // A foreground terminal needs a terminal of bunc's own (as runc): script(1) gives it one.
+    const run = withControllingTerminal(sb, "bunc", ["run", "-b", sb.bundle(["sh", "-c", probe], tty), sb.id("onlcr")], "");
+    expect(run.stdout, show(run)).toBe("-onlcr\n");
+    const c = startLong(sb);
+    try {
+      const ex = withControllingTerminal(sb, "bunc", ["exec", "-t", c.id, "sh", "-c", probe], "");
+      expect(ex.stdout, show(ex)).toBe("-onlcr\n");
+      if (!RUNC || !SCRIPT) return console.warn("runc or script(1) is not installed: comparison skipped");
+      // runc opens the caller's terminal: script(1) gives it one.
+      const id = sb.id("onlcr-runc");
+      const bundle = sb.bundle(["sleep", "300"]);
+      writeFileSync(`${bundle}/rootfs/probe`, `#!/bin/sh\n${probe}\n`, { mode: 0o755 });
+      expect(sb.runc(["run", "-d", "-b", bundle, id]).code).toBe(0);
+      const r = sh([SCRIPT, "-qec", `${RUNC} --root ${sb.dir}/runc-state exec -t ${id} /probe`, "/dev/null"]);
+      sb.runc(["delete", "-f", id]);
+      expect(r.stdout, show(r)).toContain("-onlcr");
+    } finally {
+      stopLong(sb, c);
+    }
+  });
+
+  /** `stat -c %u:%g` of the container's tty, the pty sent to a console socket (create/start, or exec -t). */
+  const ttyOwner = async (tool: "bunc" | "runc", edit: (c: Record<string, any>) => void, exec = false): Promise<string | undefined> => {
+    const rx = await FdReceiver.start(sb.dir, "console", ["stat -c %u:%g $(tty)", "!exit 0"]);
+    const id = sb.id("owner");
+    const run = async (args: string[]) => (tool === "bunc" ? await buncAsync(sb, args) : sb.runc(args));
+    try {
+      if (exec) {
+        expect((await run(["run", "-d", "-b", sb.bundle(["sleep", "300"], edit), id])).code).toBe(0);
+        // runc takes a console socket only with -d.
+        const ex = run(["exec", ...(tool === "runc" ? ["-d"] : []), "-t", "--console-socket", rx.socket, id, "sh"]);
+        const got = await rx.result();
+        await ex;
+        return got?.outputs?.[0];
+      }
+      const created = await run(["create", "--console-socket", rx.socket, "-b", sb.bundle(["sh"], (c) => (tty(c), edit(c))), id]);
+      expect(created.code, show(created)).toBe(0);
+      expect((await run(["start", id])).code).toBe(0);
+      return (await rx.result())?.outputs?.[0];
+    } finally {
+      rx.stop();
+      await run(["delete", "-f", id]);
+    }
+  };
+  const user1000 = (c: Record<string, any>) => (c.process.user = { uid: 1000, gid: 100 });
+
+  test("the pty belongs to the container's uid; its group stays devpts' gid=5 (runc's tty.bats \"tty owner\")", async () => {
+    expect({ root: await ttyOwner("bunc", () => {}) }).toEqual({ root: "0:5" });
+    expect({ create: await ttyOwner("bunc", user1000) }).toEqual({ create: "1000:5" });
+    expect({ exec: await ttyOwner("bunc", user1000, true) }).toEqual({ exec: "1000:5" });
+    if (!RUNC) return console.warn("runc is not installed: comparison skipped");
+    expect({ runcCreate: await ttyOwner("runc", user1000) }).toEqual({ runcCreate: "1000:5" });
+    expect({ runcExec: await ttyOwner("runc", user1000, true) }).toEqual({ runcExec: "1000:5" });
+  });
+
+  test.skipIf(!!userNamespaceSkipReason())("the pty belongs to the container's uid in a user namespace too", async () => {
+    openSandboxForUserns(sb);
+    const userns = (c: Record<string, any>) => {
+      setNamespace(c, "user");
+      mapUsers(c);
+      user1000(c);
+    };
+    expect({ create: await ttyOwner("bunc", userns) }).toEqual({ create: "1000:5" });
+    expect({ exec: await ttyOwner("bunc", userns, true) }).toEqual({ exec: "1000:5" });
+    if (RUNC) expect({ runcCreate: await ttyOwner("runc", userns) }).toEqual({ runcCreate: "1000:5" });
+    if (RUNC) expect({ runcExec: await ttyOwner("runc", userns, true) }).toEqual({ runcExec: "1000:5" });
   });
 
   test("terminal: true in the foreground with no terminal at all (stdin a pipe, no controlling tty): run and exec -t refuse as runc, nothing left", () => {

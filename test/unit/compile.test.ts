@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { BuncError } from "../../src/errors";
 import { candidates, compile, idmapMountOf, type CompileInput, type SetupPlan } from "../../src/plan/compile";
 import { compileExec } from "../../src/plan/exec";
-import { Create, Msg, Op, type Num, type Operation } from "../../src/plan/program";
+import { Chdir, Create, Msg, Op, type Num, type Operation } from "../../src/plan/program";
 import { parseConfig, type Spec } from "../../src/spec/config";
 import { defaultSpec } from "../../src/spec/default";
 
@@ -321,9 +321,9 @@ describe("compile: order of the major steps", () => {
   test("runc's init order, from rootfs propagation to exec", () => {
     expectPhases(p, [
       ["SYNC"], ["PROPAGATE"], ["SET_ROOT"], ["MOUNT", "BIND"], ["MKNOD"], ["SYMLINK"], ["MASK"], ["READONLY"], ["MKDIR"],
-      ["ROOT_RDONLY"], ["PIVOT_ROOT"], ["SETHOSTNAME"], ["SETRLIMIT"], ["CAPBSET"], ["SETGROUPS"], ["SETRESGID"],
-      ["SETRESUID"], ["CAPSET"], ["AMBIENT"], ["CHDIR"], ["UMASK"], ["NO_NEW_PRIVS"], ["LOOKUP"], ["CLOSE_FDS"],
-      ["READY"], ["FIFO_WAIT"], ["EXEC"],
+      ["ROOT_RDONLY"], ["PIVOT_ROOT"], ["SETHOSTNAME"], ["SETRLIMIT"], ["UMASK"], ["CLOSE_FDS"], ["STDIO_OWNER"],
+      ["CAPBSET"], ["SETGROUPS"], ["SETRESGID"], ["SETRESUID"], ["VERIFY_CWD"], ["CAPSET"], ["AMBIENT"], ["NO_NEW_PRIVS"],
+      ["LOOKUP"], ["READY"], ["FIFO_WAIT"], ["EXEC"],
     ]);
     expect(names(p).at(-1)).toBe("EXEC");
   });
@@ -733,8 +733,22 @@ describe("compile: process", () => {
     expect(nums(only(plan(undefined, { preserveFds: 2 }), Op.CLOSE_FDS))).toEqual(big(5));
   });
 
-  test("CHDIR to cwd", () => {
-    expect(only(plan((c) => (c.process.cwd = "/tmp")), Op.CHDIR).s).toEqual(["/tmp"]);
+  test("cwd: entered as root before the user switch, again after it only if root was refused, then verified (runc's finalizeNamespace)", () => {
+    const p = plan((c) => (c.process.cwd = "/tmp"));
+    const n = names(p);
+    const chdirs = opsOf(p, Op.CHDIR);
+    expect(chdirs.map((o) => [o.s, nums(o)])).toEqual([[["/tmp"], big(Chdir.EARLY)], [["/tmp"], big(Chdir.LATE)]]);
+    const at = n.flatMap((x, i) => (x === "CHDIR" ? [i] : []));
+    expect(at[0]).toBeLessThan(n.indexOf("CAPBSET"));
+    expect(at[1]).toBeGreaterThan(n.indexOf("SETRESUID"));
+    expect(n.indexOf("VERIFY_CWD")).toBe(at[1]! + 1);
+    expect(n.indexOf("VERIFY_CWD")).toBeLessThan(n.indexOf("CAPSET"));
+  });
+
+  test("stdio is given to the container's uid while still root", () => {
+    const p = plan((c) => (c.process.user = { uid: 1000, gid: 100 }));
+    expect(nums(only(p, Op.STDIO_OWNER))).toEqual(big(1000));
+    expect(names(p).indexOf("STDIO_OWNER")).toBeLessThan(names(p).indexOf("CAPBSET"));
   });
 
   test("a new session keyring named after the id, unless --no-new-keyring", () => {
@@ -874,4 +888,22 @@ describe("compileExec: sharing bunc's memory until execve", () => {
     expect(exec({ memoryLimited: undefined })).toBe(false);
   });
   test("not into a user namespace", () => expect(exec({ namespaces: ["user", "mount", "pid"] })).toBe(false));
+});
+
+describe("compileExec: the terminal", () => {
+  const ops = (over: Partial<Parameters<typeof compileExec>[0]> = {}) =>
+    compileExec({ process: { args: ["sh"], cwd: "/", terminal: true } as any, pidfd: 9, namespaces: ["mount", "pid"], preserveFds: 0, consoleFd: 7, home: "/", privileged: true, ...over }).ops;
+  test("into a user namespace, the child becomes its root before it opens the pty (owned inside, then given to the user)", () => {
+    const o = ops({ namespaces: ["user", "mount", "pid"] });
+    const console = o.findIndex((x) => x.code === Op.CONSOLE);
+    const root = o.findIndex((x) => x.code === Op.SETRESUID);
+    expect(nums(o[root]!)).toEqual(big(0));
+    expect(root).toBeGreaterThan(o.findIndex((x) => x.code === Op.SETNS));
+    expect(root).toBeLessThan(console);
+    expect(ops().filter((x) => x.code === Op.SETRESUID)).toHaveLength(1);
+  });
+  test("ONLCR is cleared only when bunc relays the terminal", () => {
+    expect(ops().find((x) => x.code === Op.CONSOLE)!.n).toEqual([0, 0, 0, 0]);
+    expect(ops({ consoleRelayed: true }).find((x) => x.code === Op.CONSOLE)!.n).toEqual([0, 0, 0, 1]);
+  });
 });

@@ -123,6 +123,20 @@ describe("compile: where the new operations go", () => {
     expect(c.indexOf(Op.SECCOMP)).toBeLessThan(c.indexOf(Op.CAPBSET));
   });
 
+  test("umask, the fd marking and the stdio owner come before the filter in both orders: a profile may refuse their syscalls", () => {
+    for (const nnp of [true, false]) {
+      const c = codes(spec((s) => (s.process.noNewPrivileges = nnp)), { seccomp });
+      for (const op of [Op.UMASK, Op.CLOSE_FDS, Op.STDIO_OWNER]) expect({ nnp, op, before: c.indexOf(op) < c.indexOf(Op.SECCOMP) }).toEqual({ nnp, op, before: true });
+    }
+  });
+
+  test("the pty's ONLCR is cleared only when bunc relays the terminal itself", () => {
+    const tty = spec((s) => (s.process.terminal = true));
+    const consoleOf = (more: Partial<CompileInput>) => compile(input(tty, { consoleFd: 9, ...more })).ops.find((o) => o.code === Op.CONSOLE)!.n;
+    expect(consoleOf({})).toEqual([0, 0, 1, 0]);
+    expect(consoleOf({ consoleRelayed: true })).toEqual([0, 0, 1, 1]);
+  });
+
   test("hooks: the HOOKS sync and createContainer before pivot_root, startContainer between the fifo and exec", () => {
     const hooks = { parentSync: true, createContainer: [{ path: "/h" }], startContainer: [{ path: "/s", args: ["s", "1"], timeout: 3 }], createStateFd: 7, startStateFd: 8 };
     const plan = compile(input(spec(), { hooks, fifo: { dirFd: 5, name: "exec.fifo" } }));
