@@ -10,7 +10,7 @@
  * bunc and runc. No runtime fd may reach the container meanwhile (CVE-2024-21626).
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, readdirSync, readFileSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { BUNC, integrationSkipReason, RUNC, Sandbox, sh, type Result } from "../harness";
 import { show } from "./container-helpers";
 import { NEWER_THAN_5_2, PODMAN_DEFAULT_CAPS, PODMAN_PROFILE, podmanProfile, without } from "./seccomp-profiles";
@@ -27,9 +27,24 @@ type Seccomp = Record<string, unknown>;
 type Tool = "bunc" | "runc";
 
 /** A runtime command, optionally under strace -ff (one output file per process, prefix `trace`). */
-function runtime(tool: Tool, args: string[], opts: { trace?: string; stdin?: string } = {}): Result {
-  const cmd = tool === "bunc" ? [BUNC, "--root", sb.root, ...args] : [RUNC!, "--root", `${sb.dir}/runc-state`, ...args];
-  return sh(opts.trace ? [STRACE!, "-f", "-ff", "--decode-pids=pidns", "-o", opts.trace, ...cmd] : cmd, { stdin: opts.stdin, timeoutMs: 60_000 });
+const SCRIPT = ["/usr/bin/script", "/bin/script"].find((p) => existsSync(p));
+let ttyRuns = 0;
+
+/**
+ * A runtime command (under strace when trace is given). With tty, in a session whose controlling
+ * terminal script(1) makes, stdio redirected to files: a foreground terminal needs a terminal of
+ * the runtime's own, as runc's does.
+ */
+function runtime(tool: Tool, args: string[], opts: { trace?: string; stdin?: string; tty?: boolean } = {}): Result {
+  const runtimeCmd = tool === "bunc" ? [BUNC, "--root", sb.root, ...args] : [RUNC!, "--root", `${sb.dir}/runc-state`, ...args];
+  const cmd = opts.trace ? [STRACE!, "-f", "-ff", "--decode-pids=pidns", "-o", opts.trace, ...runtimeCmd] : runtimeCmd;
+  if (!opts.tty) return sh(cmd, { stdin: opts.stdin, timeoutMs: 60_000 });
+  const base = `${sb.dir}/tty-${++ttyRuns}`;
+  writeFileSync(`${base}.in`, opts.stdin ?? "");
+  const q = (a: string) => `'${a.replaceAll("'", `'\\''`)}'`;
+  sh([SCRIPT!, "-qec", `${cmd.map(q).join(" ")} < ${base}.in > ${base}.out 2> ${base}.err; echo $? > ${base}.rc`, "/dev/null"], { timeoutMs: 60_000 });
+  const read = (ext: string) => (existsSync(`${base}.${ext}`) ? readFileSync(`${base}.${ext}`, "utf8") : "");
+  return { code: Number(read("rc").trim() || 255), stdout: read("out"), stderr: read("err") };
 }
 
 /** bunc create under strace -f, which goes on tracing the container's process: returns once it is created; done() waits for the trace to end. */
@@ -67,6 +82,8 @@ interface RunOpts {
   edit?: (c: Record<string, any>) => void;
   prepare?: (bundle: string) => void;
   stdin?: string;
+  /** The runtime on a controlling terminal of its own (script(1)). */
+  tty?: boolean;
 }
 
 /** run: the container's process prints ok. */
@@ -78,7 +95,7 @@ const runScenario = (name: string, nnp: boolean, o: RunOpts = {}): Scenario => (
       o.edit?.(c);
     });
     o.prepare?.(bundle);
-    return expectOk(runtime(tool, ["run", "-b", bundle, sb.id()], { trace, stdin: o.stdin }));
+    return expectOk(runtime(tool, ["run", "-b", bundle, sb.id()], { trace, stdin: o.stdin, tty: o.tty }));
   },
 });
 
@@ -129,7 +146,7 @@ const execScenario = (name: string, flags: string[], want = "ok\n"): Scenario =>
     const started = runtime(tool, ["run", "-d", "-b", bundle, id]);
     if (started.code !== 0) return show(started);
     try {
-      return expectOk(runtime(tool, ["exec", ...flags, id, "sh", "-c", "echo ok"], { trace, stdin: "" }), want);
+      return expectOk(runtime(tool, ["exec", ...flags, id, "sh", "-c", "echo ok"], { trace, stdin: "", tty: flags.includes("-t") }), want);
     } finally {
       runtime(tool, ["delete", "-f", id]);
     }
@@ -139,7 +156,7 @@ const execScenario = (name: string, flags: string[], want = "ok\n"): Scenario =>
 const SCENARIOS: Scenario[] = [
   runScenario("run, noNewPrivileges false, uid 1000", false),
   runScenario("run, noNewPrivileges true, uid 1000", true),
-  runScenario("run -t in the foreground, noNewPrivileges false", false, { edit: (c) => (c.process.terminal = true), stdin: "" }),
+  runScenario("run -t in the foreground, noNewPrivileges false", false, { edit: (c) => (c.process.terminal = true), stdin: "", tty: true }),
   runScenario("run as uid 1000 in a cwd only root can search", false, { edit: (c) => (c.process.cwd = "/root"), prepare: (b) => chmodSync(`${b}/rootfs/root`, 0o700) }),
   hookScenario,
   hookTimeoutScenario,
@@ -259,6 +276,8 @@ describe.skipIf(!!skip)("real profiles older than the executor's syscalls", () =
         const r = sh(["sh", "-c", `exec 3</dev/null; ${BUNC} --root ${sb.root} run -d --preserve-fds ${preserve} -b ${bundle} ${id}`]);
         expect(r.code, show(r)).toBe(0);
         const pid = sb.state(id).pid;
+        // run -d returns once start has opened the FIFO; the process may still be on its way to execve.
+        for (let i = 0; i < 200 && readFileSync(`/proc/${pid}/comm`, "utf8").trim() !== "sleep"; i++) Bun.sleepSync(10);
         expect(readdirSync(`/proc/${pid}/fd`).map(Number).sort((a, b) => a - b)).toEqual(preserve ? [0, 1, 2, 3] : [0, 1, 2]);
         const ex = sb.bunc(["exec", id, "sh", "-c", "ls /proc/self/fd"]);
         expect(ex.stdout, show(ex)).toBe("0\n1\n2\n3\n"); // 3: ls's own directory fd
