@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# The peer suite: runc's own integration tests (tests/integration/*.bats from
+# Debian's runc source package) run under runc and under bunc on this host.
+# Nothing of runc is kept in this repository: the source is fetched with
+# `apt-get source runc` at test time into $BUNC_SUITE_WORK.
+#
+#   bash scripts/runc-suite.sh [--only FILE.bats]... [--runtime runc|bunc|both] [--bunc PATH] [--readme]
+# (--readme: also put the table in README.md, between its runc-suite markers)
+#
+# Needs root on Debian 12. Writes the raw TAP to results/tmp/runc-suite/RUNTIME/,
+# the table to results/runc-suite.md (a full run) or results/tmp/runc-suite.md
+# (--only), and exits 1 when a test that passes under runc fails under bunc and
+# is not in test/runc-suite-allow.json (scripts/runc-suite-report.ts decides).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$PWD
+
+WORK=${BUNC_SUITE_WORK:-/var/tmp/bunc-runc-suite}
+OUT=$REPO/results/tmp/runc-suite
+BUNC=$REPO/dist/bunc
+RUNTIMES=(runc bunc)
+ONLY=()
+README_FLAG=()
+while [ $# -gt 0 ]; do
+  case $1 in
+  --only) ONLY+=("$(basename "$2")"); shift 2 ;;
+  --runtime) [ "$2" = both ] || RUNTIMES=("$2"); shift 2 ;;
+  --bunc) BUNC=$(readlink -f "$2"); shift 2 ;;
+  --readme) README_FLAG=(--readme); shift ;;
+  -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
+  *) echo "runc-suite: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+[ "$(id -u)" = 0 ] || { echo "runc-suite: needs root" >&2; exit 1; }
+[ -x "$BUNC" ] || { echo "runc-suite: $BUNC is missing: run bun scripts/build.ts" >&2; exit 1; }
+export PATH="$REPO/node_modules/.bin:$PATH"
+
+log() { echo "runc-suite: $*" >&2; }
+
+# --- Debian's runc source, its test tools and build dependencies ---
+# apt-get source and build-dep need a deb-src entry; add one for bookworm with
+# the same mirrors and keyring as the deb entries Debian 12 ships.
+has_deb_src() {
+  grep -rqsE '^[[:space:]]*Types:.*deb-src' /etc/apt/sources.list.d/ 2>/dev/null ||
+    grep -qsE '^[[:space:]]*deb-src[[:space:]]' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null
+}
+updated=
+apt_update() { [ -n "$updated" ] || { apt-get update -qq; updated=1; }; }
+if ! has_deb_src; then
+  log "adding /etc/apt/sources.list.d/bunc-src.sources (deb-src for bookworm)"
+  cat >/etc/apt/sources.list.d/bunc-src.sources <<'EOF'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb-src
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+  apt_update
+fi
+
+# bats and jq run the tests, gawk and iproute2 are used by helpers.bash and a
+# few tests, gcc builds the tests' C programs (static, so libc6-dev), xz packs
+# the images, busybox-static is the busybox image, golang-any and the Go
+# packages of `apt-get build-dep runc` build the helper programs.
+need=()
+for pkg in bats jq gawk iproute2 gcc libc6-dev xz-utils busybox-static runc golang-any libseccomp-dev pkgconf dpkg-dev; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  log "installing ${need[*]}"
+  apt_update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+# Only when a Go package the helpers import is missing: build-dep is slow to resolve.
+if [ ! -d /usr/share/gocode/src/github.com/containerd/console ] || [ ! -d /usr/share/gocode/src/github.com/coreos/go-systemd ]; then
+  log "apt-get build-dep runc"
+  apt_update
+  DEBIAN_FRONTEND=noninteractive apt-get build-dep -y -qq runc >/dev/null
+fi
+
+mkdir -p "$WORK"
+SRC=$(find "$WORK" -maxdepth 1 -type d -name 'runc-*' | sort | tail -1)
+if [ -z "$SRC" ] || [ ! -f "$SRC/tests/integration/helpers.bash" ]; then
+  log "apt-get source runc into $WORK"
+  (cd "$WORK" && { apt-get source -qq runc >/dev/null 2>&1 || { apt_update && apt-get source -qq runc >/dev/null; }; })
+  SRC=$(find "$WORK" -maxdepth 1 -type d -name 'runc-*' | sort | tail -1)
+fi
+[ -f "$SRC/tests/integration/helpers.bash" ] || { echo "runc-suite: no runc source in $WORK" >&2; exit 1; }
+INT=$SRC/tests/integration
+
+# --- helper programs (helpers.bash: recvtty, sd-helper, seccompagent) ---
+# The Go module proxy is out of reach, so build in GOPATH mode against the Go
+# packages Debian installs in /usr/share/gocode (as dh-golang builds runc itself).
+GOP=$WORK/gopath
+mkdir -p "$GOP/src/github.com/opencontainers"
+ln -sfn "$SRC" "$GOP/src/github.com/opencontainers/runc"
+for cmd in recvtty sd-helper seccompagent; do
+  bin=$SRC/contrib/cmd/$cmd/$cmd
+  [ -x "$bin" ] && continue
+  log "building contrib/cmd/$cmd"
+  (cd "$GOP/src/github.com/opencontainers/runc" &&
+    GO111MODULE=off GOFLAGS= GOPATH="$GOP:/usr/share/gocode" GOCACHE="$WORK/gocache" \
+      go build -tags seccomp -o "$bin" "./contrib/cmd/$cmd")
+done
+
+# --- images (get-images.sh downloads only what is missing from testdata/) ---
+arch=$(go env GOARCH)
+BUSYBOX_TAR=$INT/testdata/busybox-$arch.tar.xz
+DEBIAN_TAR=$INT/testdata/debian-$arch.tar.xz
+if [ ! -f "$BUSYBOX_TAR" ]; then
+  # Debian's busybox-static with one symlink per applet (scripts/rootfs.ts, as bunc's own tests).
+  log "making $BUSYBOX_TAR from busybox-static"
+  d=$(mktemp -d "$WORK/busybox.XXXXXX")
+  bun scripts/rootfs.ts "$d" >/dev/null
+  tar -C "$d/rootfs" --owner=0 --group=0 -cJf "$BUSYBOX_TAR.tmp" .
+  mv "$BUSYBOX_TAR.tmp" "$BUSYBOX_TAR"
+  rm -rf "$d"
+fi
+if [ ! -f "$DEBIAN_TAR" ]; then
+  # Only hooks.bats runs the Debian image: sh, ldconfig and grep with their
+  # libraries, unpacked from Debian's own packages (a minimal Debian rootfs).
+  log "making $DEBIAN_TAR from Debian packages"
+  d=$(mktemp -d "$WORK/debian.XXXXXX")
+  (cd "$d" && { apt-get download -qq libc6 libc-bin dash grep libpcre2-8-0 2>/dev/null || { apt_update && apt-get download -qq libc6 libc-bin dash grep libpcre2-8-0; }; })
+  mkdir "$d/rootfs"
+  for deb in "$d"/*.deb; do dpkg-deb -x "$deb" "$d/rootfs"; done
+  [ -e "$d/rootfs/bin/sh" ] || ln -s dash "$d/rootfs/bin/sh"
+  mkdir -p "$d/rootfs"/{dev,proc,sys,tmp,root,etc,usr/lib}
+  printf 'root:x:0:0:root:/root:/bin/sh\n' >"$d/rootfs/etc/passwd"
+  printf 'root:x:0:\n' >"$d/rootfs/etc/group"
+  tar -C "$d/rootfs" --owner=0 --group=0 -cJf "$DEBIAN_TAR.tmp" .
+  mv "$DEBIAN_TAR.tmp" "$DEBIAN_TAR"
+  rm -rf "$d"
+fi
+
+# --- the runs ---
+FILES=()
+if [ ${#ONLY[@]} -gt 0 ]; then
+  for f in "${ONLY[@]}"; do
+    [ -f "$INT/$f" ] || { echo "runc-suite: no $INT/$f" >&2; exit 2; }
+    FILES+=("$f")
+  done
+else
+  for f in "$INT"/*.bats; do FILES+=("$(basename "$f")"); done
+fi
+
+# What a test may leave behind: mounts of its bundles and the cgroups of set_cgroups_path.
+leftovers() {
+  { grep -E 'runc\.[A-Za-z0-9]{6}|bats-run-' /proc/self/mountinfo | awk '{print "mount " $5}'
+    find /sys/fs/cgroup -maxdepth 3 -type d -name 'runc-cgroups-integration-test*' -printf 'cgroup %p\n' 2>/dev/null
+  } | sort || true
+}
+
+for rt in "${RUNTIMES[@]}"; do
+  case $rt in
+  runc) bin=/usr/sbin/runc ;;
+  bunc) bin=$BUNC ;;
+  *) echo "runc-suite: --runtime runc|bunc|both" >&2; exit 2 ;;
+  esac
+  mkdir -p "$OUT/$rt"
+  start=$(date +%s)
+  for f in "${FILES[@]}"; do
+    log "$rt: $f"
+    before=$(leftovers)
+    # Under script(1), as Debian's autopkgtest runs them: runc spec's config has
+    # terminal: true, and a foreground run of it needs a controlling terminal.
+    # A hung file is cut after 15 minutes (bats' own BATS_TEST_TIMEOUT cannot
+    # be used: its watchdog is a background job, and tests that `wait` wait for it).
+    (cd "$INT" && RUNC=$bin F=$f TAP=$OUT/$rt/$f.tap ERR=$OUT/$rt/$f.stderr SHELL=/bin/sh \
+      timeout -k 10 900 script -qec 'bats --tap "$F" >"$TAP" 2>"$ERR"' /dev/null) </dev/null >/dev/null 2>&1 || true
+    left=$(comm -13 <(echo "$before") <(leftovers))
+    if [ -n "$left" ]; then
+      echo "$left" >"$OUT/$rt/$f.leftovers"
+      log "$rt $f left behind: $(echo "$left" | tr '\n' ' ')"
+      # runc itself leaves the empty parent of set_cgroups_path's cgroups (it
+      # removes only the container's own): remove empty ones so the next file
+      # and the other runtime start from the same host.
+      echo "$left" | awk '$1 == "cgroup" {print $2}' | while read -r dir; do
+        find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null || true
+      done
+    else
+      rm -f "$OUT/$rt/$f.leftovers"
+    fi
+  done
+  echo $(($(date +%s) - start)) >"$OUT/$rt/seconds"
+  "$bin" --version | head -1 >"$OUT/$rt/version"
+done
+
+report=(--out "$REPO/results/runc-suite.md" "${README_FLAG[@]}")
+[ ${#ONLY[@]} -gt 0 ] && report=(--out "$REPO/results/tmp/runc-suite.md" --partial)
+bun scripts/runc-suite-report.ts --tap "$OUT" --source "$(basename "$(ls "$WORK"/runc_*.dsc | tail -1)" .dsc)" "${report[@]}" "${FILES[@]}"
