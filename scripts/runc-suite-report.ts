@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { posix as path } from "node:path";
-import { compare, parseAllowList, parseTap, renderFailures, renderReport, renderTable, type TapTest } from "./_suite/report";
+import { compare, excerpt, parseAllowList, parseTap, renderFailures, renderReport, renderTable, type TapTest } from "./_suite/report";
 
 const ROOT = path.resolve(import.meta.dir, "..");
 const ALLOW = path.join(ROOT, "test/runc-suite-allow.json");
@@ -69,7 +69,7 @@ function main(): number {
   for (const a of c.stale) console.log(`runc-suite: now passes under bunc, remove from the allow-list: ${a.file}: ${a.test}`);
   for (const d of news) {
     console.log(`runc-suite: NEW: runc ok, bunc not ok: ${d.file}: ${d.test}`);
-    for (const l of d.detail.slice(-15)) console.log(`    ${l}`);
+    for (const l of excerpt(d.detail).slice(-15)) console.log(`    ${l}`);
   }
   const runcOk = c.rows.reduce((n, r) => n + r.runc.ok, 0);
   console.log(`runc-suite: bunc passes ${runcOk - c.regressions.length} of the ${runcOk} tests runc passes; ${allowed} known differences allowed, ${news.length} not allowed (${out}, details in ${path.join(tap, "failures.md")})`);

@@ -110,24 +110,33 @@ for cmd in recvtty sd-helper seccompagent; do
 done
 
 # --- images (get-images.sh downloads only what is missing from testdata/) ---
+# A stamp beside each tarball says which recipe made it; a changed recipe remakes it.
+IMAGE_RECIPE=2
 arch=$(go env GOARCH)
 BUSYBOX_TAR=$INT/testdata/busybox-$arch.tar.xz
 DEBIAN_TAR=$INT/testdata/debian-$arch.tar.xz
-if [ ! -f "$BUSYBOX_TAR" ]; then
-  # Debian's busybox-static with one symlink per applet (scripts/rootfs.ts, as bunc's own tests).
+if [ "$(cat "$BUSYBOX_TAR.bunc" 2>/dev/null)" != "$IMAGE_RECIPE" ]; then
+  # Debian's busybox-static with one symlink per applet (scripts/rootfs.ts, as
+  # bunc's own tests), laid out as the upstream busybox image: no /proc or /sys
+  # (mask.bats replaces them with symlinks), a /home and a /var.
   log "making $BUSYBOX_TAR from busybox-static"
   d=$(mktemp -d "$WORK/busybox.XXXXXX")
   bun scripts/rootfs.ts "$d" >/dev/null
+  rmdir "$d/rootfs/proc" "$d/rootfs/sys"
+  mkdir -p "$d/rootfs/home" "$d/rootfs/var"
   tar -C "$d/rootfs" --owner=0 --group=0 -cJf "$BUSYBOX_TAR.tmp" .
   mv "$BUSYBOX_TAR.tmp" "$BUSYBOX_TAR"
+  echo "$IMAGE_RECIPE" >"$BUSYBOX_TAR.bunc"
   rm -rf "$d"
 fi
-if [ ! -f "$DEBIAN_TAR" ]; then
-  # Only hooks.bats runs the Debian image: sh, ldconfig and grep with their
-  # libraries, unpacked from Debian's own packages (a minimal Debian rootfs).
+if [ "$(cat "$DEBIAN_TAR.bunc" 2>/dev/null)" != "$IMAGE_RECIPE" ]; then
+  # Only hooks.bats runs the Debian image (sh -c "ldconfig -p | grep ...", and
+  # ldconfig as a startContainer hook): sh, ldconfig and grep with their
+  # libraries, unpacked from Debian's own packages, a minimal Debian rootfs.
   log "making $DEBIAN_TAR from Debian packages"
   d=$(mktemp -d "$WORK/debian.XXXXXX")
-  (cd "$d" && { apt-get download -qq libc6 libc-bin dash grep libpcre2-8-0 2>/dev/null || { apt_update && apt-get download -qq libc6 libc-bin dash grep libpcre2-8-0; }; })
+  debs=(libc6 libc-bin dash grep libpcre2-8-0)
+  (cd "$d" && { apt-get download -qq "${debs[@]}" 2>/dev/null || { apt_update && apt-get download -qq "${debs[@]}"; }; })
   mkdir "$d/rootfs"
   for deb in "$d"/*.deb; do dpkg-deb -x "$deb" "$d/rootfs"; done
   [ -e "$d/rootfs/bin/sh" ] || ln -s dash "$d/rootfs/bin/sh"
@@ -136,6 +145,7 @@ if [ ! -f "$DEBIAN_TAR" ]; then
   printf 'root:x:0:\n' >"$d/rootfs/etc/group"
   tar -C "$d/rootfs" --owner=0 --group=0 -cJf "$DEBIAN_TAR.tmp" .
   mv "$DEBIAN_TAR.tmp" "$DEBIAN_TAR"
+  echo "$IMAGE_RECIPE" >"$DEBIAN_TAR.bunc"
   rm -rf "$d"
 fi
 
@@ -150,11 +160,28 @@ else
   for f in "$INT"/*.bats; do FILES+=("$(basename "$f")"); done
 fi
 
-# What a test may leave behind: mounts of its bundles and the cgroups of set_cgroups_path.
+# What a file may leave behind: mounts under its temp dir, the containers'
+# cgroups below set_cgroups_path's parent (runc itself leaves that empty
+# parent, /runc-cgroups-integration-test, in each hierarchy: removed at the end).
 leftovers() {
-  { grep -E 'runc\.[A-Za-z0-9]{6}|bats-run-' /proc/self/mountinfo | awk '{print "mount " $5}'
-    find /sys/fs/cgroup -maxdepth 3 -type d -name 'runc-cgroups-integration-test*' -printf 'cgroup %p\n' 2>/dev/null
+  { awk -v t="$1/" 'index($5, t) == 1 {print "mount " $5}' /proc/self/mountinfo
+    find /sys/fs/cgroup -mindepth 2 -maxdepth 4 -type d -path '*/runc-cgroups-integration-test/*' -printf 'cgroup %p\n' 2>/dev/null
   } | sort || true
+}
+
+# The helper programs a test starts in the background (recvtty, seccompagent)
+# name the file's temp dir in their arguments; one a failed test never killed
+# would hold bats' output open, and bats would wait for it forever.
+strays() { pgrep -f -- "contrib/cmd/(recvtty|seccompagent)/.*$1/" || true; }
+watchdog() {
+  local tap=$1 tmp=$2 plan p
+  while sleep 5; do
+    plan=$(sed -n '1s/^1\.\.//p' "$tap" 2>/dev/null)
+    [ -n "$plan" ] && [ "$(grep -cE '^(ok|not ok) ' "$tap")" -ge "$plan" ] && break
+  done
+  # bats prints a test's result after its teardown: all are done.
+  sleep 10
+  for p in $(strays "$tmp"); do kill -9 "$p" 2>/dev/null || true; done
 }
 
 for rt in "${RUNTIMES[@]}"; do
@@ -164,32 +191,44 @@ for rt in "${RUNTIMES[@]}"; do
   *) echo "runc-suite: --runtime runc|bunc|both" >&2; exit 2 ;;
   esac
   mkdir -p "$OUT/$rt"
+  # A temp dir of this run's own (TMPDIR → BATS_TMPDIR): helpers.bash puts the
+  # seccomp agent's socket right in it, and other runs of the suite on this
+  # host must not share that. 0755: userns.bats's mappings must traverse it.
+  tmp=/tmp/bunc-suite.$rt
+  rm -rf "$tmp" && mkdir -m 0755 "$tmp"
   start=$(date +%s)
   for f in "${FILES[@]}"; do
     log "$rt: $f"
-    before=$(leftovers)
+    before=$(leftovers "$tmp")
+    rm -f "$OUT/$rt/$f.tap"
+    watchdog "$OUT/$rt/$f.tap" "$tmp" &
+    wd=$!
     # Under script(1), as Debian's autopkgtest runs them: runc spec's config has
     # terminal: true, and a foreground run of it needs a controlling terminal.
     # A hung file is cut after 15 minutes (bats' own BATS_TEST_TIMEOUT cannot
-    # be used: its watchdog is a background job, and tests that `wait` wait for it).
-    (cd "$INT" && RUNC=$bin F=$f TAP=$OUT/$rt/$f.tap ERR=$OUT/$rt/$f.stderr SHELL=/bin/sh \
+    # be used: its timer is a background job, and tests that `wait` wait for it).
+    (cd "$INT" && RUNC=$bin TMPDIR=$tmp F=$f TAP=$OUT/$rt/$f.tap ERR=$OUT/$rt/$f.stderr SHELL=/bin/sh \
       timeout -k 10 900 script -qec 'bats --tap "$F" >"$TAP" 2>"$ERR"' /dev/null) </dev/null >/dev/null 2>&1 || true
-    left=$(comm -13 <(echo "$before") <(leftovers))
+    kill "$wd" 2>/dev/null || true
+    wait "$wd" 2>/dev/null || true
+    for p in $(strays "$tmp"); do kill -9 "$p" 2>/dev/null || true; done
+    left=$(comm -13 <(echo "$before") <(leftovers "$tmp"))
     if [ -n "$left" ]; then
       echo "$left" >"$OUT/$rt/$f.leftovers"
       log "$rt $f left behind: $(echo "$left" | tr '\n' ' ')"
-      # runc itself leaves the empty parent of set_cgroups_path's cgroups (it
-      # removes only the container's own): remove empty ones so the next file
-      # and the other runtime start from the same host.
-      echo "$left" | awk '$1 == "cgroup" {print $2}' | while read -r dir; do
-        find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null || true
-      done
     else
       rm -f "$OUT/$rt/$f.leftovers"
     fi
   done
   echo $(($(date +%s) - start)) >"$OUT/$rt/seconds"
   "$bin" --version | head -1 >"$OUT/$rt/version"
+  rmdir "$tmp" 2>/dev/null || log "$tmp is not empty after the $rt run"
+done
+# set_cgroups_path's parents: runc leaves the top one in every hierarchy, and
+# remove_parent forgets the pod ones in the hybrid's unified hierarchy; rmdir
+# removes only a cgroup with no process and none below it.
+for d in /sys/fs/cgroup/*/runc-cgroups-integration-test; do
+  [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
 done
 
 report=(--out "$REPO/results/runc-suite.md" "${README_FLAG[@]}")

@@ -184,13 +184,18 @@ export function renderReport(c: Comparison, info: RunInfo): string {
   return out.join("\n") + "\n";
 }
 
+/** A failure's lines worth reading: without where bats found it and without
+ * remove_parent's rmdir of hierarchies set_cgroups_path never made (noise under both runtimes). */
+export function excerpt(detail: string[]): string[] {
+  return detail.filter((l) => !/^\((in|from) |^ in test file|^rmdir: failed to remove '\/sys\/fs\/cgroup\//.test(l));
+}
+
 /** bunc's failure output for each runc-ok test it fails (for developers; not committed). */
 export function renderFailures(c: Comparison, maxLines = 25): string {
   const out = ["# runc ok, bunc not ok: bunc's output", ""];
   for (const d of c.regressions) {
     out.push(`## ${d.file}: ${d.test}`, "", d.allowed ? `(allowed, ${d.allowed.kind}: ${d.allowed.why})` : "(NEW)", "", "```");
-    // remove_parent's rmdir of hierarchies set_cgroups_path never made: noise under both runtimes.
-    const lines = d.detail.filter((l) => !/^\((in|from) |^ in test file|^rmdir: failed to remove '\/sys\/fs\/cgroup\//.test(l));
+    const lines = excerpt(d.detail);
     out.push(...(lines.length > maxLines ? ["…", ...lines.slice(-maxLines)] : lines), "```", "");
   }
   return out.join("\n");
