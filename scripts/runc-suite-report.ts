@@ -3,11 +3,14 @@
  * Compare the peer suite's TAP files (scripts/runc-suite.sh wrote them) and
  * write the report; exit 1 when a test runc passes fails under bunc and the
  * allow-list (test/runc-suite-allow.json) does not name it.
- *   bun scripts/runc-suite-report.ts --tap DIR --source NAME --out FILE.md [--readme] [--partial] FILE.bats...
+ *   bun scripts/runc-suite-report.ts --tap DIR --source NAME --out FILE.md [--readme] [--partial] [--retry DIR] FILE.bats...
+ *   bun scripts/runc-suite-report.ts --tap DIR --retry-list FILE.tsv FILE.bats...
+ * The second form only writes the differences to run again (FILE.bats, TAB, a
+ * bats --filter pattern), for the first form's --retry DIR to read their TAP.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { posix as path } from "node:path";
-import { compare, excerpt, parseAllowList, parseTap, renderFailures, renderReport, renderTable, type TapTest } from "./_suite/report";
+import { compare, excerpt, failing, filterFor, parseAllowList, retryList as toRetry, parseTap, renderFailures, renderReport, renderTable, type TapTest } from "./_suite/report";
 
 const ROOT = path.resolve(import.meta.dir, "..");
 const ALLOW = path.join(ROOT, "test/runc-suite-allow.json");
@@ -25,7 +28,7 @@ function results(dir: string, files: string[]): Map<string, TapTest[]> {
 
 function main(): number {
   const args = process.argv.slice(2);
-  let tap = "", source = "", out = "", readme = false, partial = false;
+  let tap = "", source = "", out = "", readme = false, partial = false, retry = "", retryList = "";
   const files: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -34,11 +37,19 @@ function main(): number {
     else if (a === "--out") out = args[++i] ?? "";
     else if (a === "--readme") readme = true;
     else if (a === "--partial") partial = true;
+    else if (a === "--retry") retry = args[++i] ?? "";
+    else if (a === "--retry-list") retryList = args[++i] ?? "";
     else files.push(a);
   }
-  if (!tap || !out || files.length === 0) throw new Error("usage: runc-suite-report.ts --tap DIR --source NAME --out FILE.md [--readme] [--partial] FILE.bats...");
+  if (!tap || !(out || retryList) || files.length === 0) throw new Error("usage: runc-suite-report.ts --tap DIR (--out FILE.md | --retry-list FILE.tsv) FILE.bats...");
   const allow = parseAllowList(readFileSync(ALLOW, "utf8"));
-  const c = compare(files, results(path.join(tap, "runc"), files), results(path.join(tap, "bunc"), files), allow);
+  const again = retry ? results(retry, files) : undefined;
+  const c = compare(files, results(path.join(tap, "runc"), files), results(path.join(tap, "bunc"), files), allow, again);
+  if (retryList) {
+    const byFile = Map.groupBy(toRetry(c), (d) => d.file);
+    writeFileSync(retryList, [...byFile].map(([f, ds]) => `${f}\t${filterFor(ds.map((d) => d.test))}\n`).join(""));
+    return 0;
+  }
   const seconds = (rt: string) => {
     const s = read(path.join(tap, rt, "seconds"));
     return s === undefined ? undefined : Number(s);
@@ -64,15 +75,17 @@ function main(): number {
   }
 
   console.log(renderTable(c));
-  const news = c.regressions.filter((d) => !d.allowed);
-  const allowed = c.regressions.length - news.length;
+  const news = failing(c);
+  const flaky = c.regressions.filter((d) => d.flaky);
+  const allowed = c.regressions.length - news.length - flaky.length;
+  for (const d of flaky) console.log(`runc-suite: flaky (failed, then passed alone): ${d.file}: ${d.test}`);
   for (const a of c.stale) console.log(`runc-suite: now passes under bunc, remove from the allow-list: ${a.file}: ${a.test}`);
   for (const d of news) {
     console.log(`runc-suite: NEW: runc ok, bunc not ok: ${d.file}: ${d.test}`);
     for (const l of excerpt(d.detail).slice(-15)) console.log(`    ${l}`);
   }
   const runcOk = c.rows.reduce((n, r) => n + r.runc.ok, 0);
-  console.log(`runc-suite: bunc passes ${runcOk - c.regressions.length} of the ${runcOk} tests runc passes; ${allowed} known differences allowed, ${news.length} not allowed (${out}, details in ${path.join(tap, "failures.md")})`);
+  console.log(`runc-suite: bunc passes ${runcOk - c.regressions.length} of the ${runcOk} tests runc passes; ${allowed} known differences allowed, ${flaky.length} flaky, ${news.length} not allowed (${out}, details in ${path.join(tap, "failures.md")})`);
   return news.length ? 1 : 0;
 }
 

@@ -78,6 +78,8 @@ export interface Difference {
   /** bunc's `# ` lines for the failure. */
   detail: string[];
   allowed?: AllowEntry;
+  /** Not allowed, but it passed when run again alone under bunc. */
+  flaky?: boolean;
 }
 
 export interface Comparison {
@@ -102,8 +104,12 @@ function allowFor(allow: AllowEntry[], file: string, test: string): AllowEntry |
   return allow.find((a) => a.file === file && a.test === test) ?? allow.find((a) => a.file === file && a.test === "*");
 }
 
-/** Compare the two runtimes' results, file by file, test by test (by name; bats names are unique in a file). */
-export function compare(files: string[], runc: Map<string, TapTest[]>, bunc: Map<string, TapTest[]>, allow: AllowEntry[]): Comparison {
+/**
+ * Compare the two runtimes' results, file by file, test by test (by name; bats
+ * names are unique in a file). `retry` holds bunc's second run of the
+ * differences the allow-list does not name: one that passed there is flaky.
+ */
+export function compare(files: string[], runc: Map<string, TapTest[]>, bunc: Map<string, TapTest[]>, allow: AllowEntry[], retry = new Map<string, TapTest[]>()): Comparison {
   const out: Comparison = { rows: [], regressions: [], buncOnly: [], runcFails: [], stale: [] };
   const used = new Set<AllowEntry>();
   for (const file of files) {
@@ -117,7 +123,8 @@ export function compare(files: string[], runc: Map<string, TapTest[]>, bunc: Map
       if (t.outcome === "ok" && other?.outcome !== "ok") {
         const allowed = allowFor(allow, file, t.name);
         if (allowed) used.add(allowed);
-        out.regressions.push({ file, test: t.name, detail: other ? other.detail : ["(no result under bunc)"], allowed });
+        const flaky = !allowed && retry.get(file)?.some((x) => x.name === t.name && x.outcome === "ok");
+        out.regressions.push({ file, test: t.name, detail: other ? other.detail : ["(no result under bunc)"], allowed, ...(flaky ? { flaky } : {}) });
       }
       if (t.outcome === "fail" && other?.outcome === "ok") out.buncOnly.push({ file, test: t.name, detail: [] });
     }
@@ -138,6 +145,26 @@ export interface RunInfo {
 
 function minutes(s?: number): string {
   return s === undefined ? "not run" : `${Math.floor(s / 60)} min ${s % 60} s`;
+}
+
+/** The differences that fail the run: not allowed, and not passing on a second run. */
+export function failing(c: Comparison): Difference[] {
+  return c.regressions.filter((d) => !d.allowed && !d.flaky);
+}
+
+/** The differences to run again: those the allow-list does not name. */
+export function retryList(c: Comparison): Difference[] {
+  return c.regressions.filter((d) => !d.allowed);
+}
+
+/** A bats --filter pattern (a bash regex) matching exactly these test names. */
+export function filterFor(names: string[]): string {
+  return names.map((n) => "^" + n.replace(/[\][(){}.*+?^$|\\]/g, "\\$&") + "$").join("|");
+}
+
+function verdict(d: Difference): string {
+  if (d.allowed) return `${d.allowed.kind}: ${d.allowed.why}`;
+  return d.flaky ? "**flaky: failed, then passed when run again alone**" : "**NEW: not in the allow-list**";
 }
 
 /** The per-file table alone (also what README shows). */
@@ -166,10 +193,10 @@ export function renderReport(c: Comparison, info: RunInfo): string {
   out.push(`- source: ${info.source}`, `- date: ${info.date}`, `- kernel: ${info.kernel}, cgroups: ${info.cgroup}`);
   out.push(`- runc: ${info.runc.version}, ${minutes(info.runc.seconds)}`, `- bunc: ${info.bunc.version}, ${minutes(info.bunc.seconds)}`, "");
   out.push("A bold bunc ok: the file has tests runc passes and bunc does not.", "", renderTable(c), "");
-  const news = c.regressions.filter((d) => !d.allowed);
+  const news = failing(c);
   out.push(`## runc ok, bunc not ok (${c.regressions.length}; ${news.length} not in the allow-list)`, "");
-  out.push("Each one is allowed by `test/runc-suite-allow.json` with its reason, or fails the run.", "");
-  for (const d of c.regressions) out.push(`- ${d.file}: \`${d.test}\` — ${d.allowed ? `${d.allowed.kind}: ${d.allowed.why}` : "**NEW: not in the allow-list**"}`);
+  out.push("Each one is allowed by `test/runc-suite-allow.json` with its reason, or fails the run (unless it passes when run again alone: flaky).", "");
+  for (const d of c.regressions) out.push(`- ${d.file}: \`${d.test}\` — ${verdict(d)}`);
   if (c.regressions.length === 0) out.push("None.");
   out.push("", `## bunc ok, runc not ok (${c.buncOnly.length})`, "");
   for (const d of c.buncOnly) out.push(`- ${d.file}: \`${d.test}\``);
@@ -194,7 +221,7 @@ export function excerpt(detail: string[]): string[] {
 export function renderFailures(c: Comparison, maxLines = 25): string {
   const out = ["# runc ok, bunc not ok: bunc's output", ""];
   for (const d of c.regressions) {
-    out.push(`## ${d.file}: ${d.test}`, "", d.allowed ? `(allowed, ${d.allowed.kind}: ${d.allowed.why})` : "(NEW)", "", "```");
+    out.push(`## ${d.file}: ${d.test}`, "", `(${verdict(d)})`, "", "```");
     const lines = excerpt(d.detail);
     out.push(...(lines.length > maxLines ? ["…", ...lines.slice(-maxLines)] : lines), "```", "");
   }

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { posix as path } from "node:path";
-import { compare, parseAllowList, parseTap, renderReport, renderTable } from "../../scripts/_suite/report";
+import { compare, failing, filterFor, parseAllowList, parseTap, renderReport, renderTable, retryList } from "../../scripts/_suite/report";
 
 const TAP = `1..4
 ok 1 runc run
@@ -84,5 +84,28 @@ describe("compare", () => {
     expect(md).toContain("- a.bats: `two` — to fix: the cwd");
     expect(md).toContain("- b.bats: `four` — **NEW: not in the allow-list**");
     expect(md).toContain("runc, 1 min 1 s");
+  });
+});
+
+describe("a second run of the differences", () => {
+  const runc = new Map([["a.bats", parseTap("1..2\nok 1 one\nok 2 two\n")]]);
+  const bunc = new Map([["a.bats", parseTap("1..2\nnot ok 1 one\nnot ok 2 two\n")]]);
+
+  test("one that passes alone is flaky and does not fail the run; one that fails again does", () => {
+    const first = compare(["a.bats"], runc, bunc, []);
+    expect(retryList(first).map((d) => d.test)).toEqual(["one", "two"]);
+    const again = new Map([["a.bats", parseTap("1..2\nok 1 one\nnot ok 2 two\n")]]);
+    const c = compare(["a.bats"], runc, bunc, [], again);
+    expect(failing(c).map((d) => d.test)).toEqual(["two"]);
+    expect(c.regressions.find((d) => d.test === "one")?.flaky).toBe(true);
+  });
+
+  test("the filter matches exactly the names given, as bash's =~ reads it (bats --filter)", () => {
+    const names = ["runc run [tty owner] ({u,g}id != 0)", "global --debug to --log --log-format 'json'", "a.b*c"];
+    const pattern = filterFor(names);
+    const all = [...names, "runc run [tty owner]", "global --debug", "aXbbc"];
+    const script = 'for n in "${@:2}"; do [[ "$n" =~ $1 ]] && echo "$n"; done; true';
+    const p = Bun.spawnSync(["bash", "-c", script, "bash", pattern, ...all]);
+    expect(p.stdout.toString().trim().split("\n")).toEqual(names);
   });
 });
