@@ -166,6 +166,9 @@ fi
 leftovers() {
   { awk -v t="$1/" 'index($5, t) == 1 {print "mount " $5}' /proc/self/mountinfo
     find /sys/fs/cgroup -mindepth 2 -maxdepth 4 -type d -path '*/runc-cgroups-integration-test/*' -printf 'cgroup %p\n' 2>/dev/null
+    for d in $(private_cgroups "$(basename "$1")"); do
+      [ -d "$d" ] && find "$d" -mindepth 1 -type d -printf 'cgroup %p\n'
+    done
   } | sort || true
 }
 
@@ -184,6 +187,47 @@ watchdog() {
   for p in $(strays "$tmp"); do kill -9 "$p" 2>/dev/null || true; done
 }
 
+# A cgroup of the run's own below this process's cgroup in every hierarchy
+# (cgroup v1 and the hybrid's unified one). Tests whose config has no
+# cgroupsPath get the default, the container's id relative to the caller's
+# cgroup, in runc as in bunc: test_busybox would be one cgroup for every run
+# of the suite on this host at the same time. Not on a cgroup2-only host,
+# where a parent holding processes could not enable controllers.
+private_cgroups() {
+  stat -fc %T /sys/fs/cgroup | grep -q cgroup2 && return
+  awk -v name="$1" '
+    FILENAME == "/proc/self/mountinfo" {
+      n = index($0, " - "); split(substr($0, n + 3), a, " ")
+      if (a[1] == "cgroup" || a[1] == "cgroup2") { mnt[++m] = $5; type[m] = a[1]; opts[m] = "," a[3] "," }
+      next
+    }
+    {
+      split($0, f, ":"); k = f[2]; p = f[3]; sub(/\/$/, "", p)
+      for (i = 1; i <= m; i++) {
+        if (k == "") { if (type[i] != "cgroup2") continue }
+        else {
+          if (type[i] != "cgroup") continue
+          nk = split(k, c, ","); ok = 1
+          for (j = 1; j <= nk; j++) if (index(opts[i], "," c[j] ",") == 0) ok = 0
+          if (!ok) continue
+        }
+        print mnt[i] p "/" name
+      }
+    }' /proc/self/mountinfo /proc/self/cgroup
+}
+enter_private_cgroups() {
+  local d
+  for d in $(private_cgroups "$1"); do
+    mkdir -p "$d"
+    # A new v1 cpuset has no cpus or mems: nothing could join it.
+    if [ -f "$d/cpuset.cpus" ] && [ -z "$(cat "$d/cpuset.cpus")" ]; then
+      cat "$(dirname "$d")/cpuset.cpus" >"$d/cpuset.cpus"
+      cat "$(dirname "$d")/cpuset.mems" >"$d/cpuset.mems"
+    fi
+    echo "$BASHPID" >"$d/cgroup.procs"
+  done
+}
+
 # Run one file under one runtime into DIR/FILE.tap (bats --filter PATTERN when given).
 run_file() {
   local bin=$1 f=$2 dir=$3 filter=${4:-} tmp=$5 wd
@@ -194,7 +238,7 @@ run_file() {
   # terminal: true, and a foreground run of it needs a controlling terminal.
   # A hung file is cut after 15 minutes (bats' own BATS_TEST_TIMEOUT cannot
   # be used: its timer is a background job, and tests that `wait` wait for it).
-  (cd "$INT" && RUNC=$bin TMPDIR=$tmp F=$f FILTER=$filter TAP=$dir/$f.tap ERR=$dir/$f.stderr SHELL=/bin/sh \
+  (enter_private_cgroups "$(basename "$tmp")" && cd "$INT" && RUNC=$bin TMPDIR=$tmp F=$f FILTER=$filter TAP=$dir/$f.tap ERR=$dir/$f.stderr SHELL=/bin/sh \
     timeout -k 10 900 script -qec 'bats --tap ${FILTER:+--filter "$FILTER"} "$F" >"$TAP" 2>"$ERR"' /dev/null) </dev/null >/dev/null 2>&1 || true
   kill "$wd" 2>/dev/null || true
   wait "$wd" 2>/dev/null || true
@@ -228,6 +272,7 @@ for rt in "${RUNTIMES[@]}"; do
   echo $(($(date +%s) - start)) >"$OUT/$rt/seconds"
   "$bin" --version | head -1 >"$OUT/$rt/version"
   rmdir "$tmp" 2>/dev/null || log "$tmp is not empty after the $rt run"
+  for d in $(private_cgroups "$(basename "$tmp")"); do rmdir "$d" 2>/dev/null || log "$d is not empty after the $rt run"; done
 done
 
 # A test runc passes, bunc fails and the allow-list does not name runs once
@@ -243,6 +288,7 @@ if [ ${#RUNTIMES[@]} -eq 2 ]; then
     run_file "$BUNC" "$f" "$OUT/bunc-retry" "$filter" "$tmp"
   done <"$OUT/retry.tsv"
   rmdir "$tmp" 2>/dev/null || true
+  for d in $(private_cgroups "$(basename "$tmp")"); do rmdir "$d" 2>/dev/null || true; done
   report+=(--retry "$OUT/bunc-retry")
 fi
 
