@@ -5,7 +5,8 @@
 # `apt-get source runc` at test time into $BUNC_SUITE_WORK.
 #
 #   bash scripts/runc-suite.sh [--only FILE.bats]... [--runtime runc|bunc|both] [--bunc PATH] [--readme]
-# (--readme: also put the table in README.md, between its runc-suite markers)
+# (--readme: also put the table in README.md, between its runc-suite markers;
+# --runtime bunc: compare with the runc TAP an earlier run left)
 #
 # Needs root on Debian 12. Writes the raw TAP to results/tmp/runc-suite/RUNTIME/,
 # the table to results/runc-suite.md (a full run) or results/tmp/runc-suite.md
@@ -27,7 +28,7 @@ while [ $# -gt 0 ]; do
   --runtime) [ "$2" = both ] || RUNTIMES=("$2"); shift 2 ;;
   --bunc) BUNC=$(readlink -f "$2"); shift 2 ;;
   --readme) README_FLAG=(--readme); shift ;;
-  -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
+  -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
   *) echo "runc-suite: unknown argument $1" >&2; exit 2 ;;
   esac
 done
