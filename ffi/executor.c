@@ -894,9 +894,14 @@ static long do_chdir(const char *path, u64 when)
   return r;
 }
 
-/* Signal handlers are Bun's until execve; SIG_IGN would survive it (execve(2)). */
+/* Signal handlers are Bun's until execve; SIG_IGN would survive it (execve(2)).
+ * Done before the seccomp filter is loaded (rt_sigaction and rt_sigprocmask may be
+ * killed by a profile: SCMP_ACT_KILL leaves no fallback), else just before execve. */
+static long signals_reset;
 static void reset_signals(void)
 {
+  if (signals_reset) return;
+  signals_reset = 1;
   struct kernel_sigaction sa;
   u64 none = 0;
   long sig;
@@ -1320,8 +1325,17 @@ static long run_op(u8 *prog, struct op *o, long sync_fd, i32 index)
   case OP_STDIO_OWNER: return do_stdio_owner(o->n[0]);
   case OP_UMASK: SYS1(SYS_umask, o->n[0]); return 0;
   case OP_SETGROUPS: return SYS2(SYS_setgroups, o->n[1], prog + o->n[0]);
-  case OP_SETRESGID: return SYS3(SYS_setresgid, o->n[0], o->n[0], o->n[0]);
-  case OP_SETRESUID: return SYS3(SYS_setresuid, o->n[0], o->n[0], o->n[0]);
+  /* With noNewPrivileges false these come after the seccomp filter, and a profile may
+   * refuse setres[ug]id (runc uses setgid(2)/setuid(2), which a privileged caller makes
+   * set the real, effective and saved ids alike: the same result). */
+  case OP_SETRESGID:
+    r = SYS3(SYS_setresgid, o->n[0], o->n[0], o->n[0]);
+    if (r == -ENOSYS || r == -EPERM) r = SYS1(106 /* setgid */, o->n[0]);
+    return r;
+  case OP_SETRESUID:
+    r = SYS3(SYS_setresuid, o->n[0], o->n[0], o->n[0]);
+    if (r == -ENOSYS || r == -EPERM) r = SYS1(105 /* setuid */, o->n[0]);
+    return r;
   case OP_KEEPCAPS: return SYS2(SYS_prctl, PR_SET_KEEPCAPS, o->n[0]);
   case OP_CAPBSET: return do_capbset(o->n[0]);
   case OP_CAPSET: return do_capset(o->n[0], o->n[1], o->n[2]);
@@ -1336,6 +1350,7 @@ static long run_op(u8 *prog, struct op *o, long sync_fd, i32 index)
     return SYS3(SYS_execve, exec_path, table(prog, o->n[0]), table(prog, o->n[1]));
   case OP_SECCOMP: {
     struct { u16 len; u16 pad[3]; u64 filter; } fprog;
+    reset_signals();
     fprog.len = (u16)o->n[1]; fprog.filter = (u64)(prog + o->n[0]);
     r = SYS3(317 /* seccomp */, 1 /* SECCOMP_SET_MODE_FILTER */, o->n[2], &fprog);
     if (r < 0 || !o->n[3]) return r < 0 ? r : 0;
@@ -1403,7 +1418,7 @@ static void run_program(u8 *prog, u32 first)
   SYS2(SYS_prctl, PR_SET_DUMPABLE, 0);
   sync_sock = sync_fd;
   /* A child that shares memory starts from what an earlier child of the same bunc left here. */
-  if (first == 0) { root_fd = AT_FDCWD; exec_path = 0; cwd_pending = 0; }
+  if (first == 0) { root_fd = AT_FDCWD; exec_path = 0; cwd_pending = 0; signals_reset = 0; }
   for (i = first; i < h->nops; i++) {
     op_index = (i32)i;
     r = run_op(prog, &ops[i], sync_fd, (i32)i);

@@ -6,7 +6,8 @@
  * loads the filter before the last privileged steps). Each profile runs under
  * bunc and under runc: where runc's container runs, bunc's must run and say
  * the same; wherever bunc fails, the failure is the container's own program
- * (its exit status) or its execve — never one of bunc's own setup steps.
+ * (its exit status) or its execve — never one of bunc's own setup steps where
+ * runc got as far as the container's program.
  * Seed BUNC_FUZZ_SEED (default 11), count BUNC_FUZZ_SECCOMP_RUNS (default 60).
  */
 import { afterAll, describe, expect, test } from "bun:test";
@@ -58,9 +59,12 @@ describe.skipIf(!!skip)("seccomp fuzzing", () => {
         const b = buncRun(sb, script, edit, { timeoutMs: 10_000 });
         const r = runcRun(sb, script, edit, { timeoutMs: 10_000 });
         const why = `changes ${JSON.stringify(changes)}, old ${useOld}, noNewPrivileges ${noNewPrivileges}\nbunc: ${show(b)}\nrunc: ${show(r)}`;
-        // bunc's own setup steps fail as "unable to start container process: STEP: …"; exec is the container's.
-        const ownStep = /unable to start container process: (?!exec: )/.exec(b.stderr);
-        if (ownStep) throw new Error(`bunc failed in one of its own steps\n${why}`);
+        // bunc's own setup steps fail as "unable to start container process: STEP: …"; exec is the
+        // container's. Such a failure is a bug where runc got as far as the container's program
+        // (runc fails closed itself on what it cannot do without: its bounding set through prctl…).
+        const ownStep = (stderr: string) => /unable to start container process: (?!exec: )/.test(stderr);
+        if (ownStep(b.stderr) && !ownStep(r.stderr)) throw new Error(`bunc failed in one of its own steps where runc started the container's program\n${why}`);
+        if (b.code !== 0 && b.stderr.trim().split("\n").filter((l) => !l.startsWith("bunc: warning: ")).length > 1) throw new Error(`more than one error line\n${why}`);
         if (/panic|Bun has crashed|Segmentation fault|^\s+at /m.test(b.stderr)) throw new Error(`bunc crashed\n${why}`);
         if (r.code === 0 && r.stdout === "ran\n") {
           if (b.code !== 0 || b.stdout !== "ran\n") throw new Error(`runc ran the container, bunc did not\n${why}`);

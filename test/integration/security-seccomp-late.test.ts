@@ -177,8 +177,6 @@ const ESSENTIAL: Record<string, string> = {
   prctl: "the bounding set, keep-caps, ambient capabilities, the parent-death signal: refused, the container must not start",
   capset: "the capabilities: refused, the container must not start",
   setgroups: "the user switch: refused, the container must not start",
-  setresgid: "the user switch: refused, the container must not start",
-  setresuid: "the user switch: refused, the container must not start",
   chdir: "the cwd (runc's finalizeNamespace chdirs after its filter too)",
   getcwd: "the check that the cwd is inside the container (runc's verifyCwd): refused, the container must not start",
   lseek: "a hook's state on stdin is read from the start",
