@@ -209,6 +209,8 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
     for (const fd of bindTrees.values()) closeSync(fd);
     if (consoleFd !== undefined && consoleFd !== opts.consoleFd) closeSync(consoleFd);
     if (pidfdSocket !== undefined) closeSync(pidfdSocket);
+    // Last: from here on the container's process outlives us (before, our death ends it).
+    child.release?.();
     return { record, pidfd: child.pidfd, warnings };
   } catch (e) {
     undo.run();

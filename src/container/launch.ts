@@ -30,6 +30,13 @@ export interface Launched {
   pidfd: number;
   /** /proc/PID/stat field 22 of the process. */
   startTime: string;
+  /**
+   * For a process that waits for start (create): it also waits, on the sync socket, for
+   * its creator to say create is done; release() says so. Should the creator die before
+   * (killed half-way), the socket's end reaches the child instead and it exits: a create
+   * that did not finish leaves no container process behind.
+   */
+  release?: () => void;
 }
 
 /** The parent's parts at later sync points; the child waits while each runs. */
@@ -53,8 +60,11 @@ export interface LaunchHandlers {
  * kernel without it (before 5.7: E2BIG) gets a plain clone3, and onSetup
  * places the child. undo learns how to kill the child.
  */
-export function launch(ops: readonly Operation[], cloneFlags: bigint, onSetup: (firstPid: number, inCgroup: boolean) => void, undo: Undo, handlers: LaunchHandlers & { cgroupFd?: number } = {}): Launched {
+export function launch(planned: readonly Operation[], cloneFlags: bigint, onSetup: (firstPid: number, inCgroup: boolean) => void, undo: Undo, handlers: LaunchHandlers & { cgroupFd?: number } = {}): Launched {
   const [parentEnd, childEnd] = socketPair();
+  // The child is a copy of us, our end of the socket included: it closes that first, so that
+  // our death (the only holder left) ends its reads — see Launched.release.
+  const ops: Operation[] = [{ code: Op.CLOSE, what: "close the parent's end of the sync socket", fd: parentEnd }, ...planned];
   let child: ReturnType<typeof spawn>;
   let inCgroup = handlers.cgroupFd !== undefined;
   try {
@@ -81,6 +91,9 @@ export function launch(ops: readonly Operation[], cloneFlags: bigint, onSetup: (
   });
   let pid: number;
   const forked = { pid: first.pid };
+  // The child's READY is a SYNC (it waits for a reply) when it is to wait for release().
+  const waitsForRelease = ops.some((op) => op.code === Op.SYNC && op.n?.[0] === Msg.READY);
+  let released = false;
   try {
     pid = serve(parentEnd, first.pid, ops, (p) => onSetup(p, inCgroup), forked, handlers);
   } catch (e) {
@@ -89,8 +102,20 @@ export function launch(ops: readonly Operation[], cloneFlags: bigint, onSetup: (
     if (forked.pid !== first.pid) rawSyscall(SYS.waitid, 1 /* P_PID */, forked.pid, new Int32Array(32), 4 /* WEXITED */, null);
     throw e;
   } finally {
-    closeSync(parentEnd);
+    if (!waitsForRelease) closeSync(parentEnd);
   }
+  if (waitsForRelease) undo.push(() => void (released || closeSync(parentEnd)));
+  const release = waitsForRelease
+    ? () => {
+        if (released) return;
+        released = true;
+        try {
+          writeFull(parentEnd, new Uint8Array(new Int32Array([Msg.GO, 0, 0, 0]).buffer));
+        } finally {
+          closeSync(parentEnd);
+        }
+      }
+    : undefined;
   let pidfd = first.pidfd;
   if (pid !== first.pid) {
     // The executor forked once more (PID or time namespace): the process is the grandchild,
@@ -107,7 +132,7 @@ export function launch(ops: readonly Operation[], cloneFlags: bigint, onSetup: (
   const startTime = procStat(pid)?.startTime;
   if (startTime === undefined) throw new BuncError("container process exited during setup", { code: "ESRCH" });
   debug.log?.(readyNote(ops, pid, handlers.stage ?? "init"));
-  return { pid, pidfd, startTime };
+  return { pid, pidfd, startTime, release };
 }
 
 /** Answer the child until it is ready; returns the pid of the process that will execve. */

@@ -116,6 +116,9 @@ export function compileProcess(proc: Process, ctx: ProcessContext, add: Add): vo
   // before READY, so that a failure is reported and a listener fd reaches the parent.
   if (ctx.seccomp && proc.noNewPrivileges) addSeccomp(ctx.seccomp, add);
   if (ctx.joinCgroupLast) add(Op.SYNC, "join the container's cgroup", { n: [Msg.READY_TO_JOIN] });
+  // A process that waits for start also waits for its creator to finish create (Launched.release):
+  // if the creator dies first, the end of the sync socket ends this process too.
+  else if (ctx.fifo) add(Op.SYNC, "wait for create to finish", { n: [Msg.READY] });
   else add(Op.READY, "report ready");
   if (ctx.fifo) add(Op.FIFO_WAIT, "wait for start on the exec fifo", { fd: ctx.fifo.dirFd, s: [ctx.fifo.name] });
   for (const hook of ctx.startHooks ?? []) add(hook.code, hook.what, hook);

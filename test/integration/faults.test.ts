@@ -12,7 +12,7 @@
  * create): mkdir #2 is the container's state dir (#1 the --root), rename #1
  * the crash record of the cgroup directories (cgroup.json), mkdir #5 is in
  * the middle of making the cgroup directories, clone3 #2 the container's
- * process (#1 is a thread of Bun's).
+ * process (#1 is a thread of Bun's), rename #2 state.json.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
@@ -49,6 +49,7 @@ describe.skipIf(!!skip)("faults", () => {
     ["the cgroup record is written", "rename", 1],
     ["the cgroup directories are half made", "mkdir", 5],
     ["the container's process is cloned", "clone3", 2],
+    ["state.json is written", "rename", 2],
   ];
   for (const [what, syscall, when] of createPoints)
     test(`create killed as ${what} (${syscall} #${when}): list tells a status, delete -f removes everything`, () => {

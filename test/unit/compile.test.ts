@@ -323,9 +323,17 @@ describe("compile: order of the major steps", () => {
       ["SYNC"], ["PROPAGATE"], ["SET_ROOT"], ["MOUNT", "BIND"], ["MKNOD"], ["SYMLINK"], ["MASK"], ["READONLY"], ["MKDIR"],
       ["ROOT_RDONLY"], ["PIVOT_ROOT"], ["SETHOSTNAME"], ["SETRLIMIT"], ["UMASK"], ["CLOSE_FDS"], ["STDIO_OWNER"],
       ["CAPBSET"], ["SETGROUPS"], ["SETRESGID"], ["SETRESUID"], ["VERIFY_CWD"], ["CAPSET"], ["AMBIENT"], ["NO_NEW_PRIVS"],
-      ["LOOKUP"], ["READY"], ["FIFO_WAIT"], ["EXEC"],
+      ["LOOKUP"], ["SYNC"], ["FIFO_WAIT"], ["EXEC"],
     ]);
     expect(names(p).at(-1)).toBe("EXEC");
+  });
+
+  test("the process waiting for start first waits for create to finish (a SYNC whose message is READY): its creator's death ends it", () => {
+    const n = names(p);
+    const ready = p.ops[n.lastIndexOf("SYNC")]!;
+    expect(n.lastIndexOf("SYNC")).toBe(n.indexOf("FIFO_WAIT") - 1);
+    expect(nums(ready)).toEqual(big(Msg.READY));
+    expect(n).not.toContain("READY");
   });
 
   test("KEEPCAPS is set before the id switch and cleared after it", () => {
