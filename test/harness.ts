@@ -112,3 +112,17 @@ export class Sandbox {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * The cgroup hierarchies mounted under /sys/fs/cgroup (each v1 controller, name=systemd, the
+ * cgroup2 one): its mount points, not whatever directories stand on its tmpfs — podman's
+ * cgroupfs manager leaves plain ones there for controllers this host does not mount.
+ */
+export function cgroupHierarchies(): string[] {
+  const out: string[] = [];
+  for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+    const mountPoint = line.split(" ")[4];
+    if (mountPoint && /^\/sys\/fs\/cgroup\/[^/]+$/.test(mountPoint)) out.push(mountPoint.slice("/sys/fs/cgroup/".length));
+  }
+  return [...new Set(out)].sort();
+}

@@ -11,7 +11,7 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { posix as path } from "node:path";
 import { makeBundle } from "../../scripts/rootfs";
 import { testUser, userDir, type TestUser } from "../integration/rootless-user";
-import { BUNC, check, ensureCommands, Report, RUNC, sh, sideBySide, type Result, type Runtime } from "./setup";
+import { check, containersConf, detachedLifecycle, ensureCommands, Report, sh, sideBySide, ttyRun, type Result, type Runtime } from "./setup";
 
 const skip = ensureCommands(["podman", "conmon"]) ?? (sh(["which", "newuidmap"]).code !== 0 ? "newuidmap is not installed (uidmap package)" : undefined);
 if (skip) console.log(`skip rootless podman client tests: ${skip}`);
@@ -28,19 +28,7 @@ class RootlessPodman {
     userDir(user, this.dir);
     userDir(user, this.xdg);
     userDir(user, path.join(this.dir, "home"));
-    writeFileSync(this.conf, [
-      "[containers]",
-      'default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]',
-      "[engine]",
-      'cgroup_manager = "cgroupfs"',
-      'events_logger = "file"',
-      `events_logfile_path = "${this.dir}/events.log"`,
-      'runtime_supports_json = ["crun", "runc", "bunc"]',
-      "[engine.runtimes]",
-      `bunc = ["${BUNC}"]`,
-      `runc = ["${RUNC}"]`,
-      "",
-    ].join("\n"));
+    writeFileSync(this.conf, containersConf(this.dir));
   }
 
   run(runtime: Runtime | undefined, args: string[], opts: { driver?: "vfs" | "overlay"; timeoutMs?: number } = {}): Result {
@@ -126,34 +114,11 @@ describe.skipIf(Boolean(skip))("rootless podman with bunc and runc", () => {
   }, 120_000);
 
   test("run -d + exec + logs + stop + rm", async () => {
-    await sideBySide(report, "run -d/exec/logs/stop/rm", (rt) => {
-      const name = `bunc-rl-d-${rt}`;
-      const d = run(rt, ["-d", "--name", name, IMAGE, "sh", "-c", "trap 'echo bye; exit 0' TERM; echo started; while :; do sleep 0.1; done"]);
-      check(d.code === 0, "run -d", d);
-      try {
-        const e = podman.run(rt, ["exec", name, "sh", "-c", "echo in-exec; exit 4"]);
-        check(e.code === 4 && e.stdout === "in-exec\n", "exec: want in-exec and exit 4", e);
-        const s = podman.run(rt, ["stop", "-t", "10", name]);
-        check(s.code === 0, "stop", s);
-        const i = podman.run(rt, ["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", name]);
-        check(i.stdout.trim() === "exited 0", "inspect after stop: want exited 0", i);
-        const l = podman.run(rt, ["logs", name]);
-        check(l.stdout === "started\nbye\n", "logs: want started, bye", l);
-        const rm = podman.run(rt, ["rm", name]);
-        check(rm.code === 0, "rm", rm);
-        return "exec exit 4, logs started+bye, stop exited 0, rm ok";
-      } finally {
-        podman.run(rt, ["rm", "-f", "-t", "0", name]);
-      }
-    });
+    await sideBySide(report, "run -d/exec/logs/stop/rm", (rt) => detachedLifecycle(podman, run, rt, IMAGE, `bunc-rl-d-${rt}`));
   }, 180_000);
 
   test("run -t through conmon's console socket", async () => {
-    await sideBySide(report, "run -t", (rt) => {
-      const r = run(rt, ["--rm", "-t", IMAGE, "sh", "-c", "tty; exit 5"]);
-      check(r.code === 5 && r.stdout.replace(/\r/g, "").trim() === "/dev/pts/0", "want /dev/pts/0 and exit 5", r);
-      return "/dev/pts/0, exit 5";
-    });
+    await sideBySide(report, "run -t", (rt) => ttyRun(run, rt, IMAGE));
   }, 120_000);
 
   test("--user 1000:1000 (a subordinate id on the host)", async () => {

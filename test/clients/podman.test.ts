@@ -4,7 +4,7 @@
  * -t), start, exec, kill, delete, pause, resume, state, reading --log JSON.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { check, ensureCommands, IMAGE, Podman, Report, sideBySide, type Runtime } from "./setup";
+import { check, detachedLifecycle, ensureCommands, IMAGE, Podman, Report, sideBySide, ttyRun, type Runtime } from "./setup";
 
 const skip = ensureCommands(["podman", "conmon"]);
 if (skip) console.log(`skip podman client tests: ${skip}`);
@@ -43,34 +43,11 @@ describe.skipIf(Boolean(skip))("podman with bunc and runc", () => {
   }, 120_000);
 
   test("run -d + exec + logs + stop + rm", async () => {
-    await sideBySide(report, "run -d/exec/logs/stop/rm", (rt) => {
-      const name = `bunc-test-d-${rt}`;
-      const d = run(rt, ["-d", "--name", name, IMAGE, "sh", "-c", "trap 'echo bye; exit 0' TERM; echo started; while :; do sleep 0.1; done"]);
-      check(d.code === 0, "run -d", d);
-      try {
-        const e = podman.run(rt, ["exec", name, "sh", "-c", "echo in-exec; exit 4"]);
-        check(e.code === 4 && e.stdout === "in-exec\n", "exec: want in-exec and exit 4", e);
-        const s = podman.run(rt, ["stop", "-t", "10", name]);
-        check(s.code === 0, "stop", s);
-        const i = podman.run(rt, ["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", name]);
-        check(i.stdout.trim() === "exited 0", "inspect after stop: want exited 0", i);
-        const l = podman.run(rt, ["logs", name]);
-        check(l.stdout === "started\nbye\n", "logs: want started, bye", l);
-        const rm = podman.run(rt, ["rm", name]);
-        check(rm.code === 0, "rm", rm);
-        return "exec exit 4, logs started+bye, stop exited 0, rm ok";
-      } finally {
-        podman.run(rt, ["rm", "-f", "-t", "0", name]);
-      }
-    });
+    await sideBySide(report, "run -d/exec/logs/stop/rm", (rt) => detachedLifecycle(podman, run, rt, IMAGE, `bunc-test-d-${rt}`));
   }, 180_000);
 
   test("run -t through conmon's console socket", async () => {
-    await sideBySide(report, "run -t", (rt) => {
-      const r = run(rt, ["--rm", "-t", IMAGE, "sh", "-c", "tty; exit 5"]);
-      check(r.code === 5 && r.stdout.replace(/\r/g, "").trim() === "/dev/pts/0", "want /dev/pts/0 and exit 5", r);
-      return "/dev/pts/0, exit 5";
-    });
+    await sideBySide(report, "run -t", (rt) => ttyRun(run, rt, IMAGE));
   }, 120_000);
 
   test("--read-only", async () => {

@@ -60,23 +60,7 @@ export class Podman {
   readonly conf = path.join(this.dir, "containers.conf");
 
   constructor() {
-    // This host: root without CAP_SYS_RESOURCE (ulimits within the hard limits), no systemd.
-    // podman passes --log-format=json only to runtimes named in runtime_supports_json.
-    writeFileSync(this.conf, [
-      "[containers]",
-      'default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]',
-      "[network]",
-      `network_config_dir = "${this.dir}/networks"`,
-      "[engine]",
-      'cgroup_manager = "cgroupfs"',
-      'events_logger = "file"',
-      `events_logfile_path = "${this.dir}/events.log"`,
-      'runtime_supports_json = ["crun", "runc", "bunc"]',
-      "[engine.runtimes]",
-      `bunc = ["${BUNC}"]`,
-      `runc = ["${RUNC}"]`,
-      "",
-    ].join("\n"));
+    writeFileSync(this.conf, containersConf(this.dir, `${this.dir}/networks`));
   }
 
   /** Run podman with the given runtime (or none, for image commands). */
@@ -231,4 +215,59 @@ export async function sideBySide(report: Report, scenario: string, fn: (rt: Runt
 /** Throw with the command's output unless cond holds. */
 export function check(cond: boolean, what: string, r?: Result): void {
   if (!cond) throw new Error(`${what}${r ? ` (exit ${r.code}; stdout ${JSON.stringify(r.stdout.trim().slice(0, 200))}; stderr ${JSON.stringify(r.stderr.trim().slice(0, 300))})` : ""}`);
+}
+
+/** What the podman scenarios need of a podman: run one of its commands with a runtime. */
+export interface PodmanLike {
+  run(runtime: Runtime | undefined, args: string[], opts?: { timeoutMs?: number }): Result;
+}
+
+/** podman's scenario "run -d + exec + logs + stop + rm", for root and rootless podman alike. */
+export function detachedLifecycle(podman: PodmanLike, run: (rt: Runtime, args: string[]) => Result, rt: Runtime, image: string, name: string): string {
+  const d = run(rt, ["-d", "--name", name, image, "sh", "-c", "trap 'echo bye; exit 0' TERM; echo started; while :; do sleep 0.1; done"]);
+  check(d.code === 0, "run -d", d);
+  try {
+    const e = podman.run(rt, ["exec", name, "sh", "-c", "echo in-exec; exit 4"]);
+    check(e.code === 4 && e.stdout === "in-exec\n", "exec: want in-exec and exit 4", e);
+    const s = podman.run(rt, ["stop", "-t", "10", name]);
+    check(s.code === 0, "stop", s);
+    const i = podman.run(rt, ["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", name]);
+    check(i.stdout.trim() === "exited 0", "inspect after stop: want exited 0", i);
+    const l = podman.run(rt, ["logs", name]);
+    check(l.stdout === "started\nbye\n", "logs: want started, bye", l);
+    const rm = podman.run(rt, ["rm", name]);
+    check(rm.code === 0, "rm", rm);
+    return "exec exit 4, logs started+bye, stop exited 0, rm ok";
+  } finally {
+    podman.run(rt, ["rm", "-f", "-t", "0", name]);
+  }
+}
+
+/** podman's scenario "run -t": conmon's console socket gives the container /dev/pts/0. */
+export function ttyRun(run: (rt: Runtime, args: string[]) => Result, rt: Runtime, image: string): string {
+  const r = run(rt, ["--rm", "-t", image, "sh", "-c", "tty; exit 5"]);
+  check(r.code === 5 && r.stdout.replace(/\r/g, "").trim() === "/dev/pts/0", "want /dev/pts/0 and exit 5", r);
+  return "/dev/pts/0, exit 5";
+}
+
+/**
+ * containers.conf for a private podman on this host: root without CAP_SYS_RESOURCE
+ * (ulimits within the hard limits), no systemd; podman passes --log-format=json only
+ * to runtimes named in runtime_supports_json.
+ */
+export function containersConf(dir: string, network?: string): string {
+  return [
+    "[containers]",
+    'default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]',
+    ...(network ? ["[network]", `network_config_dir = "${network}"`] : []),
+    "[engine]",
+    'cgroup_manager = "cgroupfs"',
+    'events_logger = "file"',
+    `events_logfile_path = "${dir}/events.log"`,
+    'runtime_supports_json = ["crun", "runc", "bunc"]',
+    "[engine.runtimes]",
+    `bunc = ["${BUNC}"]`,
+    `runc = ["${RUNC}"]`,
+    "",
+  ].join("\n");
 }

@@ -7,7 +7,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
-import { integrationSkipReason, RUNC, Sandbox, type Result } from "../harness";
+import { cgroupHierarchies, integrationSkipReason, type Result, RUNC, Sandbox } from "../harness";
 
 const CPU = "/sys/fs/cgroup/cpu";
 const V1 = existsSync(`${CPU}/cpu.cfs_quota_us`) && existsSync("/sys/fs/cgroup/memory/memory.limit_in_bytes") && existsSync("/sys/fs/cgroup/devices/devices.allow");
@@ -22,7 +22,7 @@ const MiB = 1024 * 1024;
 
 /** Remove NAME and what is under it (no processes left there) in every hierarchy, deepest first. */
 function removeCgroups(name: string): void {
-  for (const h of readdirSync("/sys/fs/cgroup")) {
+  for (const h of cgroupHierarchies()) {
     const walk = (dir: string): void => {
       if (!existsSync(dir)) return;
       for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) walk(`${dir}/${e.name}`);
@@ -105,7 +105,7 @@ describe.skipIf(!!skip)("cgroups v1, as runc", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`bunc: write "500" to /sys/fs/cgroup/blkio/bunc-cg-${id}/blkio.weight: no such file or directory (the file does not exist: this kernel or cgroup lacks the controller or feature)\n`);
     expect(existsSync(`${sb.root}/${id}`)).toBe(false);
-    expect(readdirSync("/sys/fs/cgroup").some((h) => existsSync(`/sys/fs/cgroup/${h}/bunc-cg-${id}`))).toBe(false);
+    expect(cgroupHierarchies().some((h) => existsSync(`/sys/fs/cgroup/${h}/bunc-cg-${id}`))).toBe(false);
     if (noRunc) return;
     const theirs = sb.runc(["run", "-b", b, sb.id("runc")]);
     expect(theirs.code).toBe(1);

@@ -6,7 +6,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, writeFileSync } from "node:fs";
-import { BUNC, integrationSkipReason, RUNC, Sandbox } from "../harness";
+import { BUNC, cgroupHierarchies, integrationSkipReason, RUNC, Sandbox } from "../harness";
 
 const V1 = existsSync("/sys/fs/cgroup/memory/memory.limit_in_bytes") && existsSync("/sys/fs/cgroup/freezer");
 const skip = integrationSkipReason() ?? (V1 ? undefined : "the host has no cgroup v1 memory and freezer hierarchies");
@@ -18,7 +18,7 @@ const MiB = 1024 * 1024;
 /** Leave the host clean: kill what is in /sys/fs/cgroup/HIERARCHY/name (thawed) and remove it, in every hierarchy. */
 function removeCgroupEverywhere(name: string): void {
   try { writeFileSync(`/sys/fs/cgroup/freezer/${name}/freezer.state`, "THAWED"); } catch { /* none */ }
-  for (const h of readdirSync("/sys/fs/cgroup")) {
+  for (const h of cgroupHierarchies()) {
     const dir = `/sys/fs/cgroup/${h}/${name}`;
     waitUntil(() => {
       if (!existsSync(dir)) return true;
@@ -58,7 +58,7 @@ describe.skipIf(!!skip)("cgroups v1", () => {
   const HOG = "(echo 1000 > /proc/self/oom_score_adj && exec tail /dev/zero)";
 
   /** No directory for the container in any hierarchy, the cgroup2 one (/sys/fs/cgroup/unified) included. */
-  const noCgroup = (id: string, name = `bunc-cg-${id}`) => readdirSync("/sys/fs/cgroup").every((h) => !existsSync(`/sys/fs/cgroup/${h}/${name}`));
+  const noCgroup = (id: string, name = `bunc-cg-${id}`) => cgroupHierarchies().every((h) => !existsSync(`/sys/fs/cgroup/${h}/${name}`));
 
   test("a memory limit OOM-kills: exit 137, the oom_kill count, memory.failcnt in stats", () => {
     const limit = { memory: { limit: 8 * MiB, swap: 8 * MiB } };
@@ -186,7 +186,7 @@ describe.skipIf(!!skip)("cgroups v1", () => {
       expect(existsSync(`/sys/fs/cgroup/pids/${top}/mid`)).toBe(false);
       expect(existsSync(`/sys/fs/cgroup/pids/${top}`)).toBe(true);
     } finally {
-      for (const h of readdirSync("/sys/fs/cgroup"))
+      for (const h of cgroupHierarchies())
         for (const d of [`${top}/mid/leaf`, `${top}/mid`, top]) try { rmdirSync(`/sys/fs/cgroup/${h}/${d}`); } catch { /* gone */ }
     }
   }, 60_000);
@@ -218,7 +218,7 @@ describe.skipIf(!!skip)("cgroups v1", () => {
     expect(sb.bunc(["run", "-d", "-b", b, id]).code).toBe(0);
     const stranger = Bun.spawn(["sleep", "60"], { stdio: ["ignore", "ignore", "ignore"] });
     try {
-      for (const h of readdirSync("/sys/fs/cgroup")) {
+      for (const h of cgroupHierarchies()) {
         const dir = `/sys/fs/cgroup/${h}/bunc-cg-${id}`;
         if (!existsSync(dir) || h === "unified") continue;
         mkdirSync(`${dir}/sub`);
@@ -235,7 +235,7 @@ describe.skipIf(!!skip)("cgroups v1", () => {
     } finally {
       stranger.kill(9);
       Bun.sleepSync(50);
-      for (const h of readdirSync("/sys/fs/cgroup")) try { rmdirSync(`/sys/fs/cgroup/${h}/bunc-cg-${id}/sub`); } catch { /* gone */ }
+      for (const h of cgroupHierarchies()) try { rmdirSync(`/sys/fs/cgroup/${h}/bunc-cg-${id}/sub`); } catch { /* gone */ }
       removeCgroupEverywhere(`bunc-cg-${id}`);
     }
   });
@@ -254,7 +254,7 @@ describe.skipIf(!!skip)("cgroups v1", () => {
     expect(run(["run", "-d", "-b", b, id]).code).toBe(0);
     const stranger = Bun.spawn(["sleep", "60"], { stdio: ["ignore", "ignore", "ignore"] });
     try {
-      for (const h of readdirSync("/sys/fs/cgroup")) {
+      for (const h of cgroupHierarchies()) {
         const procs = `/sys/fs/cgroup/${h}/bunc-cg-${id}/cgroup.procs`;
         if (existsSync(procs)) writeFileSync(procs, String(stranger.pid));
       }
@@ -303,7 +303,7 @@ describe.skipIf(!!skip)("cgroups v1", () => {
   function preexisting(runtime: "bunc" | "runc", kind: "busy" | "frozen-freezer-only" | "empty-bad-resources"): { code: number; stderr: string; left: string[]; containerRan: boolean } {
     const id = sb.id(`i4pre${runtime}`);
     const name = `bunc-cg-${id}`;
-    const hierarchies = kind === "frozen-freezer-only" ? ["freezer"] : readdirSync("/sys/fs/cgroup").filter((h) => h !== "unified");
+    const hierarchies = kind === "frozen-freezer-only" ? ["freezer"] : cgroupHierarchies().filter((h) => h !== "unified");
     for (const h of hierarchies) mkdirSync(`/sys/fs/cgroup/${h}/${name}`);
     if (existsSync(`/sys/fs/cgroup/cpuset/${name}`)) for (const f of ["cpuset.cpus", "cpuset.mems"]) writeFileSync(`/sys/fs/cgroup/cpuset/${name}/${f}`, readFileSync(`/sys/fs/cgroup/cpuset/${f}`, "utf8").trim());
     const user = Bun.spawn(["sleep", "60"], { stdio: ["ignore", "ignore", "ignore"] });
@@ -316,7 +316,7 @@ describe.skipIf(!!skip)("cgroups v1", () => {
       const r = run(["create", "-b", b, id]);
       const containerRan = r.code === 0 && run(["start", id]).code === 0;
       if (r.code === 0) run(["delete", "-f", id]);
-      const left = readdirSync("/sys/fs/cgroup").filter((h) => existsSync(`/sys/fs/cgroup/${h}/${name}`));
+      const left = cgroupHierarchies().filter((h) => existsSync(`/sys/fs/cgroup/${h}/${name}`));
       return { code: r.code, stderr: r.stderr, left, containerRan };
     } finally {
       user.kill(9);
@@ -351,7 +351,7 @@ describe.skipIf(!!skip)("cgroups v1", () => {
     const ours = preexisting("bunc", "empty-bad-resources");
     expect(ours.code).toBe(1);
     expect(ours.stderr).toContain("cpus");
-    expect(ours.left.sort()).toEqual(readdirSync("/sys/fs/cgroup").filter((h) => h !== "unified").sort());
+    expect(ours.left.sort()).toEqual(cgroupHierarchies().filter((h) => h !== "unified").sort());
     if (!RUNC) return;
     const theirs = preexisting("runc", "empty-bad-resources");
     console.log(`create failing in a user's cgroup: runc exit ${theirs.code}, user's directories left: ${theirs.left.join(",") || "none"}`);

@@ -7,7 +7,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, sta
 import { tmpdir } from "node:os";
 import { posix as path } from "node:path";
 import { expect } from "bun:test";
-import { BUNC, type Result, type Sandbox } from "../harness";
+import { BUNC, cgroupHierarchies, type Result, type Sandbox } from "../harness";
 
 export const CGROUP_ROOT = "/sys/fs/cgroup";
 
@@ -25,9 +25,7 @@ export function ownCgroupDirs(): string[] {
 
 /** Every hierarchy mounted under /sys/fs/cgroup (v1 controllers, name=systemd, unified). */
 export function hierarchyDirs(): string[] {
-  return readdirSync(CGROUP_ROOT, { withFileTypes: true })
-    .filter((d) => d.isDirectory() || d.isSymbolicLink())
-    .map((d) => path.join(CGROUP_ROOT, d.name));
+  return cgroupHierarchies().map((name) => path.join(CGROUP_ROOT, name));
 }
 
 /** Directories where bunc might make a container's cgroup: each hierarchy's root, this process's own cgroup in it and its parent. */

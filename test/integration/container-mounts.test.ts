@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from "node:fs";
-import { integrationSkipReason, RUNC, Sandbox, sh } from "../harness";
+import { cgroupHierarchies, integrationSkipReason, RUNC, Sandbox, sh } from "../harness";
 import { accessOptions, both, buncRun, type Config, editBundle, mapUsers, mountAt, openSandboxForUserns, parseMountInfo, runcRun, show, userNamespaceSkipReason } from "./container-helpers";
 
 const skip = integrationSkipReason();
@@ -497,7 +497,7 @@ describe.skipIf(!!skip)("mounts", () => {
       const r = sb.bunc(["run", "-b", bundle, id]);
       expect(r.code, show(r)).toBe(0);
       const [dirs, files, info] = r.stdout.split("==\n");
-      const hostDirs = sh(["ls", "/sys/fs/cgroup"]).stdout.split("\n").filter((d) => d && d !== "unified");
+      const hostDirs = cgroupHierarchies().filter((d) => d !== "unified");
       expect(dirs!.trim().split("\n")).toEqual(expect.arrayContaining(hostDirs));
       const [limit, firstPid, write] = files!.trim().split("\n");
       expect(limit).toMatch(/^\d+$/);

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { posix as path } from "node:path";
 import { makeBundle } from "../../scripts/rootfs";
-import { BUNC, integrationSkipReason, RUNC, type Result, type Sandbox, sh } from "../harness";
+import { BUNC, cgroupHierarchies, integrationSkipReason, type Result, RUNC, type Sandbox, sh } from "../harness";
 import { expectOneError, leftovers, lines } from "./cli-helpers";
 import { testUser, userDir, type TestUser } from "./rootless-user";
 
@@ -375,7 +375,7 @@ describe.skipIf(!!skip)("rootless with a delegated cgroup", () => {
     const memory = `/sys/fs/cgroup/memory/${name}`;
     const made: string[] = [];
     try {
-      for (const h of readdirSync("/sys/fs/cgroup")) {
+      for (const h of cgroupHierarchies()) {
         const d = `/sys/fs/cgroup/${h}/${name}`;
         // v1 hierarchies only (cpu and cpuacct are symlinks to cpu,cpuacct): the hybrid host's cgroup2 one
         // cannot be delegated by a chown (a move needs the common ancestor's cgroup.procs) and is left out.
