@@ -65,6 +65,8 @@ export function launch(planned: readonly Operation[], cloneFlags: bigint, onSetu
   // The child is a copy of us, our end of the socket included: it closes that first, so that
   // our death (the only holder left) ends its reads — see Launched.release.
   const ops: Operation[] = [{ code: Op.CLOSE, what: "close the parent's end of the sync socket", fd: parentEnd }, ...planned];
+  // Handlers are told step numbers of the planned ops, without the one put first here.
+  const planIndex = (index: number) => index - (ops.length - planned.length);
   let child: ReturnType<typeof spawn>;
   let inCgroup = handlers.cgroupFd !== undefined;
   try {
@@ -95,7 +97,7 @@ export function launch(planned: readonly Operation[], cloneFlags: bigint, onSetu
   const waitsForRelease = ops.some((op) => op.code === Op.SYNC && op.n?.[0] === Msg.READY);
   let released = false;
   try {
-    pid = serve(parentEnd, first.pid, ops, (p) => onSetup(p, inCgroup), forked, handlers);
+    pid = serve(parentEnd, first.pid, ops, (p) => onSetup(p, inCgroup), forked, { ...handlers, onIdmap: handlers.onIdmap && ((tree, index) => handlers.onIdmap!(tree, planIndex(index))) });
   } catch (e) {
     // A forked grandchild that failed is our child (CLONE_PARENT): reap it, or it would
     // linger as a zombie under the container's init once we exit.

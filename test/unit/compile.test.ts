@@ -319,11 +319,13 @@ describe("compile: order of the major steps", () => {
   });
 
   test("runc's init order, from rootfs propagation to exec", () => {
-    expectPhases(p, [
+    // The last SYNC (waiting for create to finish, checked below) is left out of the phases.
+    const waitsForCreate = (o: Operation) => o.code === Op.SYNC && nums(o)[0] === BigInt(Msg.READY);
+    expectPhases({ ...p, ops: p.ops.filter((o) => !waitsForCreate(o)) }, [
       ["SYNC"], ["PROPAGATE"], ["SET_ROOT"], ["MOUNT", "BIND"], ["MKNOD"], ["SYMLINK"], ["MASK"], ["READONLY"], ["MKDIR"],
       ["ROOT_RDONLY"], ["PIVOT_ROOT"], ["SETHOSTNAME"], ["SETRLIMIT"], ["UMASK"], ["CLOSE_FDS"], ["STDIO_OWNER"],
       ["CAPBSET"], ["SETGROUPS"], ["SETRESGID"], ["SETRESUID"], ["VERIFY_CWD"], ["CAPSET"], ["AMBIENT"], ["NO_NEW_PRIVS"],
-      ["LOOKUP"], ["SYNC"], ["FIFO_WAIT"], ["EXEC"],
+      ["LOOKUP"], ["FIFO_WAIT"], ["EXEC"],
     ]);
     expect(names(p).at(-1)).toBe("EXEC");
   });
