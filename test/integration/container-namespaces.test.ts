@@ -354,8 +354,10 @@ describe.skipIf(!!skip)("namespaces", () => {
       expect(sb.state(id).status).toBe("created");
       const started = sb.bunc(["start", id]);
       expect(started.code, show(started)).toBe(0);
-      for (let i = 0; i < 50 && !existsSync(`${out}/result`); i++) Bun.sleepSync(100);
-      expect(existsSync(`${out}/result`) ? readFileSync(`${out}/result`, "utf8") : "no result").toBe("0\n");
+      // The shell's redirection makes the file before id writes to it: wait for its line.
+      const result = () => (existsSync(`${out}/result`) ? readFileSync(`${out}/result`, "utf8") : "no result");
+      for (let i = 0; i < 50 && !result().endsWith("\n"); i++) Bun.sleepSync(100);
+      expect(result()).toBe("0\n");
     });
 
     test("new, with oomScoreAdj: written although /proc/self belongs to an unmapped root (runc accepts it)", () => {
