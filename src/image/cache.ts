@@ -13,6 +13,7 @@
  */
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { posix as path } from "node:path";
+import { IMAGES_DIR } from "../container/store";
 import { flock } from "../linux/fs";
 import { parseDigest } from "./blob";
 import type { Image, Layer } from "./manifest";
@@ -25,7 +26,7 @@ const LOCK_NB = 4;
 export class ImageCache {
   readonly dir: string;
   constructor(root: string) {
-    this.dir = path.join(root, "images");
+    this.dir = path.join(root, IMAGES_DIR);
   }
 
   layerDir(diffId: string): string {
