@@ -170,6 +170,12 @@ class ByteReader {
     }
   }
 
+  /** Read to the end (a verifying source checks its digest only there). */
+  async drain(): Promise<void> {
+    this.buf = new Uint8Array(0);
+    while (await this.fill()) this.buf = new Uint8Array(0);
+  }
+
   async skip(n: number): Promise<void> {
     for await (const _ of this.chunks(n));
   }
@@ -199,7 +205,11 @@ export async function* readTar(source: AsyncIterable<Uint8Array>): AsyncGenerato
     const b = await r.read(BLOCK);
     if (b.length === 0) return; // no end-of-archive blocks: accepted, as GNU tar does
     if (b.length < BLOCK) throw bad("truncated header");
-    if (b.every((x) => x === 0)) return;
+    if (b.every((x) => x === 0)) {
+      // The end-of-archive blocks: the rest is read too, so that the source can verify all of it.
+      await r.drain();
+      return;
+    }
     if (!checksumOk(b)) throw bad("header checksum mismatch");
     const flag = String.fromCharCode(b[156]!);
     if (flag === "x" || flag === "g" || flag === "L" || flag === "K") {
