@@ -11,7 +11,7 @@ import { BUNC, integrationSkipReason, REPO, RUNC, Sandbox, sh } from "../harness
 
 const skip = integrationSkipReason();
 if (skip) console.warn(`skipping the help and install tests: ${skip}`);
-const VERBS = ["checkpoint", "create", "delete", "events", "exec", "features", "kill", "list", "pause", "ps", "restore", "resume", "run", "spec", "start", "state", "update"];
+const VERBS = ["checkpoint", "create", "delete", "events", "exec", "features", "image", "kill", "list", "pause", "ps", "restore", "resume", "run", "spec", "start", "state", "update"];
 const has = (cmd: string) => sh(["sh", "-c", `command -v ${cmd}`]).code === 0;
 
 describe.skipIf(!!skip)("help, man pages, completions, install", () => {
