@@ -33,8 +33,9 @@ async function subcommandTexts(def: CommandDef<any>): Promise<CommandText[]> {
 async function subcommand(verb: string, def: CommandDef<any>, rest: string[]): Promise<number> {
   const subs = def.subCommands as Record<string, () => Promise<CommandDef<any>>>;
   const [name, ...args] = rest;
-  if (name === "help" && (args[0] === undefined || !(args[0] in subs))) {
-    if (args[0] === undefined) return out(await help(verb)), 0;
+  if (name === "help" && args[0] === undefined) {
+    out(await help(verb));
+    return 0;
   }
   const which = name === "help" ? args[0] : name;
   if (which === undefined || !(which in subs)) {

@@ -57,14 +57,15 @@ const sha = (b: Uint8Array | string) => createHash("sha256").update(b).digest("h
  * An OCI layout at dir with one image of these layers (uncompressed tars);
  * tamper may change a layer blob's bytes or its descriptor after the digests are taken.
  */
-export function makeLayout(dir: string, layers: Uint8Array[], opts: { config?: Record<string, unknown>; tamper?: "digest" | "size" } = {}): void {
+export function makeLayout(dir: string, layers: Uint8Array[], opts: { config?: Record<string, unknown>; tamper?: "digest" | "size"; compress?: "gzip" | "zstd"; platformIndex?: boolean } = {}): void {
   mkdirSync(path.join(dir, "blobs/sha256"), { recursive: true });
   const put = (b: Uint8Array | string) => {
     const hex = sha(b);
     writeFileSync(path.join(dir, "blobs/sha256", hex), b);
     return { digest: `sha256:${hex}`, size: Buffer.byteLength(b) };
   };
-  const descs = layers.map((l) => ({ mediaType: "application/vnd.oci.image.layer.v1.tar", ...put(l) }));
+  const compress = (l: Uint8Array): Uint8Array => (opts.compress === "gzip" ? Bun.gzipSync(l as Uint8Array<ArrayBuffer>) : opts.compress === "zstd" ? Bun.zstdCompressSync(l as Uint8Array<ArrayBuffer>) : l);
+  const descs = layers.map((l) => ({ mediaType: `application/vnd.oci.image.layer.v1.tar${opts.compress ? `+${opts.compress}` : ""}`, ...put(compress(l)) }));
   if (opts.tamper === "digest") {
     const bad = Buffer.from(layers[0]!);
     bad[bad.length - 1] = 1; // inside the end-of-archive blocks: still a valid tar
@@ -79,5 +80,12 @@ export function makeLayout(dir: string, layers: Uint8Array[], opts: { config?: R
   }));
   const manifest = put(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: { mediaType: "application/vnd.oci.image.config.v1+json", ...config }, layers: descs }));
   writeFileSync(path.join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
-  writeFileSync(path.join(dir, "index.json"), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", ...manifest, annotations: { "org.opencontainers.image.ref.name": "latest" } }] }));
+  let top = { mediaType: "application/vnd.oci.image.manifest.v1+json", ...manifest };
+  if (opts.platformIndex) {
+    // A multi-platform image: arm64 first, its manifest absent (taking it would fail), then amd64.
+    const arm = { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: `sha256:${"0".repeat(64)}`, size: 2, platform: { os: "linux", architecture: "arm64" } };
+    const index = put(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: [arm, { ...top, platform: { os: "linux", architecture: "amd64" } }] }));
+    top = { mediaType: "application/vnd.oci.image.index.v1+json", ...index };
+  }
+  writeFileSync(path.join(dir, "index.json"), JSON.stringify({ schemaVersion: 2, manifests: [{ ...top, annotations: { "org.opencontainers.image.ref.name": "latest" } }] }));
 }

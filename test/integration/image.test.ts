@@ -119,6 +119,33 @@ describe.skipIf(!!skip)("image unpack", () => {
     });
   }
 
+  test("gzip and zstd layers (podman push --compression-format): the same rootfs as umoci's of the uncompressed image", () => {
+    for (const [format, ref] of [["gzip", `oci-archive:${path.join(work, "app-gzip.tar")}`], ["zstd", `oci:${path.join(work, "app-zstd")}:app`]] as const) {
+      const r = podman.run(undefined, ["push", "--compression-format", format, "localhost/app", ref], { timeoutMs: 120_000 });
+      expect(r.stderr + `(${r.code})`).toEndWith("(0)");
+      const layout = ref.startsWith("oci:") ? path.join(work, "app-zstd") : undefined;
+      if (layout) expect(readFileSync(path.join(layout, "blobs/sha256", JSON.parse(readFileSync(path.join(layout, "index.json"), "utf8")).manifests[0].digest.slice(7)), "utf8")).toContain("tar+zstd");
+      const bundle = path.join(work, `unpack-${format}`);
+      const u = bunc(["image", "unpack", ref, bundle]);
+      expect(u.stderr).toBe("");
+      expect(tree(path.join(bundle, "rootfs"))).toEqual(umociTree);
+      rmSync(bundle, { recursive: true, force: true });
+    }
+  });
+
+  test("an image index is followed to the linux/amd64 manifest; handmade gzip and zstd layers", () => {
+    for (const compress of ["gzip", "zstd"] as const) {
+      const layout = path.join(work, `index-${compress}`);
+      makeLayout(layout, [makeTar([{ name: "hello", body: compress }])], { compress, platformIndex: true });
+      const bundle = path.join(work, `index-bundle-${compress}`);
+      const r = bunc(["image", "unpack", `oci:${layout}:latest`, bundle]);
+      expect(r.stderr).toBe("");
+      expect(readFileSync(path.join(bundle, "rootfs/hello"), "utf8")).toBe(compress);
+      rmSync(bundle, { recursive: true, force: true });
+      rmSync(layout, { recursive: true, force: true });
+    }
+  });
+
   test("a bundle that already has a rootfs is refused, and left as it was", () => {
     const bundle = path.join(work, "exists");
     mkdirSync(path.join(bundle, "rootfs"), { recursive: true });
