@@ -272,6 +272,11 @@ describe.skipIf(!!skip)("image run", () => {
     const proc = Bun.spawn([BUNC, "--root", root, "image", "run", "--rm", "--name", "kill-test", ref(), "sleep", "100"], { stdout: "pipe", stderr: "pipe" });
     // Wait for the container to run (its state), then kill it from outside, as a CI timeout would.
     for (let i = 0; i < 600 && !bunc(["state", "kill-test"]).stdout.includes('"running"'); i++) await Bun.sleep(50);
+    // prune meanwhile removes neither the running container's layers nor its run directory.
+    const layers = readdirSync(path.join(root, "images/layers/sha256")).sort();
+    expect(bunc(["image", "prune"]).stdout).toBe("");
+    expect(readdirSync(path.join(root, "images/layers/sha256")).sort()).toEqual(layers);
+    expect(runsLeft()).toEqual(["kill-test"]);
     expect(bunc(["kill", "kill-test", "KILL"]).code).toBe(0);
     expect(await proc.exited).toBe(137);
     expect(overlaysLeft()).toEqual([]);
