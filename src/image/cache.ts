@@ -11,7 +11,7 @@
  * A layer is unpacked into tmp/ and renamed into place complete, so no run
  * ever sees half of one; prune removes only layers no run holds.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { posix as path } from "node:path";
 import { IMAGES_DIR } from "../container/store";
 import { flock } from "../linux/fs";
@@ -132,15 +132,14 @@ export class ImageCache {
     return out;
   }
 
-  /** The size in bytes of a cached tree (st_blocks, as du). */
+  /** The size in bytes of cached trees (allocated blocks, as du). */
   size(dirs: string[]): number {
     let total = 0;
     const walk = (d: string) => {
       for (const e of readdirSync(d, { withFileTypes: true })) {
         const p = path.join(d, e.name);
-        const st = statSync(p, { throwIfNoEntry: false } as never) ?? undefined;
+        total += lstatSync(p).blocks * 512;
         if (e.isDirectory()) walk(p);
-        else if (st) total += (st as { blocks: number }).blocks * 512;
       }
     };
     for (const d of dirs) if (existsSync(d)) walk(d);

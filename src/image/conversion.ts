@@ -4,6 +4,7 @@
  * user resolved in the image, Labels as annotations; everything else is
  * what `bunc spec` writes (src/spec/default.ts).
  */
+import { existsSync } from "node:fs";
 import { BuncError } from "../errors";
 import { defaultSpec } from "../spec/default";
 import type { ImageConfig } from "./manifest";
@@ -61,7 +62,12 @@ export function runtimeConfig(image: ImageConfig, rootfs: string, o: Overrides =
   };
   if (!spec.process.cwd.startsWith("/")) throw new BuncError(`working directory ${JSON.stringify(spec.process.cwd)} is not absolute`, { code: "EINVAL" });
   spec.root = { path: "rootfs", readonly: o.readonlyRoot ?? false };
-  if (o.network === "host") spec.linux.namespaces = spec.linux.namespaces.filter((ns: { type: string }) => ns.type !== "network");
+  if (o.network === "host") {
+    spec.linux.namespaces = spec.linux.namespaces.filter((ns: { type: string }) => ns.type !== "network");
+    // The host's network wants the host's name resolution, as docker and podman give it (read-only here).
+    for (const f of ["/etc/resolv.conf", "/etc/hosts"])
+      if (existsSync(f)) spec.mounts.push({ destination: f, type: "bind", source: f, options: ["rbind", "ro"] });
+  }
   for (const m of o.mounts ?? [])
     spec.mounts.push({ destination: m.destination, type: "bind", source: m.source, options: ["rbind", m.readonly ? "ro" : "rw"] });
   const labels = c.Labels ?? {};

@@ -266,6 +266,20 @@ describe.skipIf(!!skip)("image run", () => {
     expect(none.stdout.trim()).toBe("lo");
     const host = bunc(["image", "run", "--rm", "--network", "host", ref(), "sh", "-c", "cd /sys/class/net && echo *"]);
     expect(host.stdout.trim().split(" ").sort()).toEqual(readdirSync("/sys/class/net").sort());
+    // With the host's network, the host's name resolution (read-only).
+    if (existsSync("/etc/resolv.conf")) {
+      const resolv = bunc(["image", "run", "--rm", "--network", "host", ref(), "sh", "-c", "cat /etc/resolv.conf; echo x >> /etc/resolv.conf || echo ro"]);
+      expect(resolv.stdout).toBe(readFileSync("/etc/resolv.conf", "utf8") + "ro\n");
+    }
+  });
+
+  test("-t: the command gets a terminal, its exit status still passes through", () => {
+    if (!which("script")) return console.warn("script(1) is not installed: -t is not checked");
+    const cmd = `${BUNC} --root ${root} image run --rm -t oci-archive:${archive.oci} sh -c 'tty; echo TERM=$TERM; exit 5'`;
+    const r = sh(["script", "-qec", cmd, "/dev/null"], { timeoutMs: 60_000 });
+    expect(r.stdout).toMatch(/\/dev\/pts\/\d+/);
+    expect(r.stdout).toContain("TERM=xterm");
+    expect(r.code).toBe(5);
   });
 
   test("killed: exit status 137, and the overlay is gone all the same", async () => {
