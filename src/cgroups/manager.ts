@@ -73,8 +73,10 @@ export function isUnifiedHost(): boolean {
 
 /** The manager for this host, for a container with the given cgroupsPath (or default from its id). */
 export function cgroupManager(id: string, cgroupsPath: string | undefined, opts: { systemd?: boolean } = {}): CgroupManager {
-  if (opts.systemd || (cgroupsPath && /^[^/:]*:[^:]*:[^:]*$/.test(cgroupsPath) && !cgroupsPath.startsWith("/")))
+  if (opts.systemd)
     throw new BuncError("systemd cgroup driver is not supported (--systemd-cgroup, cgroupsPath \"slice:prefix:name\")", { code: "ENOTSUP" });
+  // Without the systemd driver "slice:prefix:name" is only a relative path
+  // with colons in it, as runc's cgroupfs driver takes it (fs/paths.go innerPath).
   if (cgroupsPath?.split("/").includes(".."))
     throw new BuncError(`config.json: linux.cgroupsPath: must not contain "..": ${JSON.stringify(cgroupsPath)}`, { code: "CONFIG" });
   return isUnifiedHost() ? new V2Manager(cgroupsPath || id) : new V1Manager(cgroupsPath || id);
