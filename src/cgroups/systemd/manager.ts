@@ -14,7 +14,11 @@
  * before its setup (started()). systemd resets the limits it manages when
  * it realizes the scope, so they are written again after it.
  */
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { posix as path } from "node:path";
 import { BuncError } from "../../errors";
+import { hierarchies } from "../hierarchies";
+import { writeCgroupFile } from "../fsio";
 import type { CgroupBind } from "../../plan/compile";
 import type { CgroupManager } from "../manager";
 import type { OomNotifier } from "../oom";
@@ -86,7 +90,7 @@ export class SystemdManager implements CgroupManager {
       return this.fs.apply(resources, opts);
     }
     const systemd = this.connect();
-    const properties = resourceProperties(resources, this.version, systemd.version());
+    const properties = resourceProperties(resources, this.version, systemd.version(), this.deviceOptions(resources?.devices !== undefined));
     // v1: systemd rewrites the devices cgroup on SetUnitProperties, briefly denying all;
     // runc freezes the container around it (freezeBeforeSet) unless it is frozen already.
     const freeze = this.version === 1 && !this.fs.isFrozen();
@@ -109,12 +113,32 @@ export class SystemdManager implements CgroupManager {
     const version = systemd.version();
     const properties: Property[] = [
       ...scopeProperties(this.extra.id ?? this.unit, { slice: this.extra.slice ?? "system.slice", unit: this.unit, cgroup: "" }, pid, this.version),
-      ...resourceProperties(this.resources, this.version, version),
+      ...resourceProperties(this.resources, this.version, version, this.deviceOptions(true)),
       ...annotationProperties(this.extra.annotations),
     ];
     systemd.startTransientUnit(this.unit, properties);
     this.started_ = true;
+    if (this.version === 1) this.joinAgain(pid);
     return this.fs.apply(this.resources, {});
+  }
+
+  private deviceOptions(devices: boolean): Parameters<typeof resourceProperties>[3] {
+    return { devices, procDevices: devices ? readFileSync("/proc/devices", "utf8") : "", exists: existsSync };
+  }
+
+  /**
+   * v1: systemd realizes the scope only in the hierarchies of the controllers
+   * it enables for it, and moves the process out of (and removes) the scope's
+   * directory in its other ones; runc's joinCgroups puts it back in each
+   * hierarchy but systemd's own (name=systemd, and cgroup2 on a hybrid host).
+   */
+  private joinAgain(pid: number): void {
+    const own = new Set(hierarchies().filter((h) => h.version === 2 || h.controllers.includes("name=systemd")).map((h) => h.mountpoint));
+    for (const [mountpoint, dir] of Object.entries(this.fs.paths)) {
+      if (own.has(mountpoint)) continue;
+      if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
+      writeCgroupFile(path.join(dir, "cgroup.procs"), String(pid));
+    }
   }
 
   addProcess(pid: number): void {

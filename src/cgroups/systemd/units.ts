@@ -6,6 +6,8 @@
  * org.freedesktop.systemd1(5)). Pure, so unit-tested.
  */
 import { BuncError } from "../../errors";
+import { emulateDeviceRules } from "../device-filter";
+import { deviceRules } from "../devices";
 import type { LinuxResources } from "../resources";
 import { swapV2, sharesToWeight } from "../writes";
 import { type Variant, variant } from "./wire";
@@ -123,12 +125,11 @@ const u64 = (n: number): bigint => (n === -1 ? INFINITY : BigInt(n));
  * The resource properties systemd knows for linux.resources (runc's
  * genV1ResourcesProperties / genV2ResourcesProperties). The rest, and these
  * too, are then written to the cgroup files by the cgroupfs manager, as
- * runc does. Device rules are not given to systemd: with DevicePolicy=auto
- * and no DeviceAllow= it leaves the devices controller (v1) and its BPF
- * programs (v2) alone, and bunc's own rules are in force.
+ * runc does. opts.devices: the device rules too (create; update when given).
  */
-export function resourceProperties(r: LinuxResources | undefined, version: 1 | 2, systemdVersion: number): Property[] {
+export function resourceProperties(r: LinuxResources | undefined, version: 1 | 2, systemdVersion: number, opts: { devices?: boolean; procDevices?: string; exists?: (path: string) => boolean; warnings?: string[] } = {}): Property[] {
   const out: Property[] = [];
+  if (opts.devices) out.push(...deviceProperties(r, opts.procDevices ?? "", opts.exists ?? (() => true), opts.warnings));
   if (!r) return out;
   const m = r.memory ?? {};
   const c = r.cpu ?? {};
@@ -154,6 +155,68 @@ export function resourceProperties(r: LinuxResources | undefined, version: 1 | 2
   }
   if (version === 2) out.push(...unifiedProperties(r.unified ?? {}, systemdVersion));
   return out;
+}
+
+/**
+ * The device rules as DevicePolicy= and DeviceAllow= (runc's
+ * generateDeviceProperties): the rules replayed as cgroup v1 would (with the
+ * default devices); allow-all is DevicePolicy=auto; a deny list systemd
+ * cannot say, so it gets deny-all (bunc's own rules, written after, are the
+ * ones in force); an allow list becomes DeviceAllow= entries: /dev/char/M:m,
+ * a group name from /proc/devices for M:*, char-* / block-* for *:*.
+ * Without them systemd would, on v1, move the container out of its devices
+ * cgroup whenever it realizes the unit again (cg_migrate_v1_controllers).
+ */
+export function deviceProperties(r: LinuxResources | undefined, procDevices: string, exists: (path: string) => boolean, warnings?: string[]): Property[] {
+  const filter = emulateDeviceRules(deviceRules(r?.devices));
+  const reset: Property[] = [["DevicePolicy", variant("s", "strict")], ["DeviceAllow", variant("a(ss)", [])]];
+  if (filter.defaultAllow) {
+    if (filter.exceptions.length === 0) return [["DevicePolicy", variant("s", "auto")], ["DeviceAllow", variant("a(ss)", [])]];
+    warnings?.push("systemd doesn't support blacklist device rules -- applying temporary deny-all rule");
+    return reset;
+  }
+  const allow: [string, string][] = [];
+  for (const e of filter.exceptions) {
+    const perms = (e.access & 2 ? "r" : "") + (e.access & 4 ? "w" : "") + (e.access & 1 ? "m" : "");
+    const kind = e.type === "b" ? "block" : "char";
+    if (e.major === "*") {
+      if (e.minor !== "*") {
+        warnings?.push(`systemd doesn't support '*:n' device rules -- temporarily ignoring rule: ${e.type} *:${e.minor} ${perms}`);
+        continue;
+      }
+      allow.push([`${kind}-*`, perms]);
+    } else if (e.minor === "*") {
+      const group = deviceGroup(procDevices, e.type, e.major);
+      if (!group) {
+        warnings?.push(`could not find device group for '${e.type}/${e.major}' in /proc/devices -- temporarily ignoring rule`);
+        continue;
+      }
+      allow.push([`${kind}-${group}`, perms]);
+    } else {
+      const node = `/dev/${kind}/${e.major}:${e.minor}`;
+      // systemd looks the node up; one it cannot find it refuses (runc skips it).
+      if (!exists(node) && !exists(`/sys${node}`)) {
+        warnings?.push(`skipping device ${node} for systemd: no such device`);
+        continue;
+      }
+      allow.push([node, perms]);
+    }
+  }
+  return [...reset, ["DeviceAllow", variant("a(ss)", allow)]];
+}
+
+/** The driver name of a device major in /proc/devices' "Character devices:" or "Block devices:" list. */
+function deviceGroup(procDevices: string, type: "b" | "c", major: number): string | undefined {
+  let section = "";
+  for (const line of procDevices.split("\n").map((l) => l.trim())) {
+    if (line === "Character devices:") section = "c";
+    else if (line === "Block devices:") section = "b";
+    else if (section === type) {
+      const m = /^(\d+)\s+(\S+)$/.exec(line);
+      if (m && Number(m[1]) === major) return m[2];
+    }
+  }
+  return undefined;
 }
 
 /** linux.resources.unified entries systemd has a property for (runc's unifiedResToSystemdProps); the others only go to the files. */
