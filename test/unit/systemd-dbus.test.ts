@@ -6,7 +6,7 @@
  * test/integration/systemd-cgroup.test.ts.
  */
 import { describe, expect, test } from "bun:test";
-import { annotationProperties, cpuMask, expandSlice, resourceProperties, scopeName, scopeProperties } from "../../src/cgroups/systemd/units";
+import { annotationProperties, cpuMask, deviceProperties, expandSlice, resourceProperties, scopeName, scopeProperties } from "../../src/cgroups/systemd/units";
 import { decodeMessage, encodeMessage, type Message, MessageType, messageLength, splitSignature, variant } from "../../src/cgroups/systemd/wire";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
@@ -138,6 +138,22 @@ describe("systemd units as runc names them", () => {
     expect(values(resourceProperties(r, 2, 252))).toEqual({
       MemoryMax: 100n, MemoryLow: 50n, MemorySwapMax: 200n, CPUWeight: 39n, CPUQuotaPerSecUSec: 500000n, MemoryHigh: 90n, TasksMax: (1n << 64n) - 1n,
     });
+  });
+
+  test("device rules as DevicePolicy/DeviceAllow (runc's generateDeviceProperties): the defaults, a group by major, allow-all, a deny list", () => {
+    const proc = "Character devices:\n  1 mem\n  5 /dev/tty\n136 pts\n226 drm\n\nBlock devices:\n  8 sd\n";
+    const warnings: string[] = [];
+    const props = deviceProperties({ devices: [{ allow: false, access: "rwm" }, { allow: true, type: "c", major: 226, access: "rw" }, { allow: true, type: "c", major: 99, minor: 1, access: "r" }] }, proc, (p) => p !== "/dev/char/99:1" && p !== "/sys/dev/char/99:1", warnings);
+    expect(props.map(([k, v]) => [k, v.value])).toEqual([
+      ["DevicePolicy", "strict"],
+      ["DeviceAllow", []],
+      ["DeviceAllow", [["char-drm", "rw"], ["char-*", "m"], ["block-*", "m"], ["/dev/char/1:3", "rwm"], ["/dev/char/1:8", "rwm"], ["/dev/char/1:7", "rwm"], ["/dev/char/5:0", "rwm"], ["/dev/char/1:5", "rwm"], ["/dev/char/1:9", "rwm"], ["char-pts", "rwm"], ["/dev/char/5:2", "rwm"], ["/dev/char/10:200", "rwm"]]],
+    ]);
+    expect(warnings).toEqual(["skipping device /dev/char/99:1 for systemd: no such device"]);
+    expect(deviceProperties({ devices: [{ allow: true, access: "rwm" }] }, proc, () => true).map(([k, v]) => [k, v.value])).toEqual([["DevicePolicy", "auto"], ["DeviceAllow", []]]);
+    const denyList: string[] = [];
+    expect(deviceProperties({ devices: [{ allow: true, access: "rwm" }, { allow: false, type: "c", major: 1, minor: 1, access: "rw" }] }, proc, () => true, denyList).map(([k]) => k)).toEqual(["DevicePolicy", "DeviceAllow"]);
+    expect(denyList[0]).toContain("doesn't support blacklist device rules");
   });
 
   test("cpuset lists become systemd's bitmask, lowest CPU in the lowest bit of the first byte", () => {
