@@ -19,14 +19,22 @@ import { type Result, sh } from "../harness";
 
 const SYSTEMD = "/lib/systemd/systemd";
 
-/** Why a systemd cannot be booted here, or undefined. */
-export function systemdSkipReason(): string | undefined {
+/**
+ * How systemd sees its cgroups: "hybrid", the v1 hierarchies and cgroup2 at
+ * /sys/fs/cgroup/unified as on this host; "unified", only the cgroup2
+ * hierarchy, mounted at /sys/fs/cgroup (a v2 host, whatever controllers the
+ * host's cgroup2 has).
+ */
+export type CgroupMode = "hybrid" | "unified";
+
+/** Why a systemd cannot be booted here in this mode, or undefined. */
+export function systemdSkipReason(mode: CgroupMode = "hybrid"): string | undefined {
   if (!existsSync(SYSTEMD)) return `${SYSTEMD} is missing (Debian's systemd package)`;
   if (!existsSync("/usr/bin/dbus-daemon")) return "dbus-daemon is missing (Debian's dbus package)";
   for (const tool of ["unshare", "nsenter", "busctl", "systemctl"]) if (sh(["sh", "-c", `command -v ${tool}`]).code !== 0) return `${tool} is missing`;
-  if (existsSync("/run/systemd/system")) return undefined;
-  // A cgroup2-only host would need the controllers delegated to the test's cgroup; only v1 and hybrid hosts are set up here.
-  if (existsSync("/sys/fs/cgroup/cgroup.controllers")) return "the host's cgroups are v2 only: booting a systemd below the test's cgroup is set up for v1/hybrid hosts only";
+  const hierarchies = hostHierarchies();
+  if (mode === "unified" && !hierarchies.some((h) => h.type === "cgroup2")) return "the host has no cgroup2 hierarchy";
+  if (mode === "hybrid" && !hierarchies.some((h) => h.type === "cgroup" && h.options.includes("memory"))) return "the host has no cgroup v1 memory hierarchy (a v1 or hybrid host is needed)";
   return undefined;
 }
 
@@ -73,7 +81,7 @@ export class BootedSystemd {
   readonly log: string;
 
   /** Boot it; dir is a directory of the host's that stays visible inside (the tests' bundles and state). */
-  constructor(readonly dir: string) {
+  constructor(readonly dir: string, readonly mode: CgroupMode = "hybrid") {
     const name = `bunc-systemd-test-${process.pid}`;
     const hierarchies = hostHierarchies();
     this.cgroupDirs = hierarchies.map((h) => `/sys/fs/cgroup/${h.name}${h.own === "/" ? "" : h.own}/${name}`);
@@ -98,8 +106,9 @@ export class BootedSystemd {
       "mount -t tmpfs -o mode=755 tmpfs /run && mount -t tmpfs -o mode=1777 tmpfs /tmp && mount -t tmpfs -o mode=1777 tmpfs /var/tmp",
       `mkdir -p ${JSON.stringify(dir)} && mount --no-canonicalize --bind /proc/self/fd/9 ${JSON.stringify(dir)} && exec 9<&-`,
       // The cgroup hierarchies afresh: in this cgroup namespace their root is our cgroup.
-      "mount -t tmpfs -o mode=755 tmpfs /sys/fs/cgroup",
-      ...hierarchies.map((h) => `mkdir /sys/fs/cgroup/${h.name} && mount -t ${h.type} ${h.options ? `-o ${h.options}` : ""} ${h.type} /sys/fs/cgroup/${h.name}`),
+      ...(mode === "unified"
+        ? ["mount -t cgroup2 cgroup2 /sys/fs/cgroup"]
+        : ["mount -t tmpfs -o mode=755 tmpfs /sys/fs/cgroup", ...hierarchies.map((h) => `mkdir /sys/fs/cgroup/${h.name} && mount -t ${h.type} ${h.options ? `-o ${h.options}` : ""} ${h.type} /sys/fs/cgroup/${h.name}`)]),
       "mkdir -p /run/systemd/system",
       ...Object.entries(units).map(([unit, text]) => `printf '%s' '${text}' > /run/systemd/system/${unit}`),
       "export container=bunc-test",
@@ -109,8 +118,20 @@ export class BootedSystemd {
     // The launcher moves itself into the new cgroups, then becomes unshare, whose child is systemd.
     const enter = this.cgroupDirs.map((d) => `echo $$ > ${d}/cgroup.procs`).join(" && ");
     this.launcher = Bun.spawn(["sh", "-c", `${enter} && exec unshare --cgroup --pid --fork --kill-child --mount --mount-proc bash -c "$0" >${this.log} 2>&1`, script], { stdio: ["ignore", "ignore", "inherit"] });
-    this.pid = this.waitForPid();
-    this.waitForBus();
+    try {
+      this.pid = this.waitForPid();
+      this.waitForBus();
+    } catch (e) {
+      // Nothing left of a boot that failed: unshare's --kill-child takes systemd with it.
+      this.launcher.kill("SIGKILL");
+      for (const end = Date.now() + 5_000; Date.now() < end && existsSync(`/proc/${this.launcher.pid}/cwd`);) Bun.sleepSync(20);
+      try {
+        this.removeCgroups();
+      } finally {
+        this.checkMarkers();
+      }
+      throw e;
+    }
   }
 
   private waitForPid(): number {
@@ -177,21 +198,20 @@ export class BootedSystemd {
   }
 
   /** Kill it and everything in its pid namespace, remove its cgroups; throws if the host's /tmp or /var/tmp lost the marker. */
-  stop(): void {
+  async stop(): Promise<void> {
     try {
       process.kill(this.pid, "SIGKILL");
     } catch {
       // gone
     }
-    // unshare ends with its child; Bun reaps it only from its event loop, so its /proc entry is what tells (gone or a zombie).
-    const ended = () => {
-      try {
-        return / Z /.test(readFileSync(`/proc/${this.launcher.pid}/stat`, "utf8").replace(/^.*\)/, ""));
-      } catch {
-        return true;
-      }
-    };
-    for (const end = Date.now() + 10_000; !ended() && Date.now() < end;) Bun.sleepSync(20);
+    // unshare ends with its child (and is reaped here, not left a zombie to PID 1).
+    await Promise.race([this.launcher.exited, Bun.sleep(10_000)]);
+    this.removeCgroups();
+    this.checkMarkers();
+  }
+
+  /** Remove our cgroup directory and everything below it in every hierarchy. */
+  private removeCgroups(): void {
     for (const d of this.cgroupDirs) {
       // Deepest first; the pid namespace's processes take a moment to leave.
       const dirs: string[] = [];
@@ -211,6 +231,9 @@ export class BootedSystemd {
           }
         }
     }
+  }
+
+  private checkMarkers(): void {
     const lost = this.markers.filter((m) => !existsSync(m) || !statSync(m).isFile());
     for (const m of this.markers) rmSync(m, { force: true });
     if (lost.length) throw new Error(`the booted systemd removed the host's ${lost.join(", ")}`);

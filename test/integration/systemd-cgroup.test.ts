@@ -6,31 +6,45 @@
  * and no cgroup directory of theirs in any hierarchy.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
 import { Bus, DBusError } from "../../src/cgroups/systemd/bus";
 import { Systemd } from "../../src/cgroups/systemd/systemd1";
 import { BUNC, integrationSkipReason, RUNC, type Result, Sandbox } from "../harness";
-import { BootedSystemd, systemdSkipReason } from "./systemd-boot";
+import { BootedSystemd, type CgroupMode, systemdSkipReason } from "./systemd-boot";
 
-const skip = integrationSkipReason() ?? systemdSkipReason() ?? (RUNC ? undefined : "runc is not installed (the tests compare with it)");
-if (skip) console.warn(`skipping systemd cgroup driver tests: ${skip}`);
+const skip = integrationSkipReason() ?? systemdSkipReason("hybrid") ?? (RUNC ? undefined : "runc is not installed (the tests compare with it)");
+if (skip) console.warn(`skipping systemd cgroup driver tests on v1 hierarchies: ${skip}`);
+const skipUnified = integrationSkipReason() ?? systemdSkipReason("unified") ?? (RUNC ? undefined : "runc is not installed (the tests compare with it)");
+if (skipUnified) console.warn(`skipping systemd cgroup driver tests on a cgroup2 view: ${skipUnified}`);
+/** The controllers the test's own cgroup2 directory offers (this host's: hugetlb only; a v2 host's: memory, pids, …). */
+function unifiedControllers(): string[] {
+  const mount = existsSync("/sys/fs/cgroup/cgroup.controllers") ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified";
+  const own = /^0::(.*)$/m.exec(readFileSync("/proc/self/cgroup", "utf8"))?.[1] ?? "/";
+  try {
+    return readFileSync(`${mount}${own}/cgroup.controllers`, "utf8").trim().split(/\s+/).filter(Boolean);
+  } catch {
+    return [];
+  }
+}
 
 type Config = Record<string, any>;
 const RUNTIMES = ["bunc", "runc"] as const;
 type Runtime = (typeof RUNTIMES)[number];
 const MiB = 1024 * 1024;
 
-describe.skipIf(!!skip)("systemd cgroup driver", () => {
+/** A booted systemd for one describe block, and the helpers its tests use. */
+function setup(mode: CgroupMode) {
   const sb = new Sandbox();
   let sd: BootedSystemd | undefined;
   const made: { runtime: Runtime; id: string }[] = [];
 
   beforeAll(() => {
-    sd = new BootedSystemd(sb.dir);
+    sd = new BootedSystemd(sb.dir, mode);
   });
-  afterAll(() => {
+  afterAll(async () => {
     if (sd) {
       for (const c of made) run(c.runtime, ["delete", "-f", c.id]);
-      sd.stop();
+      await sd.stop();
     }
     sb.cleanup();
   });
@@ -70,8 +84,26 @@ describe.skipIf(!!skip)("systemd cgroup driver", () => {
     throw new Error(`${runtime} ${i} never became ${status}`);
   }
 
+  return {
+    run, id, bundle, show, cat, pidOf, scopes, expectGone, waitStatus,
+    get sd(): BootedSystemd | undefined {
+      return sd;
+    },
+    /** Hand the booted systemd over to be stopped by the caller (the last test). */
+    release(): BootedSystemd {
+      const booted = sd!;
+      sd = undefined;
+      return booted;
+    },
+  };
+}
+
+describe.skipIf(!!skip)("systemd cgroup driver, v1 hierarchies (hybrid)", () => {
+  const ctx = setup("hybrid");
+  const { run, id, bundle, show, cat, pidOf, scopes, expectGone, waitStatus } = ctx;
+
   test("the D-Bus client against the real bus: Hello, calls, error replies, systemd's version and units", () => {
-    const bus = Bus.connect(sd!.busAddress);
+    const bus = Bus.connect(ctx.sd!.busAddress);
     try {
       expect(bus.name).toMatch(/^:1\.\d+$/);
       const [names] = bus.call({ destination: "org.freedesktop.DBus", path: "/org/freedesktop/DBus", interface: "org.freedesktop.DBus", member: "ListNames" }) as [string[]];
@@ -88,9 +120,9 @@ describe.skipIf(!!skip)("systemd cgroup driver", () => {
     } finally {
       bus.close();
     }
-    const systemd = Systemd.connect(sd!.busAddress);
+    const systemd = Systemd.connect(ctx.sd!.busAddress);
     try {
-      const version = Number(/systemd (\d+)/.exec(sd!.inside(["systemctl", "--version"]).stdout)![1]);
+      const version = Number(/systemd (\d+)/.exec(ctx.sd!.inside(["systemctl", "--version"]).stdout)![1]);
       expect(systemd.version()).toBe(version);
       expect(systemd.getUnit("init.scope")).toBe("/org/freedesktop/systemd1/unit/init_2escope");
       expect(systemd.getUnit("bunc-no-such.scope")).toBeUndefined();
@@ -231,15 +263,91 @@ describe.skipIf(!!skip)("systemd cgroup driver", () => {
         expect(r.stderr).toContain(message);
         if (runtime === "bunc") expect(r.stderr.trim().split("\n")).toHaveLength(1);
         expect(run(runtime, ["state", i]).code).not.toBe(0);
-        expect(sd!.cgroupTree().filter((d) => d.includes(i))).toEqual([]);
+        expect(ctx.sd!.cgroupTree().filter((d) => d.includes(i))).toEqual([]);
       }
     });
 
-  test("every test left no scope of its own; stopping the booted systemd leaves no cgroup and the host's /tmp and /var/tmp untouched", () => {
+  test("every test left no scope of its own; stopping the booted systemd leaves no cgroup and the host's /tmp and /var/tmp untouched", async () => {
     expect(scopes()).toEqual([]);
-    const booted = sd!;
-    sd = undefined;
-    booted.stop();
+    const booted = ctx.release();
+    await booted.stop();
+    expect(booted.cgroupTree()).toEqual([]);
+  });
+});
+
+describe.skipIf(!!skipUnified)("systemd cgroup driver, a cgroup2 (unified) view", () => {
+  const ctx = setup("unified");
+  const { run, id, bundle, show, cat, pidOf, scopes, expectGone, waitStatus } = ctx;
+  const controllers = unifiedControllers();
+  const limits = ["memory", "pids"].every((c) => controllers.includes(c));
+  if (!limits) console.warn(`skipping the cgroup2 resource test: the test's cgroup2 offers only [${controllers.join(" ")}] (memory and pids needed)`);
+
+  test("create/start/ps/pause/resume/kill/delete: the scope in its nested slice, cgroup.freeze, one cgroup2 path, as runc; nothing left", () => {
+    const seen: Record<string, unknown> = {};
+    for (const runtime of RUNTIMES) {
+      const i = id(runtime);
+      const unit = `${runtime}-${i}.scope`;
+      const b = bundle(["sleep", "60"], (c) => (c.linux.cgroupsPath = `bunctest-a.slice:${runtime}:${i}`));
+      const created = run(runtime, ["create", "-b", b, i]);
+      expect(created.stderr).toBe("");
+      expect(created.code).toBe(0);
+      const pid = pidOf(runtime, i);
+      const generic = (v: string) => v.replaceAll(i, "ID").replaceAll(`${runtime}-`, "RUNTIME-");
+      const props = Object.fromEntries(Object.entries(show(unit, ["Slice", "Delegate", "ActiveState", "ControlGroup", "IOAccounting", "TasksAccounting", "DefaultDependencies"])).map(([k, v]) => [k, generic(v)]));
+      // The cgroup2 line (on a hybrid host the v1 lines are there too, outside this cgroup namespace).
+      const cgroup = generic(cat(`/proc/${pid}/cgroup`).split("\n").find((l) => l.startsWith("0::"))!);
+      expect(run(runtime, ["start", i]).code).toBe(0);
+      waitStatus(runtime, i, "running");
+      const ps = JSON.parse(run(runtime, ["ps", "-f", "json", i]).stdout);
+      expect(run(runtime, ["pause", i]).code).toBe(0);
+      const paused = { status: JSON.parse(run(runtime, ["state", i]).stdout).status, freeze: cat(`/sys/fs/cgroup/bunctest.slice/bunctest-a.slice/${unit}/cgroup.freeze`) };
+      expect(run(runtime, ["resume", i]).code).toBe(0);
+      const resumed = JSON.parse(run(runtime, ["state", i]).stdout).status;
+      expect(run(runtime, ["kill", i, "KILL"]).code).toBe(0);
+      waitStatus(runtime, i, "stopped");
+      const deleted = run(runtime, ["delete", i]);
+      expect(deleted.stderr).toBe("");
+      expect(deleted.code).toBe(0);
+      expectGone(unit, i);
+      seen[runtime] = { props, cgroup, ps: ps.length === 1 && ps[0] === pid, paused, resumed };
+    }
+    console.log(`bunc: ${JSON.stringify(seen.bunc)}`);
+    expect(seen.bunc).toEqual({
+      props: { Slice: "bunctest-a.slice", Delegate: "yes", ActiveState: "active", ControlGroup: "/bunctest.slice/bunctest-a.slice/RUNTIME-ID.scope", IOAccounting: "yes", TasksAccounting: "yes", DefaultDependencies: "no" },
+      cgroup: "0::/bunctest.slice/bunctest-a.slice/RUNTIME-ID.scope", ps: true, paused: { status: "paused", freeze: "1" }, resumed: "running",
+    });
+    expect(seen.bunc).toEqual(seen.runc);
+  });
+
+  test.skipIf(!limits)("resources at create and by update on cgroup2: MemoryMax, TasksMax and the files, as runc's", () => {
+    const seen: Record<string, unknown> = {};
+    for (const runtime of RUNTIMES) {
+      const i = id(runtime);
+      const unit = `${runtime}-${i}.scope`;
+      const b = bundle(["sleep", "60"], (c) => {
+        c.linux.cgroupsPath = `bunctest.slice:${runtime}:${i}`;
+        c.linux.resources = { ...c.linux.resources, memory: { limit: 64 * MiB }, pids: { limit: 50 } };
+      });
+      expect(run(runtime, ["run", "-d", "-b", b, i]).code).toBe(0);
+      const state = () => ({ props: show(unit, ["MemoryMax", "TasksMax"]), memory: cat(`/sys/fs/cgroup/bunctest.slice/${unit}/memory.max`), pids: cat(`/sys/fs/cgroup/bunctest.slice/${unit}/pids.max`) });
+      const atCreate = state();
+      expect(run(runtime, ["update", "--memory", "128M", "--pids-limit", "40", i]).code).toBe(0);
+      const afterUpdate = state();
+      expect(run(runtime, ["delete", "-f", i]).code).toBe(0);
+      expectGone(unit, i);
+      seen[runtime] = { atCreate, afterUpdate };
+    }
+    expect(seen.bunc).toEqual({
+      atCreate: { props: { MemoryMax: String(64 * MiB), TasksMax: "50" }, memory: String(64 * MiB), pids: "50" },
+      afterUpdate: { props: { MemoryMax: String(128 * MiB), TasksMax: "40" }, memory: String(128 * MiB), pids: "40" },
+    });
+    expect(seen.bunc).toEqual(seen.runc);
+  });
+
+  test("no scope left; stopping the booted systemd leaves no cgroup and the host's /tmp and /var/tmp untouched", async () => {
+    expect(scopes()).toEqual([]);
+    const booted = ctx.release();
+    await booted.stop();
     expect(booted.cgroupTree()).toEqual([]);
   });
 });
