@@ -250,6 +250,16 @@ describe.skipIf(!!skip)("systemd cgroup driver, v1 hierarchies (hybrid)", () => 
     expect(seen.bunc).toEqual(seen.runc);
   });
 
+  test("a create that fails after systemd made the scope (no such executable) leaves no scope and no cgroup, as runc", () => {
+    for (const runtime of RUNTIMES) {
+      const i = id(runtime);
+      const r = run(runtime, ["run", "-b", bundle(["/no/such/binary"], (c) => (c.linux.cgroupsPath = `bunctest.slice:${runtime}:${i}`)), i]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain("no such file or directory");
+      expectGone(`${runtime}-${i}.scope`, i);
+    }
+  });
+
   const BAD: [string, string, string][] = [
     ["a plain path", "/bunc/plain", "expected cgroupsPath to be of format"],
     ["a slice with an empty component", "a--b.slice:p:NAME", "invalid slice name: a--b.slice"],
