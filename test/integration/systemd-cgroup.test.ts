@@ -137,12 +137,16 @@ describe.skipIf(!!skip)("systemd cgroup driver, v1 hierarchies (hybrid)", () => 
     for (const runtime of RUNTIMES) {
       const i = id(runtime);
       const unit = `${runtime}-${i}.scope`;
-      const b = bundle(["sleep", "60"], (c) => (c.linux.cgroupsPath = `bunctest-a.slice:${runtime}:${i}`));
+      const b = bundle(["sleep", "60"], (c) => {
+        c.linux.cgroupsPath = `bunctest-a.slice:${runtime}:${i}`;
+        // Unit properties by annotation (runc's org.systemd.property.*; …Sec given in seconds).
+        c.annotations = { "org.systemd.property.CollectMode": "'inactive-or-failed'", "org.systemd.property.TimeoutStopSec": "uint64 7" };
+      });
       const created = run(runtime, ["create", "-b", b, i]);
       expect(created.stderr).toBe("");
       expect(created.code).toBe(0);
       const pid = pidOf(runtime, i);
-      const props = show(unit, ["Slice", "Delegate", "ActiveState", "ControlGroup", "Description", "DefaultDependencies", "MemoryAccounting", "CPUAccounting", "TasksAccounting", "BlockIOAccounting"]);
+      const props = show(unit, ["Slice", "Delegate", "ActiveState", "ControlGroup", "Description", "DefaultDependencies", "MemoryAccounting", "CPUAccounting", "TasksAccounting", "BlockIOAccounting", "CollectMode", "TimeoutStopUSec"]);
       const generic = (s: string) => s.replaceAll(i, "ID").replaceAll(`${runtime}-`, "RUNTIME-");
       // runc 1.1.5's container ends up in the nested slice's devices cgroup, not the scope's (systemd moved it
       // there, and runc's joinCgroups ran before); its ps reads that empty scope directory and prints null.
@@ -166,7 +170,7 @@ describe.skipIf(!!skip)("systemd cgroup driver, v1 hierarchies (hybrid)", () => 
       } else console.log(`runc: ps -f json ${JSON.stringify(ps)}, devices cgroup the scope's: ${devicesInScope}`);
     }
     console.log(`bunc: ${JSON.stringify(seen.bunc)}`);
-    expect(seen.bunc).toMatchObject({ props: { Slice: "bunctest-a.slice", Delegate: "yes", ActiveState: "active", ControlGroup: "/bunctest.slice/bunctest-a.slice/RUNTIME-ID.scope" } });
+    expect(seen.bunc).toMatchObject({ props: { Slice: "bunctest-a.slice", Delegate: "yes", ActiveState: "active", ControlGroup: "/bunctest.slice/bunctest-a.slice/RUNTIME-ID.scope", CollectMode: "inactive-or-failed", TimeoutStopUSec: "7s" } });
     expect(seen.bunc).toEqual(seen.runc);
   });
 
@@ -248,6 +252,22 @@ describe.skipIf(!!skip)("systemd cgroup driver, v1 hierarchies (hybrid)", () => 
     }
     expect(seen.bunc).toMatchObject({ code: 3, cgroup: expect.stringMatching(/^\d+:name=systemd:\/system\.slice\/runc-ID\.scope$/) });
     expect(seen.bunc).toEqual(seen.runc);
+  });
+
+  test("a setting ignored with a warning (kernel memory) is warned about once, as runc", () => {
+    const count: Record<string, number> = {};
+    for (const runtime of RUNTIMES) {
+      const i = id(runtime);
+      const r = run(runtime, ["run", "-b", bundle(["true"], (c) => {
+        c.linux.cgroupsPath = `bunctest.slice:${runtime}:${i}`;
+        c.linux.resources = { ...c.linux.resources, memory: { limit: 64 * MiB, kernel: 32 * MiB } };
+      }), i]);
+      expect(r.code).toBe(0);
+      count[runtime] = r.stderr.split("Kernel memory settings are ignored").length - 1;
+      expectGone(`${runtime}-${i}.scope`, i);
+    }
+    expect(count.bunc).toBe(1);
+    expect(count.bunc).toBe(count.runc!);
   });
 
   test("a create that fails after systemd made the scope (no such executable) leaves no scope and no cgroup, as runc", () => {

@@ -90,7 +90,8 @@ export class SystemdManager implements CgroupManager {
       return this.fs.apply(resources, opts);
     }
     const systemd = this.connect();
-    const properties = resourceProperties(resources, this.version, systemd.version(), this.deviceOptions(resources?.devices !== undefined));
+    const warnings: string[] = [];
+    const properties = resourceProperties(resources, this.version, systemd.version(), this.deviceOptions(resources?.devices !== undefined, warnings));
     // v1: systemd rewrites the devices cgroup on SetUnitProperties, briefly denying all;
     // runc freezes the container around it (freezeBeforeSet) unless it is frozen already.
     const freeze = this.version === 1 && !this.fs.isFrozen();
@@ -100,7 +101,7 @@ export class SystemdManager implements CgroupManager {
     } finally {
       if (freeze) this.fs.thaw();
     }
-    return this.fs.apply(resources, opts);
+    return [...warnings, ...this.fs.apply(resources, opts)];
   }
 
   /**
@@ -111,19 +112,22 @@ export class SystemdManager implements CgroupManager {
   started(pid: number): string[] {
     const systemd = this.connect();
     const version = systemd.version();
+    const warnings: string[] = [];
     const properties: Property[] = [
       ...scopeProperties(this.extra.id ?? this.unit, { slice: this.extra.slice ?? "system.slice", unit: this.unit, cgroup: "" }, pid, this.version),
-      ...resourceProperties(this.resources, this.version, version, this.deviceOptions(true)),
+      ...resourceProperties(this.resources, this.version, version, this.deviceOptions(true, warnings)),
       ...annotationProperties(this.extra.annotations),
     ];
     systemd.startTransientUnit(this.unit, properties);
     this.started_ = true;
     if (this.version === 1) this.joinAgain(pid);
-    return this.fs.apply(this.resources, {});
+    // Its warnings were those of create's apply already.
+    this.fs.apply(this.resources, {});
+    return warnings;
   }
 
-  private deviceOptions(devices: boolean): Parameters<typeof resourceProperties>[3] {
-    return { devices, procDevices: devices ? readFileSync("/proc/devices", "utf8") : "", exists: existsSync };
+  private deviceOptions(devices: boolean, warnings: string[]): Parameters<typeof resourceProperties>[3] {
+    return { devices, procDevices: devices ? readFileSync("/proc/devices", "utf8") : "", exists: existsSync, warnings };
   }
 
   /**
