@@ -186,7 +186,8 @@ describe.skipIf(!!skip)("systemd cgroup driver, v1 hierarchies (hybrid)", () => 
       expect(run(runtime, ["run", "-d", "-b", b, i]).code).toBe(0);
       const dir = `/bunctest.slice/${unit}`;
       const state = () => ({
-        props: show(unit, ["MemoryLimit", "TasksMax", "CPUShares", "CPUQuotaPerSecUSec", "CPUQuotaPeriodUSec"]),
+        // DevicePolicy: the device rules are systemd's too (strict, with DeviceAllow=), as runc gives them.
+        props: show(unit, ["MemoryLimit", "TasksMax", "CPUShares", "CPUQuotaPerSecUSec", "CPUQuotaPeriodUSec", "DevicePolicy"]),
         files: {
           memory: cat(`/sys/fs/cgroup/memory${dir}/memory.limit_in_bytes`),
           pids: cat(`/sys/fs/cgroup/pids${dir}/pids.max`),
@@ -214,7 +215,7 @@ describe.skipIf(!!skip)("systemd cgroup driver, v1 hierarchies (hybrid)", () => 
     }
     console.log(`bunc: ${JSON.stringify(seen.bunc)}`);
     expect(seen.bunc).toMatchObject({
-      atCreate: { props: { MemoryLimit: String(64 * MiB), TasksMax: "50", CPUShares: "512", CPUQuotaPerSecUSec: "500ms" }, files: { memory: String(64 * MiB), pids: "50", shares: "512", quota: "50000" } },
+      atCreate: { props: { MemoryLimit: String(64 * MiB), TasksMax: "50", CPUShares: "512", CPUQuotaPerSecUSec: "500ms", DevicePolicy: "strict" }, files: { memory: String(64 * MiB), pids: "50", shares: "512", quota: "50000" } },
       afterUpdate: { props: { MemoryLimit: String(128 * MiB), TasksMax: "40", CPUQuotaPerSecUSec: "200ms" }, files: { memory: String(128 * MiB), pids: "40", quota: "20000" } },
       forkRefused: true,
     });
