@@ -4,12 +4,13 @@
  * /sys/fs/cgroup/unified has no controllers and is only joined) or v2 (one
  * unified hierarchy), chosen by looking at /sys/fs/cgroup.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { BuncError } from "../errors";
 import type { CgroupBind } from "../plan/compile";
 import type { OomNotifier } from "./oom";
 import type { LinuxResources } from "./resources";
 import type { Stats } from "./stats";
+import { ownCgroups } from "./hierarchies";
 import { NoCgroup } from "./none";
 import { V1Manager } from "./v1";
 import { V2Manager } from "./v2";
@@ -64,6 +65,13 @@ export interface CgroupManager {
   destroy(): void;
   /** What a "cgroup" mount inside the container binds. */
   binds(): CgroupBind[];
+  /**
+   * The container's process exists, blocked before its setup: a driver that
+   * must be told its pid (systemd's scope) is told now. Returns warnings.
+   */
+  started?(pid: number): string[];
+  /** The systemd driver's unit (prefix-name.scope), kept in state.json for update and delete. */
+  readonly unit?: string;
 }
 
 /** Whether this mount namespace's /sys/fs/cgroup is a cgroup2 (unified) hierarchy. */
@@ -72,12 +80,34 @@ export function isUnifiedHost(): boolean {
 }
 
 /** The manager for this host, for a container with the given cgroupsPath (or default from its id). */
-export function cgroupManager(id: string, cgroupsPath: string | undefined, opts: { systemd?: boolean } = {}): CgroupManager {
-  if (opts.systemd || (cgroupsPath && /^[^/:]*:[^:]*:[^:]*$/.test(cgroupsPath) && !cgroupsPath.startsWith("/")))
-    throw new BuncError("systemd cgroup driver is not supported (--systemd-cgroup, cgroupsPath \"slice:prefix:name\")", { code: "ENOTSUP" });
+export function cgroupManager(id: string, cgroupsPath: string | undefined, opts: { systemd?: boolean; annotations?: Record<string, string> } = {}): CgroupManager {
+  if (opts.systemd) return systemdManager(id, cgroupsPath, opts.annotations);
+  // Without the systemd driver "slice:prefix:name" is only a relative path
+  // with colons in it, as runc's cgroupfs driver takes it (fs/paths.go innerPath).
   if (cgroupsPath?.split("/").includes(".."))
     throw new BuncError(`config.json: linux.cgroupsPath: must not contain "..": ${JSON.stringify(cgroupsPath)}`, { code: "CONFIG" });
   return isUnifiedHost() ? new V2Manager(cgroupsPath || id) : new V1Manager(cgroupsPath || id);
+}
+
+/** The systemd driver, loaded only when asked for (its D-Bus client is no part of other commands). */
+function systemdManager(id: string, cgroupsPath: string | undefined, annotations: Record<string, string> | undefined): CgroupManager {
+  // runc's check (IsRunningSystemd): systemd as init makes this directory (sd_booted(3)).
+  if (!existsSync("/run/systemd/system")) throw new BuncError("systemd not running on this host, cannot use systemd cgroups manager", { code: "ENOTSUP" });
+  if ((process.geteuid?.() ?? 0) !== 0) throw new BuncError("--systemd-cgroup: a non-root user's systemd (systemd --user) is not supported", { code: "ENOTSUP" });
+  const { SystemdManager } = require("./systemd/manager") as typeof import("./systemd/manager");
+  const unified = isUnifiedHost();
+  // systemd's own hierarchy in PID 1's /proc/1/cgroup: where its root (-.slice) is.
+  const own = ownCgroups(readFileSync("/proc/1/cgroup", "utf8"));
+  const initRoot = (unified ? own.get("") : own.get("name=systemd")) ?? "/";
+  return SystemdManager.forContainer(id, cgroupsPath, annotations, (p) => (unified ? new V2Manager(p) : new V1Manager(p)), initRoot);
+}
+
+/** The manager of a container from its record: the systemd driver's when it has a unit. */
+export function cgroupManagerOf(record: { cgroupPaths: Record<string, string>; systemdUnit?: string }): CgroupManager {
+  const fs = cgroupManagerFromPaths(record.cgroupPaths);
+  if (!record.systemdUnit) return fs;
+  const { SystemdManager } = require("./systemd/manager") as typeof import("./systemd/manager");
+  return new SystemdManager(record.systemdUnit, fs);
 }
 
 /** Rebuild a manager from the paths saved in state.json. */

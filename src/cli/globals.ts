@@ -20,7 +20,7 @@ export const globalArgs = {
   log: { type: "string", description: "set the log file to write bunc logs to (default is '/dev/stderr')" },
   "log-format": { type: "string", description: "set the log format ('text' (default), or 'json')", default: "text" },
   debug: { type: "boolean", description: "enable debug logging" },
-  "systemd-cgroup": { type: "boolean", description: "enable systemd cgroup support (not supported yet)" },
+  "systemd-cgroup": { type: "boolean", description: "enable systemd cgroup support, expects cgroupsPath to be of form \"slice:prefix:name\" for e.g. \"system.slice:runc:434234\"" },
   rootless: { type: "string", description: "ignore cgroup permission errors ('true', 'false', or 'auto')", default: "auto" },
   criu: { type: "string", description: "path to the criu binary used for checkpoint and restore", default: "criu" },
   version: { type: "boolean", alias: "v", description: "print the version" },

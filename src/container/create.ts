@@ -54,7 +54,7 @@ export interface CreateOptions {
   consoleFd?: number;
   /** --pidfd-socket: a unix socket that receives a pidfd of the container's process. */
   pidfdSocket?: string;
-  /** --systemd-cgroup: refused until a systemd driver exists. */
+  /** --systemd-cgroup: the container's cgroup is a systemd scope (src/cgroups/systemd/). */
   systemdCgroup?: boolean;
   /** --rootless resolved: cgroups the user cannot make or join are left out (src/cgroups/rootless.ts). */
   rootless?: boolean;
@@ -102,7 +102,7 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
     const dirFd = openSync(dir, O_PATH | constants.O_DIRECTORY);
     undo.push(() => closeSync(dirFd));
 
-    let cgroup = cgroupManager(opts.id, spec.linux?.cgroupsPath, { systemd: opts.systemdCgroup });
+    let cgroup = cgroupManager(opts.id, spec.linux?.cgroupsPath, { systemd: opts.systemdCgroup, annotations: spec.annotations });
     let cgroupBinds: CgroupBind[] | undefined;
     if (opts.rootless) ({ cgroup, binds: cgroupBinds } = rootlessCgroup(cgroup, spec.linux?.cgroupsPath, spec.linux?.resources));
     makeCgroup(cgroup, store, opts.id, undo, warnings);
@@ -173,6 +173,8 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
       writeProcFiles(firstPid, plan.procWrites);
       // A kernel without CLONE_INTO_CGROUP (before 5.7): the parent's write after all.
       if (join.cloneIntoFd >= 0 && !inCgroup) cgroup.addProcess(firstPid);
+      // The systemd driver: systemd makes the scope with the child in it (runc's Apply(pid)).
+      if (cgroup.started) warnings.push(...cgroup.started(firstPid));
     }, undo, {
       cgroupFd: join.cloneIntoFd >= 0 ? join.cloneIntoFd : undefined,
       onHooks: (pid) => {
@@ -197,6 +199,7 @@ export function createContainer(store: Store, opts: CreateOptions): Created {
       },
     });
     const record = newRecord(spec, { id: opts.id, pid: child.pid, pidStartTime: child.startTime, bundle, rootfs, cgroupPaths: cgroup.paths });
+    if (cgroup.unit) record.systemdUnit = cgroup.unit;
     record.hostRootfsMount = hostRootfs?.made();
     store.save(record);
     if (pidfdSocket !== undefined) sendPidfd(pidfdSocket, child.pidfd, "standard");

@@ -5,7 +5,7 @@
  */
 import { closeSync, rmdirSync, statSync } from "node:fs";
 import { waitFor } from "../cgroups/fsio";
-import { cgroupManagerFromPaths } from "../cgroups/manager";
+import { cgroupManagerFromPaths, cgroupManagerOf, type CgroupManager } from "../cgroups/manager";
 import { BuncError } from "../errors";
 import { debug } from "../debug";
 import { detachMount } from "../linux/mountinfo";
@@ -36,7 +36,7 @@ export function deleteContainer(store: Store, id: string, force = false): string
   debug.log?.(`deleting ${id} (${status})`);
   if (record) {
     const pidns = status !== "stopped" ? killAndWait(record) : undefined;
-    const left = destroyCgroup(record.cgroupPaths, { killAll: killsAll(record), pidns });
+    const left = destroyCgroup(record.cgroupPaths, { killAll: killsAll(record), pidns }, cgroupManagerOf(record));
     if (left) warnings.push(left);
     if (record.hostRootfsMount) {
       try {
@@ -174,8 +174,7 @@ function deleteCorrupted(store: Store, id: string): string[] {
  * pidns) is left to them with a warning, as runc leaves it (its destroy
  * logs the failed removal and deletes the container all the same).
  */
-function destroyCgroup(paths: Record<string, string>, opts: { killAll: boolean; pidns?: number } = { killAll: true }): string | undefined {
-  const cgroup = cgroupManagerFromPaths(paths);
+function destroyCgroup(paths: Record<string, string>, opts: { killAll: boolean; pidns?: number } = { killAll: true }, cgroup: CgroupManager = cgroupManagerFromPaths(paths)): string | undefined {
   const start = performance.now();
   for (let attempt = 0; ; attempt++) {
     try {

@@ -45,7 +45,7 @@ export async function restoreContainer(store: Store, opts: RestoreContainerOptio
   try {
     const dir = store.claim(opts.id);
     undo.push(() => store.remove(opts.id));
-    const cgroup = cgroupManager(opts.id, spec.linux?.cgroupsPath, { systemd: opts.systemdCgroup });
+    const cgroup = cgroupManager(opts.id, spec.linux?.cgroupsPath, { systemd: opts.systemdCgroup, annotations: spec.annotations });
     const warnings: string[] = [];
     makeCgroup(cgroup, store, opts.id, undo, warnings);
     for (const w of warnings) opts.onWarning?.(w);
@@ -59,7 +59,9 @@ export async function restoreContainer(store: Store, opts: RestoreContainerOptio
     pid = Number(readFileSync(criuPidFile, "utf8").trim());
     const stat = procStat(pid);
     if (!Number.isInteger(pid) || pid <= 0 || !stat) throw new BuncError(`criu restore reported pid ${pid}, which is not running`, { code: "CRIU" });
+    for (const w of cgroup.started?.(pid) ?? []) opts.onWarning?.(w);
     const record = newRecord(spec, { id: opts.id, pid, pidStartTime: stat.startTime, bundle, rootfs, cgroupPaths: cgroup.paths });
+    if (cgroup.unit) record.systemdUnit = cgroup.unit;
     store.save(record);
     if (opts.pidFile) writePidFile(opts.pidFile, pid);
   } catch (e) {

@@ -29,6 +29,8 @@ export interface ContainerRecord {
   annotations?: Record<string, string>;
   /** The container's cgroup directory per hierarchy mount point. */
   cgroupPaths: Record<string, string>;
+  /** --systemd-cgroup: the container's scope unit (systemd stops it on delete). */
+  systemdUnit?: string;
   /** config.json's process: what exec starts from (runc keeps the config in its state too). */
   process?: Process;
   /** The container's namespace types: what exec joins. */

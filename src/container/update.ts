@@ -3,7 +3,7 @@
  * resources come from a LinuxResources JSON document or from runc's flags;
  * either is validated in full before the first write.
  */
-import { cgroupManagerFromPaths } from "../cgroups/manager";
+import { cgroupManagerOf } from "../cgroups/manager";
 import type { LinuxResources } from "../cgroups/resources";
 import { BuncError } from "../errors";
 import { parseWith, LinuxResources as LinuxResourcesSchema } from "../spec/config";
@@ -20,7 +20,7 @@ export function updateContainer(store: Store, id: string, resources: LinuxResour
   const record = store.load(id);
   const status = deriveStatus(record, store.dir(id));
   guard("update", id, status);
-  const warnings = cgroupManagerFromPaths(record!.cgroupPaths).apply(resources, { update: true, current: record!.resources });
+  const warnings = cgroupManagerOf(record!).apply(resources, { update: true, current: record!.resources });
   store.save({ ...record!, resources: mergeResources(record!.resources, resources) });
   return warnings;
 }

@@ -32,8 +32,8 @@ export function features(): Record<string, unknown> {
     linux: {
       namespaces: Object.keys(NAMESPACE_FLAG).sort(),
       capabilities: [...CAPABILITIES],
-      // The v1 and v2 managers of src/cgroups/ (rdma limits on both); no systemd driver (refused).
-      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: true },
+      // The v1 and v2 managers of src/cgroups/ (rdma limits on both) and the systemd driver (src/cgroups/systemd/, not systemd --user).
+      cgroup: { v1: true, v2: true, systemd: true, systemdUser: false, rdma: true },
       seccomp: libseccomp
         ? {
             enabled: true,

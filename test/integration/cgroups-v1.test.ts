@@ -614,6 +614,24 @@ describe.skipIf(!!skip)("cgroups v1", () => {
     });
   }
 
+  test("without --systemd-cgroup a cgroupsPath \"slice:prefix:name\" is a relative path with colons, as runc's cgroupfs driver takes it", () => {
+    const where: Record<string, string[]> = {};
+    for (const runtime of ["bunc", "runc"] as const) {
+      if (runtime === "runc" && !RUNC) continue;
+      const id = sb.id(`colon${runtime}`);
+      const run = runtime === "bunc" ? sb.bunc.bind(sb) : sb.runc.bind(sb);
+      const b = sb.bundle(["sleep", "60"], (c) => (c.linux.cgroupsPath = `bunc-${id}.slice:pfx:${id}`));
+      expect(run(["create", "-b", b, id]).code).toBe(0);
+      const pid = JSON.parse(run(["state", id]).stdout).pid;
+      // The container's cgroup in each hierarchy, with the id made generic.
+      where[runtime] = readFileSync(`/proc/${pid}/cgroup`, "utf8").trim().split("\n").map((l) => l.replaceAll(id, "ID")).sort();
+      expect(where[runtime]!.find((l) => l.includes(":memory:"))).toMatch(/\/bunc-ID\.slice:pfx:ID$/);
+      expect(run(["delete", "-f", id]).code).toBe(0);
+      expect(readFileSync("/proc/self/cgroup", "utf8").split("\n").every((l) => !cgroupHierarchies().some((h) => existsSync(`/sys/fs/cgroup/${h}${l.split(":")[2]}/bunc-${id}.slice:pfx:${id}`)))).toBe(true);
+    }
+    if (where.runc) expect(where.bunc).toEqual(where.runc);
+  });
+
   test("bad input: a cgroupsPath with '..'", () => {
     const id = sb.id();
     const r = sb.bunc(["run", "-b", sb.bundle(["true"], (c) => (c.linux.cgroupsPath = "/a/../../escape")), id]);

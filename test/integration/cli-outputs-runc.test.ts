@@ -22,8 +22,8 @@ describe.skipIf(!!skip)("features next to runc's", () => {
   const bunc = json([BUNC, "features"]);
   const runc = RUNC ? json([RUNC, "features"]) : undefined;
 
-  test("cgroup: v1 and v2 as runc says; no systemd driver (runc has one)", () => {
-    expect(bunc.linux.cgroup).toEqual({ v1: true, v2: true, systemd: false, systemdUser: false, rdma: true });
+  test("cgroup: v1, v2 and systemd as runc says; no systemd --user driver (runc has one)", () => {
+    expect(bunc.linux.cgroup).toEqual({ v1: true, v2: true, systemd: true, systemdUser: false, rdma: true });
     if (!runc) return console.warn(noRunc);
     expect([bunc.linux.cgroup.v1, bunc.linux.cgroup.v2]).toEqual([runc.linux.cgroup.v1, runc.linux.cgroup.v2]);
   });

@@ -42,8 +42,8 @@ describe("features", () => {
     expect(f.linux.capabilities[0]).toBe("CAP_CHOWN");
   });
 
-  test("cgroup v1 and v2 (both managers), rdma; no systemd driver", () => {
-    expect(f.linux.cgroup).toEqual({ v1: true, v2: true, systemd: false, systemdUser: false, rdma: true });
+  test("cgroup v1 and v2 (both managers), rdma, the systemd driver; no systemd --user one", () => {
+    expect(f.linux.cgroup).toEqual({ v1: true, v2: true, systemd: true, systemdUser: false, rdma: true });
   });
 
   test("acl and noacl are mount options", () => {
