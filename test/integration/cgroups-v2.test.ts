@@ -96,7 +96,9 @@ describe.skipIf(!!skip)("cgroups v2 (private cgroup2-only mount namespace)", () 
     // events runs in the background; the container ends only when told to, after events has started.
     const o = inV2([
       `$B run -d -b ${b} ${id} </dev/null`,
-      `timeout 20 $B events --interval 1h ${id} > ${sb.dir}/events-${id}.out & echo $! > ${sb.dir}/events-${id}.pid; sleep 0.5; kill -0 $(cat ${sb.dir}/events-${id}.pid) && echo watching`,
+      // "watching" once bunc (timeout's child) holds its inotify fd: a loaded host took more than
+      // the 0.5 s once given, the container was gone first and events said "it is stopped".
+      `timeout 20 $B events --interval 1h ${id} > ${sb.dir}/events-${id}.out & T=$!; echo $T > ${sb.dir}/events-${id}.pid; n=0; until for p in $(pgrep -P $T); do ls -l /proc/$p/fd; done 2>/dev/null | grep -q inotify || [ $n -ge 400 ]; do n=$((n+1)); sleep 0.05; done; kill -0 $T && echo watching`,
       `touch ${b}/rootfs/go; wait $(cat ${sb.dir}/events-${id}.pid); echo "events rc $?"`,
       `$B state ${id}`,
       `$B delete ${id}`,
