@@ -115,19 +115,21 @@ export class Containerd {
   readonly log = path.join(this.dir, "containerd.log");
   private daemon?: ReturnType<typeof Bun.spawn>;
 
-  start(): void {
+  /** Start the daemon; with `cri` (the CRI plugin's config lines) its CRI plugin runs too, else it is disabled. */
+  start(cri?: string[]): void {
     const config = path.join(this.dir, "config.toml");
     writeFileSync(config, [
       "version = 2",
       `root = "${this.dir}/root"`,
       `state = "${this.dir}/state"`,
-      'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+      ...(cri ? [] : ['disabled_plugins = ["io.containerd.grpc.v1.cri"]']),
       "[grpc]",
       `  address = "${this.address}"`,
       "[ttrpc]",
       `  address = "${this.address}.ttrpc"`,
       "[debug]",
       '  level = "debug"',
+      ...(cri ?? []),
       "",
     ].join("\n"));
     this.daemon = Bun.spawn(["containerd", "--config", config], { stdin: "ignore", stdout: Bun.file(this.log), stderr: Bun.file(this.log) });

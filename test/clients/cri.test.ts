@@ -1,0 +1,387 @@
+/**
+ * Pods through containerd's CRI plugin, as the kubelet makes them: a private
+ * containerd with the CRI plugin and two runtime handlers, `bunc` (the runc
+ * shim with BinaryName = dist/bunc) and `runc`, driven over gRPC with the CRI
+ * v1 API. Each scenario runs once per handler (side by side: same states, exit
+ * codes, reasons, logs), and after each, nothing of it may be left: no cgroup
+ * below the pod's cgroup_parent in any hierarchy, no mount below the daemon's
+ * dirs, no shim or container process, no runtime state.
+ *
+ * The cgroup driver is cgroupfs (SystemdCgroup = false). BUNC_CRI_SYSTEMD=1 adds
+ * the same scenarios with SystemdCgroup = true (cgroup_parent a slice), for a host
+ * where systemd runs and bunc has its systemd driver.
+ */
+import { afterAll, beforeAll, describe, test } from "bun:test";
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync } from "node:fs";
+import { posix as path } from "node:path";
+import { cgroupHierarchies } from "../harness";
+import { criApiProto, CriClient, criConfig, CRI_IMAGE, handlers, imageArchive, parseCriLog, type Handler } from "./cri";
+import { check, Containerd, ensureCommands, Report, sideBySide, type Runtime } from "./setup";
+
+const SYSTEMD_DRIVERS = process.env.BUNC_CRI_SYSTEMD === "1" ? [false, true] : [false];
+
+let skip = ensureCommands(["containerd", "ctr"]);
+const api = skip ? undefined : criApiProto();
+if (!skip && api && "skip" in api) skip = api.skip;
+if (skip) console.log(`skip CRI client tests: ${skip}`);
+
+type Message = Record<string, any>;
+/** The kubelet's masked and read-only paths for a container that is not privileged (not all exist on every kernel). */
+const MASKED_PATHS = ["/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware"];
+const READONLY_PATHS = ["/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+const text = (b: unknown) => Buffer.from((b as Uint8Array) ?? []).toString("utf8");
+
+/** Poll until cond returns a value (not undefined), or throw after timeoutMs naming what was awaited. */
+async function waitFor<T>(what: string, cond: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await cond();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(50);
+  }
+}
+
+for (const systemdCgroup of SYSTEMD_DRIVERS) {
+  const driver = systemdCgroup ? "systemd" : "cgroupfs";
+  const driverSkip = skip ?? (systemdCgroup && !existsSync("/run/systemd/system") ? "SystemdCgroup = true needs systemd running (no /run/systemd/system)" : undefined);
+  if (driverSkip && !skip) console.log(`skip CRI client tests with the ${driver} driver: ${driverSkip}`);
+
+  describe.skipIf(Boolean(driverSkip))(`CRI pods with bunc and runc as runtime handlers (${driver} cgroup driver)`, () => {
+    const report = new Report(`cri/${driver}`);
+    let daemon: Containerd;
+    let cri: CriClient;
+    const hs: Handler[] = handlers(systemdCgroup);
+    /** The cgroup_parent top of this file's pods: /bunc-cri-PID (cgroupfs) or bunc_cri_PID.slice (systemd). */
+    const top = systemdCgroup ? `bunc_cri_${process.pid}.slice` : `/bunc-cri-${process.pid}`;
+    let pods = 0;
+
+    beforeAll(async () => {
+      daemon = new Containerd();
+      const cni = path.join(daemon.dir, "cni");
+      mkdirSync(cni);
+      // Each handler's runtime state (the shim's --root) below the daemon's dir, not in /run/containerd/runc.
+      const lines = criConfig(hs, cni);
+      for (const h of hs) {
+        const at = lines.indexOf(`[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.${h.name}.options]`);
+        lines.splice(at + 1, 0, `  Root = "${daemon.dir}/runtime-root/${h.name}"`);
+      }
+      daemon.start(lines);
+      const r = daemon.ctr(["--namespace", "k8s.io", "images", "import", imageArchive(daemon.dir)], { timeoutMs: 120_000 });
+      if (r.code !== 0) throw new Error(`ctr images import: ${r.stderr}`);
+      cri = new CriClient((api as { proto: string }).proto, daemon.address);
+      const v = await cri.call("Version", { version: "v1" });
+      if (v.runtime_api_version !== "v1") throw new Error(`CRI runtime API ${v.runtime_api_version}, want v1`);
+    }, 300_000);
+
+    afterAll(async () => {
+      report.print();
+      try {
+        if (cri) for (const p of (await cri.call("ListPodSandbox", {})).items ?? []) await removePod(p.id);
+      } finally {
+        cri?.close();
+        daemon?.stop();
+        for (const h of cgroupHierarchies()) {
+          const dir = path.join("/sys/fs/cgroup", h, systemdCgroup ? "" : top);
+          if (!systemdCgroup && existsSync(dir)) rmdirSync(dir);
+        }
+      }
+    }, 120_000);
+
+    async function removePod(id: string): Promise<void> {
+      await cri.call("StopPodSandbox", { pod_sandbox_id: id });
+      await cri.call("RemovePodSandbox", { pod_sandbox_id: id });
+    }
+
+    /** A pod sandbox as the kubelet asks for one: host network, PID and IPC as given, its own cgroup_parent and log directory. */
+    class Pod {
+      readonly name: string;
+      readonly config: Message;
+      readonly logDir: string;
+      id = "";
+      readonly containers: string[] = [];
+
+      constructor(readonly rt: Runtime, label: string, opts: { pid?: "POD" | "CONTAINER" } = {}) {
+        const n = ++pods;
+        this.name = `${label}-${rt}-${n}`;
+        this.logDir = path.join(daemon.dir, "pods", this.name);
+        mkdirSync(this.logDir, { recursive: true });
+        // The kubelet names pod cgroups kubepods/…/pod<uid> (or kubepods-…-pod<uid>.slice): nested below a parent it made.
+        const parent = systemdCgroup ? `bunc_cri_${process.pid}-${rt}${n}.slice` : `${top}/${rt}-${n}`;
+        this.config = {
+          metadata: { name: this.name, uid: `uid-${this.name}`, namespace: "bunc-test", attempt: 0 },
+          log_directory: this.logDir,
+          labels: { "bunc-test": label },
+          linux: {
+            cgroup_parent: parent,
+            // No hostname: with the host's network the pod has the host's UTS namespace too (the kubelet sets none then).
+            security_context: { namespace_options: { network: "NODE", pid: opts.pid ?? "CONTAINER", ipc: "POD" } },
+          },
+        };
+      }
+
+      get cgroupParent(): string {
+        return this.config.linux.cgroup_parent;
+      }
+
+      async run(): Promise<this> {
+        this.id = (await cri.call("RunPodSandbox", { config: this.config, runtime_handler: this.rt })).pod_sandbox_id;
+        return this;
+      }
+
+      /** CreateContainer (+ StartContainer unless start is false); its log file is NAME.log in the pod's log directory. */
+      async container(name: string, command: string[], opts: { start?: boolean; linux?: Message } = {}): Promise<string> {
+        const ns = this.config.linux.security_context.namespace_options;
+        const linux = { ...opts.linux, security_context: { namespace_options: ns, ...opts.linux?.security_context } };
+        const config = { metadata: { name, attempt: 0 }, image: { image: CRI_IMAGE }, command, log_path: `${name}.log`, linux };
+        const id = (await cri.call("CreateContainer", { pod_sandbox_id: this.id, config, sandbox_config: this.config })).container_id;
+        this.containers.push(id);
+        if (opts.start !== false) await cri.call("StartContainer", { container_id: id });
+        return id;
+      }
+
+      async status(id: string): Promise<Message> {
+        return (await cri.call("ContainerStatus", { container_id: id })).status;
+      }
+
+      async exited(id: string): Promise<Message> {
+        return waitFor(`container ${id} to exit`, async () => {
+          const s = await this.status(id);
+          return s.state === "CONTAINER_EXITED" ? s : undefined;
+        });
+      }
+
+      async exec(id: string, cmd: string[]): Promise<{ stdout: string; stderr: string; exit_code: number }> {
+        const r = await cri.call("ExecSync", { container_id: id, cmd, timeout: 30 });
+        return { stdout: text(r.stdout), stderr: text(r.stderr), exit_code: r.exit_code };
+      }
+
+      /** The container's log file, parsed: "stream: line" each. */
+      log(name: string): string[] {
+        return parseCriLog(readFileSync(path.join(this.logDir, `${name}.log`), "utf8")).map((l) => `${l.stream}: ${l.line}`);
+      }
+
+      /** The container's cgroup directory in the v1 hierarchy h (cgroupfs driver). */
+      cgroup(h: string, id: string): string {
+        return path.join("/sys/fs/cgroup", h, this.cgroupParent, id);
+      }
+
+      /** Processes of this pod: the shim (its -id is the sandbox's) and anything in the pod's cgroups. */
+      processes(): string[] {
+        const out: string[] = [];
+        for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+          try {
+            const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+            const cgroup = readFileSync(`/proc/${pid}/cgroup`, "utf8");
+            if ((cmdline[0]?.endsWith("containerd-shim-runc-v2") && cmdline.includes(this.id)) || cgroup.includes(this.cgroupParent)) out.push(`${pid} ${cmdline.join(" ").trim()}`);
+          } catch {
+            // gone meanwhile
+          }
+        }
+        return out;
+      }
+
+      /**
+       * Remove what is left of the pod, then check that nothing of it stayed: no sandbox
+       * or container in the CRI, no process, no mount, no runtime state, no cgroup below
+       * the pod's parent in any hierarchy (the parent itself is the kubelet's: removed here).
+       */
+      async cleanup(): Promise<string[]> {
+        const left: string[] = [];
+        if (this.id) {
+          const before = await cri.call("ListContainers", { filter: { pod_sandbox_id: this.id } });
+          // A scenario may have removed it already (RemovePodSandbox of an unknown id is no error, StopPodSandbox's is).
+          if ((await cri.call("ListPodSandbox", { filter: { id: this.id } })).items.length) await removePod(this.id);
+          const after = await cri.call("ListContainers", { filter: { pod_sandbox_id: this.id } });
+          if ((after.containers ?? []).length) left.push(`containers ${after.containers.map((c: Message) => c.id)} (of ${before.containers.length})`);
+          const sandboxes = await cri.call("ListPodSandbox", { filter: { id: this.id } });
+          if ((sandboxes.items ?? []).length) left.push(`sandbox ${this.id}`);
+          try {
+            await waitFor("the pod's processes to end", () => (this.processes().length === 0 ? true : undefined), 15_000);
+          } catch {
+            left.push(...this.processes().map((p) => `process ${p}`));
+          }
+        }
+        for (const m of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+          const point = m.split(" ")[4] ?? "";
+          if (point.startsWith(daemon.dir + "/") || [this.id, ...this.containers].some((id) => id && point.includes(id))) left.push(`mount ${point}`);
+        }
+        for (const id of [this.id, ...this.containers]) {
+          const state = path.join(daemon.dir, "runtime-root", this.rt, "k8s.io", id);
+          if (id && existsSync(state)) left.push(`runtime state ${state}`);
+        }
+        for (const h of cgroupHierarchies()) {
+          const dir = path.join("/sys/fs/cgroup", h, this.cgroupParent);
+          if (!existsSync(dir)) continue;
+          for (const child of readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory())) {
+            left.push(`cgroup ${path.join(dir, child.name)}`);
+            try {
+              rmdirSync(path.join(dir, child.name));
+            } catch {
+              // still busy: reported above
+            }
+          }
+          try {
+            if (!systemdCgroup) rmdirSync(dir);
+          } catch (e) {
+            left.push(`cgroup ${dir}: ${(e as Error).message}`);
+          }
+        }
+        return left;
+      }
+    }
+
+    /** Run a pod scenario; the pod is removed and checked for leftovers whether the scenario passed or not. */
+    async function withPod(rt: Runtime, label: string, opts: { pid?: "POD" | "CONTAINER" }, fn: (pod: Pod) => Promise<string>): Promise<string> {
+      const pod = new Pod(rt, label, opts);
+      let result: string | undefined;
+      let failure: unknown;
+      try {
+        await pod.run();
+        result = await fn(pod);
+      } catch (e) {
+        failure = e;
+      }
+      const left = await pod.cleanup();
+      if (failure) throw failure;
+      check(left.length === 0, `left behind: ${left.join("; ")}`);
+      return result!;
+    }
+
+    test("the kubelet's calls: run, create, start, status, list, exec, update, stop, remove; logs", async () => {
+      await sideBySide(report, "pod lifecycle", (rt) =>
+        withPod(rt, "life", {}, async (pod) => {
+          const id = await pod.container("main", ["sh", "-c", "trap 'echo bye; exit 0' TERM; echo started; echo to-stderr >&2; while :; do sleep 0.1; done"], {
+            linux: { resources: { memory_limit_in_bytes: 64 << 20, cpu_shares: 256 } },
+          });
+          const s = await pod.status(id);
+          check(s.state === "CONTAINER_RUNNING" && s.started_at > 0, `status: want RUNNING, got ${s.state}`);
+          const list = await cri.call("ListContainers", { filter: { pod_sandbox_id: pod.id } });
+          check(list.containers.length === 1 && list.containers[0].id === id && list.containers[0].state === "CONTAINER_RUNNING", `ListContainers: want ${id} RUNNING, got ${JSON.stringify(list.containers)}`);
+          const e = await pod.exec(id, ["sh", "-c", "echo in-exec; echo exec-err >&2; exit 4"]);
+          check(e.exit_code === 4 && e.stdout === "in-exec\n" && e.stderr === "exec-err\n", `ExecSync: want in-exec, exec-err, exit 4, got ${JSON.stringify(e)}`);
+          const memory = () => readFileSync(path.join(pod.cgroup("memory", id), "memory.limit_in_bytes"), "utf8").trim();
+          const shares = () => readFileSync(path.join(pod.cgroup("cpu", id), "cpu.shares"), "utf8").trim();
+          check(memory() === String(64 << 20) && shares() === "256", `created limits: memory ${memory()}, cpu.shares ${shares()}`);
+          await cri.call("UpdateContainerResources", { container_id: id, linux: { memory_limit_in_bytes: 96 << 20, cpu_shares: 512 } });
+          check(memory() === String(96 << 20) && shares() === "512", `after UpdateContainerResources: memory ${memory()}, cpu.shares ${shares()}`);
+          const inside = await pod.exec(id, ["cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes"]);
+          check(inside.stdout.trim() === String(96 << 20), `the container sees memory.limit_in_bytes ${inside.stdout.trim()}`);
+          const updated = (await pod.status(id)).resources?.linux;
+          check(updated?.memory_limit_in_bytes === 96 << 20 && updated?.cpu_shares === 512, `ContainerStatus resources after update: ${JSON.stringify(updated)}`);
+          await cri.call("StopContainer", { container_id: id, timeout: 10 });
+          const x = await pod.exited(id);
+          check(x.exit_code === 0 && x.reason === "Completed", `after StopContainer: want exit 0 Completed, got ${x.exit_code} ${x.reason}`);
+          const log = pod.log("main");
+          check(JSON.stringify(log.slice().sort()) === JSON.stringify(["stderr: to-stderr", "stdout: bye", "stdout: started"]), `log: ${JSON.stringify(log)}`);
+          await cri.call("RemoveContainer", { container_id: id });
+          const gone = await cri.call("ListContainers", { filter: { pod_sandbox_id: pod.id } });
+          check(gone.containers.length === 0, "ListContainers after RemoveContainer: want none");
+          check(!existsSync(pod.cgroup("memory", id)), "the container's memory cgroup is gone after RemoveContainer");
+          return "RUNNING, listed, exec exit 4, limits 64M/256 → 96M/512, TERM → exit 0 Completed, log started/to-stderr/bye, removed";
+        }),
+      );
+    }, 180_000);
+
+    test("two containers in one pod share its PID, IPC, network and UTS namespaces, not their mounts", async () => {
+      await sideBySide(report, "shared namespaces", (rt) =>
+        withPod(rt, "share", { pid: "POD" }, async (pod) => {
+          const a = await pod.container("a", ["sleep", "1001"]);
+          const b = await pod.container("b", ["sleep", "1002"]);
+          const ns = async (id: string) => (await pod.exec(id, ["sh", "-c", "for n in pid ipc net uts mnt; do echo $n $(readlink /proc/self/ns/$n); done"])).stdout;
+          const [na, nb] = [await ns(a), await ns(b)];
+          const field = (s: string, n: string) => s.split("\n").find((l) => l.startsWith(n + " "))?.split(" ")[1];
+          for (const n of ["pid", "ipc", "net", "uts"]) check(field(na, n) !== undefined && field(na, n) === field(nb, n), `${n}: a ${field(na, n)}, b ${field(nb, n)}`);
+          check(field(na, "mnt") !== field(nb, "mnt"), "mnt: each container has its own");
+          // NamespaceMode NODE: the host's network and UTS namespaces; PID and IPC the pod's own.
+          const host = (n: string) => readlinkSync(`/proc/self/ns/${n}`);
+          check(field(na, "net") === host("net") && field(na, "uts") === host("uts"), "net and uts are the host's");
+          check(field(na, "pid") !== host("pid") && field(na, "ipc") !== host("ipc"), "pid and ipc are the pod's");
+          const ps = (await pod.exec(a, ["ps", "-o", "pid,args"])).stdout;
+          check(/^\s*1 sleep infinity$/m.test(ps) && /sleep 1001/.test(ps) && /sleep 1002/.test(ps), `ps in a: want the sandbox's sleep infinity as PID 1 and both containers' processes, got ${JSON.stringify(ps)}`);
+          const w = await pod.exec(a, ["sh", "-c", "echo from-a > /dev/shm/note"]);
+          const r = await pod.exec(b, ["cat", "/dev/shm/note"]);
+          check(w.exit_code === 0 && r.stdout === "from-a\n", `the pod's /dev/shm: b read ${JSON.stringify(r)}`);
+          return "pid/ipc/net/uts shared (net/uts the host's), mnt own, ps shows the pod, /dev/shm shared";
+        }),
+      );
+    }, 180_000);
+
+    test("a container's own PID namespace (the kubelet's default) and the security context", async () => {
+      await sideBySide(report, "own PID ns + security context", (rt) =>
+        withPod(rt, "secctx", {}, async (pod) => {
+          const script = "echo uid=$(id -u); grep -E '^(NoNewPrivs|Seccomp|CapEff|CapBnd):' /proc/self/status | tr -d '\\t'; touch /x 2>/dev/null || echo rootfs-ro; echo masked=$(grep -cE ' /proc/(acpi|kcore|keys|latency_stats|timer_list|timer_stats|sched_debug|scsi) ' /proc/self/mountinfo); echo readonly=$(grep -E ' /proc/(asound|bus|fs|irq|sys|sysrq-trigger) ' /proc/self/mountinfo | grep -c ' ro,'); ps -o pid,comm; exit 0";
+          const id = await pod.container("c", ["sh", "-c", script], {
+            linux: {
+              security_context: {
+                run_as_user: { value: 65534 },
+                readonly_rootfs: true,
+                no_new_privs: true,
+                seccomp: { profile_type: "RuntimeDefault" },
+                capabilities: { drop_capabilities: ["ALL"], add_capabilities: ["NET_BIND_SERVICE"] },
+                // The kubelet's lists for a container that is not privileged (some are missing on this host's /proc).
+                masked_paths: MASKED_PATHS,
+                readonly_paths: READONLY_PATHS,
+              },
+            },
+          });
+          const x = await pod.exited(id);
+          const log = pod.log("c");
+          check(x.exit_code === 0 && x.reason === "Completed", `want exit 0 Completed, got ${x.exit_code} ${x.reason}; log ${JSON.stringify(log)}`);
+          // The container's /proc is the same kernel's: the paths this host's /proc has are masked or read-only there.
+          const masked = MASKED_PATHS.filter((p) => p.startsWith("/proc/") && existsSync(p)).length;
+          const readonly = READONLY_PATHS.filter((p) => existsSync(p)).length;
+          const want = ["stdout: uid=65534", "stdout: NoNewPrivs:1", "stdout: Seccomp:2", "stdout: CapEff:0000000000000000", "stdout: CapBnd:0000000000000400", "stdout: rootfs-ro", `stdout: masked=${masked}`, `stdout: readonly=${readonly}`];
+          for (const w of want) check(log.includes(w), `log: want ${w}, got ${JSON.stringify(log)}`);
+          check(log.some((l) => /^stdout:\s+1 sh$/.test(l)) && !log.some((l) => /sleep infinity/.test(l)), `the container's shell is PID 1 of its own namespace: ${JSON.stringify(log)}`);
+          // ps's own PID is whatever the shell's forks made it: left out of the comparison.
+          return log.filter((l) => !/\sps$/.test(l)).join(" | ");
+        }),
+      );
+    }, 180_000);
+
+    test("a container that exits non-zero: exit code, reason Error, its log", async () => {
+      await sideBySide(report, "exit 7", (rt) =>
+        withPod(rt, "exit", {}, async (pod) => {
+          const id = await pod.container("fail", ["sh", "-c", "echo out; echo err >&2; exit 7"]);
+          const x = await pod.exited(id);
+          check(x.exit_code === 7 && x.reason === "Error" && x.finished_at > 0, `want exit 7 Error, got ${x.exit_code} ${x.reason} (finished_at ${x.finished_at})`);
+          const log = pod.log("fail");
+          check(JSON.stringify(log.slice().sort()) === JSON.stringify(["stderr: err", "stdout: out"]), `log: ${JSON.stringify(log)}`);
+          return `exit ${x.exit_code} ${x.reason}, log ${log.slice().sort().join(", ")}`;
+        }),
+      );
+    }, 180_000);
+
+    test("a container that runs out of memory: OOMKilled", async () => {
+      await sideBySide(report, "OOM (32 MiB)", (rt) =>
+        withPod(rt, "oom", {}, async (pod) => {
+          const id = await pod.container("hog", ["sh", "-c", "echo filling; x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived"], {
+            linux: { resources: { memory_limit_in_bytes: 32 << 20 } },
+          });
+          const x = await pod.exited(id);
+          const log = pod.log("hog");
+          check(x.exit_code === 137 && x.reason === "OOMKilled" && !log.includes("stdout: survived"), `want exit 137 OOMKilled, got ${x.exit_code} ${x.reason}; log ${JSON.stringify(log)}`);
+          return `exit ${x.exit_code} ${x.reason}`;
+        }),
+      );
+    }, 180_000);
+
+    test("a pod removed while its containers run", async () => {
+      await sideBySide(report, "RemovePodSandbox while running", (rt) =>
+        withPod(rt, "rm", { pid: "POD" }, async (pod) => {
+          const ids = [await pod.container("one", ["sleep", "1000"]), await pod.container("two", ["sh", "-c", "trap '' TERM; while :; do sleep 0.1; done"])];
+          const created = await pod.container("created", ["true"], { start: false });
+          check((await pod.status(created)).state === "CONTAINER_CREATED", "a created, never started container");
+          for (const id of ids) check((await pod.status(id)).state === "CONTAINER_RUNNING", `${id} RUNNING`);
+          await cri.call("RemovePodSandbox", { pod_sandbox_id: pod.id });
+          const list = await cri.call("ListContainers", { filter: { pod_sandbox_id: pod.id } });
+          const pods = await cri.call("ListPodSandbox", { filter: { id: pod.id } });
+          check(list.containers.length === 0 && pods.items.length === 0, `after RemovePodSandbox: ${list.containers.length} containers, ${pods.items.length} sandboxes`);
+          await waitFor("the pod's processes to end", () => (pod.processes().length === 0 ? true : undefined), 15_000);
+          return "3 containers (2 running, 1 created) removed with the pod, no process left";
+        }),
+      );
+    }, 180_000);
+  });
+}
