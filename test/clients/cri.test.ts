@@ -12,11 +12,11 @@
  * where systemd runs and bunc has its systemd driver.
  */
 import { afterAll, beforeAll, describe, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, writeFileSync } from "node:fs";
 import { posix as path } from "node:path";
 import { cgroupHierarchies } from "../harness";
 import { criApiProto, CriClient, criConfig, CRI_IMAGE, handlers, imageArchive, parseCriLog, type Handler } from "./cri";
-import { check, Containerd, ensureCommands, Report, sideBySide, type Runtime } from "./setup";
+import { check, Containerd, ensureCommands, Report, sh, sideBySide, type Runtime } from "./setup";
 
 const SYSTEMD_DRIVERS = process.env.BUNC_CRI_SYSTEMD === "1" ? [false, true] : [false];
 
@@ -26,10 +26,20 @@ if (!skip && api && "skip" in api) skip = api.skip;
 if (skip) console.log(`skip CRI client tests: ${skip}`);
 
 type Message = Record<string, any>;
+interface PodOptions {
+  pid?: "POD" | "CONTAINER";
+  privileged?: boolean;
+}
 /** The kubelet's masked and read-only paths for a container that is not privileged (not all exist on every kernel). */
 const MASKED_PATHS = ["/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware"];
 const READONLY_PATHS = ["/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 const text = (b: unknown) => Buffer.from((b as Uint8Array) ?? []).toString("utf8");
+
+/** The name of the block device / is on (/dev/vda here): a privileged container has the host's /dev. */
+function rootDevice(): string {
+  const line = readFileSync("/proc/self/mountinfo", "utf8").split("\n").find((l) => l.split(" ")[4] === "/");
+  return line?.split(" - ")[1]?.split(" ")[1]?.replace(/^\/dev\//, "") ?? "null";
+}
 
 /** Poll until cond returns a value (not undefined), or throw after timeoutMs naming what was awaited. */
 async function waitFor<T>(what: string, cond: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
@@ -101,7 +111,7 @@ for (const systemdCgroup of SYSTEMD_DRIVERS) {
       id = "";
       readonly containers: string[] = [];
 
-      constructor(readonly rt: Runtime, label: string, opts: { pid?: "POD" | "CONTAINER" } = {}) {
+      constructor(readonly rt: Runtime, label: string, opts: PodOptions = {}) {
         const n = ++pods;
         this.name = `${label}-${rt}-${n}`;
         this.logDir = path.join(daemon.dir, "pods", this.name);
@@ -114,8 +124,10 @@ for (const systemdCgroup of SYSTEMD_DRIVERS) {
           labels: { "bunc-test": label },
           linux: {
             cgroup_parent: parent,
+            // The kubelet's one default sysctl (with the pod's own IPC namespace).
+            sysctls: { "kernel.shm_rmid_forced": "1" },
             // No hostname: with the host's network the pod has the host's UTS namespace too (the kubelet sets none then).
-            security_context: { namespace_options: { network: "NODE", pid: opts.pid ?? "CONTAINER", ipc: "POD" } },
+            security_context: { namespace_options: { network: "NODE", pid: opts.pid ?? "CONTAINER", ipc: "POD" }, privileged: opts.privileged ?? false },
           },
         };
       }
@@ -130,10 +142,10 @@ for (const systemdCgroup of SYSTEMD_DRIVERS) {
       }
 
       /** CreateContainer (+ StartContainer unless start is false); its log file is NAME.log in the pod's log directory. */
-      async container(name: string, command: string[], opts: { start?: boolean; linux?: Message } = {}): Promise<string> {
+      async container(name: string, command: string[], opts: { start?: boolean; linux?: Message; config?: Message } = {}): Promise<string> {
         const ns = this.config.linux.security_context.namespace_options;
         const linux = { ...opts.linux, security_context: { namespace_options: ns, ...opts.linux?.security_context } };
-        const config = { metadata: { name, attempt: 0 }, image: { image: CRI_IMAGE }, command, log_path: `${name}.log`, linux };
+        const config = { metadata: { name, attempt: 0 }, image: { image: CRI_IMAGE }, command, log_path: `${name}.log`, linux, ...opts.config };
         const id = (await cri.call("CreateContainer", { pod_sandbox_id: this.id, config, sandbox_config: this.config })).container_id;
         this.containers.push(id);
         if (opts.start !== false) await cri.call("StartContainer", { container_id: id });
@@ -232,7 +244,7 @@ for (const systemdCgroup of SYSTEMD_DRIVERS) {
     }
 
     /** Run a pod scenario; the pod is removed and checked for leftovers whether the scenario passed or not. */
-    async function withPod(rt: Runtime, label: string, opts: { pid?: "POD" | "CONTAINER" }, fn: (pod: Pod) => Promise<string>): Promise<string> {
+    async function withPod(rt: Runtime, label: string, opts: PodOptions, fn: (pod: Pod) => Promise<string>): Promise<string> {
       const pod = new Pod(rt, label, opts);
       let result: string | undefined;
       let failure: unknown;
@@ -336,6 +348,103 @@ for (const systemdCgroup of SYSTEMD_DRIVERS) {
           check(log.some((l) => /^stdout:\s+1 sh$/.test(l)) && !log.some((l) => /sleep infinity/.test(l)), `the container's shell is PID 1 of its own namespace: ${JSON.stringify(log)}`);
           // ps's own PID is whatever the shell's forks made it: left out of the comparison.
           return log.filter((l) => !/\sps$/.test(l)).join(" | ");
+        }),
+      );
+    }, 180_000);
+
+    test("what the kubelet adds: bind mounts (ro, rw, rslave), env, working dir, user and groups, CPU quota, oom_score_adj, sysctls", async () => {
+      await sideBySide(report, "kubelet mounts/env/user/sysctl", (rt) =>
+        withPod(rt, "kubelet", {}, async (pod) => {
+          const host = path.join(daemon.dir, "host", pod.name);
+          mkdirSync(path.join(host, "data"), { recursive: true });
+          writeFileSync(path.join(host, "hosts"), "127.0.0.1 localhost bunc-pod\n");
+          // Writable by the container's user 1000, as the kubelet makes the termination log (0666).
+          writeFileSync(path.join(host, "termination-log"), "", { mode: 0o666 });
+          chmodSync(path.join(host, "termination-log"), 0o666);
+          chmodSync(path.join(host, "data"), 0o777);
+          // HOST_TO_CONTAINER (rslave) needs a shared mount on the host side: a tmpfs of this test's own.
+          const shared = path.join(host, "shared");
+          mkdirSync(shared);
+          const mounted: string[] = [];
+          const mount = (args: string[], at: string) => {
+            const r = sh(["mount", ...args, at]);
+            check(r.code === 0, `mount ${args.join(" ")} ${at}`, r);
+            mounted.unshift(at);
+          };
+          try {
+            mount(["-t", "tmpfs", "-o", "size=1m", "bunc-cri-shared"], shared);
+            check(sh(["mount", "--make-shared", shared]).code === 0, "mount --make-shared");
+            const script = [
+              "echo cwd=$(pwd) uid=$(id -u) gid=$(id -g) groups=$(id -G)",
+              "echo env=$GREETING",
+              "cat /etc/hosts",
+              "echo done > /dev/termination-log && echo termination-log-written",
+              "echo x > /etc/hosts 2>/dev/null || echo hosts-ro",
+              "echo data > /data/file && echo data-written",
+              "echo shm_rmid_forced=$(cat /proc/sys/kernel/shm_rmid_forced)",
+              "echo quota=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) period=$(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us) oom_score_adj=$(cat /proc/self/oom_score_adj)",
+              "while ! grep -q ' /shared/late ' /proc/self/mountinfo; do sleep 0.1; done; echo late-mount-seen",
+            ].join("; ");
+            const id = await pod.container("app", ["sh", "-c", script], {
+              linux: {
+                resources: { cpu_period: 100000, cpu_quota: 50000, oom_score_adj: 900 },
+                security_context: { run_as_user: { value: 1000 }, run_as_group: { value: 1000 }, supplemental_groups: [2000, 3000] },
+              },
+              config: {
+                working_dir: "/tmp",
+                envs: [{ key: "GREETING", value: "hello pod" }],
+                mounts: [
+                  { container_path: "/etc/hosts", host_path: path.join(host, "hosts"), readonly: true },
+                  { container_path: "/dev/termination-log", host_path: path.join(host, "termination-log") },
+                  { container_path: "/data", host_path: path.join(host, "data") },
+                  { container_path: "/shared", host_path: shared, propagation: "PROPAGATION_HOST_TO_CONTAINER" },
+                ],
+              },
+            });
+            // A mount made on the host after the start reaches the container through the rslave bind.
+            mkdirSync(path.join(shared, "late"));
+            mount(["-t", "tmpfs", "-o", "size=1m", "bunc-cri-late"], path.join(shared, "late"));
+            const x = await pod.exited(id);
+            const log = pod.log("app");
+            check(x.exit_code === 0, `want exit 0, got ${x.exit_code} ${x.reason}; log ${JSON.stringify(log)}`);
+            const want = [
+              "stdout: cwd=/tmp uid=1000 gid=1000 groups=1000 2000 3000",
+              "stdout: env=hello pod",
+              "stdout: 127.0.0.1 localhost bunc-pod",
+              "stdout: termination-log-written",
+              "stdout: hosts-ro",
+              "stdout: data-written",
+              "stdout: shm_rmid_forced=1",
+              "stdout: quota=50000 period=100000 oom_score_adj=900",
+              "stdout: late-mount-seen",
+            ];
+            // The writes that fail say so on stderr ("hosts-ro" is the one meant to): stdout holds the rest in order.
+            const stdout = log.filter((l) => l.startsWith("stdout: "));
+            check(JSON.stringify(stdout) === JSON.stringify(want), `log: want ${JSON.stringify(want)}, got ${JSON.stringify(log)}`);
+            check(readFileSync(path.join(host, "termination-log"), "utf8") === "done\n" && readFileSync(path.join(host, "data/file"), "utf8") === "data\n", "the container's writes reach the host files");
+            return stdout.join(" | ");
+          } finally {
+            for (const m of mounted) sh(["umount", "-l", m]);
+          }
+        }),
+      );
+    }, 180_000);
+
+    test("a privileged pod: all capabilities, no seccomp or masked paths, the host's devices; a container with a terminal", async () => {
+      await sideBySide(report, "privileged + tty", (rt) =>
+        withPod(rt, "priv", { privileged: true }, async (pod) => {
+          const script = "grep -E '^(Seccomp|CapEff):' /proc/self/status | tr -d '\\t'; echo masked=$(grep -cE ' /proc/(keys|timer_list) ' /proc/self/mountinfo); echo sys=$(grep -E ' /sys ' /proc/self/mountinfo | grep -o -E ' (ro|rw),' | head -1); test -e /dev/" + rootDevice() + " && echo host-device";
+          const id = await pod.container("p", ["sh", "-c", script], { linux: { security_context: { privileged: true } } });
+          const t = await pod.container("t", ["sh", "-c", "tty; test -t 1 && echo is-a-tty; exit 3"], { config: { tty: true } });
+          const [x, y] = [await pod.exited(id), await pod.exited(t)];
+          const log = pod.log("p");
+          const capEff = /^CapEff:\s*([0-9a-f]+)/m.exec(readFileSync("/proc/self/status", "utf8"))![1];
+          const want = [`stdout: CapEff:${capEff}`, "stdout: Seccomp:0", "stdout: masked=0", "stdout: sys= rw,", "stdout: host-device"];
+          check(x.exit_code === 0 && JSON.stringify(log) === JSON.stringify(want), `privileged: want ${JSON.stringify(want)}, got exit ${x.exit_code} ${JSON.stringify(log)}`);
+          // With a terminal, both streams are the pty's: the CRI log has them as stdout, with the pty's CRLF.
+          const tlog = pod.log("t").map((l) => l.replace(/\r$/, ""));
+          check(y.exit_code === 3 && JSON.stringify(tlog) === JSON.stringify(["stdout: /dev/pts/0", "stdout: is-a-tty"]), `tty: want /dev/pts/0, is-a-tty, exit 3, got exit ${y.exit_code} ${JSON.stringify(pod.log("t"))}`);
+          return `${log.join(" | ")}; tty exit 3 ${tlog.join(" | ")}`;
         }),
       );
     }, 180_000);
