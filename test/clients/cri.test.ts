@@ -11,11 +11,11 @@
  * the same scenarios with SystemdCgroup = true (cgroup_parent a slice), for a host
  * where systemd runs and bunc has its systemd driver.
  */
-import { afterAll, beforeAll, describe, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, writeFileSync } from "node:fs";
 import { posix as path } from "node:path";
-import { cgroupHierarchies } from "../harness";
-import { criApiProto, CriClient, criConfig, CRI_IMAGE, handlers, imageArchive, parseCriLog, type Handler } from "./cri";
+import { cgroupHierarchies, REPO } from "../harness";
+import { criApiProto, CriClient, criConfig, CRI_IMAGE, handlers, imageArchive, parseCriLog, runtimeHandlerConfig, type Handler } from "./cri";
 import { check, Containerd, ensureCommands, Report, sh, sideBySide, type Runtime } from "./setup";
 
 const SYSTEMD_DRIVERS = process.env.BUNC_CRI_SYSTEMD === "1" ? [false, true] : [false];
@@ -51,6 +51,12 @@ async function waitFor<T>(what: string, cond: () => T | undefined | Promise<T | 
     await Bun.sleep(50);
   }
 }
+
+test("README shows the runtime handler config these tests give containerd", () => {
+  const readme = readFileSync(path.join(REPO, "README.md"), "utf8");
+  const block = runtimeHandlerConfig({ name: "bunc", binary: "/usr/local/bin/bunc", systemdCgroup: false }).map((l) => `    ${l}`).join("\n");
+  expect(readme).toContain(block);
+});
 
 for (const systemdCgroup of SYSTEMD_DRIVERS) {
   const driver = systemdCgroup ? "systemd" : "cgroupfs";
@@ -91,10 +97,9 @@ for (const systemdCgroup of SYSTEMD_DRIVERS) {
       } finally {
         cri?.close();
         daemon?.stop();
-        for (const h of cgroupHierarchies()) {
-          const dir = path.join("/sys/fs/cgroup", h, systemdCgroup ? "" : top);
-          if (!systemdCgroup && existsSync(dir)) rmdirSync(dir);
-        }
+        // The pods' parent is the kubelet's to remove (a slice: systemd's, stopped like the kubelet does).
+        if (systemdCgroup) sh(["systemctl", "stop", top]);
+        else for (const h of cgroupHierarchies()) if (existsSync(path.join("/sys/fs/cgroup", h, top))) rmdirSync(path.join("/sys/fs/cgroup", h, top));
       }
     }, 120_000);
 
@@ -136,6 +141,13 @@ for (const systemdCgroup of SYSTEMD_DRIVERS) {
         return this.config.linux.cgroup_parent;
       }
 
+      /** The pod's cgroup directory below a hierarchy's root: the path, or the slice's as systemd nests it by dashes. */
+      get cgroupDir(): string {
+        if (!systemdCgroup) return this.cgroupParent;
+        const parts = this.cgroupParent.replace(/\.slice$/, "").split("-");
+        return parts.map((_, i) => `${parts.slice(0, i + 1).join("-")}.slice`).join("/");
+      }
+
       async run(): Promise<this> {
         this.id = (await cri.call("RunPodSandbox", { config: this.config, runtime_handler: this.rt })).pod_sandbox_id;
         return this;
@@ -175,7 +187,8 @@ for (const systemdCgroup of SYSTEMD_DRIVERS) {
 
       /** The container's cgroup directory in the v1 hierarchy h (cgroupfs driver). */
       cgroup(h: string, id: string): string {
-        return path.join("/sys/fs/cgroup", h, this.cgroupParent, id);
+        // containerd's cgroupsPath: PARENT/ID (cgroupfs) or PARENT:cri-containerd:ID, a scope in the slice (systemd).
+        return path.join("/sys/fs/cgroup", h, this.cgroupDir, systemdCgroup ? `cri-containerd-${id}.scope` : id);
       }
 
       /** Processes of this pod: the shim (its -id is the sandbox's) and anything in the pod's cgroups. */
@@ -223,7 +236,7 @@ for (const systemdCgroup of SYSTEMD_DRIVERS) {
           if (id && existsSync(state)) left.push(`runtime state ${state}`);
         }
         for (const h of cgroupHierarchies()) {
-          const dir = path.join("/sys/fs/cgroup", h, this.cgroupParent);
+          const dir = path.join("/sys/fs/cgroup", h, this.cgroupDir);
           if (!existsSync(dir)) continue;
           for (const child of readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory())) {
             left.push(`cgroup ${path.join(dir, child.name)}`);
@@ -239,6 +252,7 @@ for (const systemdCgroup of SYSTEMD_DRIVERS) {
             left.push(`cgroup ${dir}: ${(e as Error).message}`);
           }
         }
+        if (systemdCgroup) sh(["systemctl", "stop", this.cgroupParent]);
         return left;
       }
     }
@@ -272,15 +286,22 @@ for (const systemdCgroup of SYSTEMD_DRIVERS) {
           check(list.containers.length === 1 && list.containers[0].id === id && list.containers[0].state === "CONTAINER_RUNNING", `ListContainers: want ${id} RUNNING, got ${JSON.stringify(list.containers)}`);
           const e = await pod.exec(id, ["sh", "-c", "echo in-exec; echo exec-err >&2; exit 4"]);
           check(e.exit_code === 4 && e.stdout === "in-exec\n" && e.stderr === "exec-err\n", `ExecSync: want in-exec, exec-err, exit 4, got ${JSON.stringify(e)}`);
-          const memory = () => readFileSync(path.join(pod.cgroup("memory", id), "memory.limit_in_bytes"), "utf8").trim();
-          const shares = () => readFileSync(path.join(pod.cgroup("cpu", id), "cpu.shares"), "utf8").trim();
-          check(memory() === String(64 << 20) && shares() === "256", `created limits: memory ${memory()}, cpu.shares ${shares()}`);
-          await cri.call("UpdateContainerResources", { container_id: id, linux: { memory_limit_in_bytes: 96 << 20, cpu_shares: 512 } });
-          check(memory() === String(96 << 20) && shares() === "512", `after UpdateContainerResources: memory ${memory()}, cpu.shares ${shares()}`);
+          const file = (h: string, f: string) => readFileSync(path.join(pod.cgroup(h, id), f), "utf8").trim();
+          // memory, memory+swap (containerd sets swap = memory where the kernel accounts swap), cpu.shares, cpuset.cpus
+          const limits = () => [file("memory", "memory.limit_in_bytes"), memsw ? file("memory", "memory.memsw.limit_in_bytes") : "-", file("cpu", "cpu.shares"), file("cpuset", "cpuset.cpus")].join(" ");
+          const memsw = existsSync(path.join(pod.cgroup("memory", id), "memory.memsw.limit_in_bytes"));
+          const want = (mib: number, shares: number, cpus: string) => [String(mib << 20), memsw ? String(mib << 20) : "-", String(shares), cpus].join(" ");
+          const cpus = file("cpuset", "cpuset.cpus");
+          check(limits() === want(64, 256, cpus), `created limits: want ${want(64, 256, cpus)}, got ${limits()}`);
+          // Up (memsw must be raised before memory) and down (memory lowered before memsw), as the kubelet resizes.
+          for (const [mib, shares, set] of [[96, 512, "0"], [48, 128, cpus]] as const) {
+            await cri.call("UpdateContainerResources", { container_id: id, linux: { memory_limit_in_bytes: mib << 20, cpu_shares: shares, cpuset_cpus: set } });
+            check(limits() === want(mib, shares, set), `after UpdateContainerResources to ${mib} MiB: want ${want(mib, shares, set)}, got ${limits()}`);
+          }
           const inside = await pod.exec(id, ["cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes"]);
-          check(inside.stdout.trim() === String(96 << 20), `the container sees memory.limit_in_bytes ${inside.stdout.trim()}`);
+          check(inside.stdout.trim() === String(48 << 20), `the container sees memory.limit_in_bytes ${inside.stdout.trim()}`);
           const updated = (await pod.status(id)).resources?.linux;
-          check(updated?.memory_limit_in_bytes === 96 << 20 && updated?.cpu_shares === 512, `ContainerStatus resources after update: ${JSON.stringify(updated)}`);
+          check(updated?.memory_limit_in_bytes === 48 << 20 && updated?.cpu_shares === 128, `ContainerStatus resources after update: ${JSON.stringify(updated)}`);
           await cri.call("StopContainer", { container_id: id, timeout: 10 });
           const x = await pod.exited(id);
           check(x.exit_code === 0 && x.reason === "Completed", `after StopContainer: want exit 0 Completed, got ${x.exit_code} ${x.reason}`);
@@ -290,7 +311,7 @@ for (const systemdCgroup of SYSTEMD_DRIVERS) {
           const gone = await cri.call("ListContainers", { filter: { pod_sandbox_id: pod.id } });
           check(gone.containers.length === 0, "ListContainers after RemoveContainer: want none");
           check(!existsSync(pod.cgroup("memory", id)), "the container's memory cgroup is gone after RemoveContainer");
-          return "RUNNING, listed, exec exit 4, limits 64M/256 → 96M/512, TERM → exit 0 Completed, log started/to-stderr/bye, removed";
+          return "RUNNING, listed, exec exit 4, limits 64M/256 → 96M/512/cpu 0 → 48M/128, TERM → exit 0 Completed, log started/to-stderr/bye, removed";
         }),
       );
     }, 180_000);

@@ -126,6 +126,16 @@ export function handlers(systemdCgroup: boolean): Handler[] {
   ];
 }
 
+/**
+ * A runtime handler in the CRI plugin's config: the runc shim with the handler's
+ * binary and cgroup driver. README shows these lines for /usr/local/bin/bunc, and
+ * cri.test.ts checks that it does.
+ */
+export function runtimeHandlerConfig(h: Handler): string[] {
+  const runtime = `plugins."io.containerd.grpc.v1.cri".containerd.runtimes.${h.name}`;
+  return [`[${runtime}]`, '  runtime_type = "io.containerd.runc.v2"', `[${runtime}.options]`, `  BinaryName = "${h.binary}"`, `  SystemdCgroup = ${h.systemdCgroup}`];
+}
+
 /** Whether this process has CAP_SYS_RESOURCE (bit 24 of CapEff): lowering oom_score_adj needs it. */
 export function hasSysResource(): boolean {
   const eff = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? "0";
@@ -154,15 +164,7 @@ export function criConfig(hs: Handler[], cniConfDir: string): string[] {
     `  default_runtime_name = "${hs[0]!.name}"`,
     '  snapshotter = "overlayfs"',
   ];
-  for (const h of hs) {
-    lines.push(
-      `[${cri}.containerd.runtimes.${h.name}]`,
-      '  runtime_type = "io.containerd.runc.v2"',
-      `[${cri}.containerd.runtimes.${h.name}.options]`,
-      `  BinaryName = "${h.binary}"`,
-      `  SystemdCgroup = ${h.systemdCgroup}`,
-    );
-  }
+  for (const h of hs) lines.push(...runtimeHandlerConfig(h));
   lines.push(`[${cri}.cni]`, '  bin_dir = "/usr/lib/cni"', `  conf_dir = "${cniConfDir}"`);
   return lines;
 }
