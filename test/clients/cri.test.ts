@@ -15,18 +15,20 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, writeFileSync } from "node:fs";
 import { posix as path } from "node:path";
 import { cgroupHierarchies, REPO } from "../harness";
-import { criApiProto, CriClient, criConfig, CRI_IMAGE, handlers, imageArchive, parseCriLog, runtimeHandlerConfig, type Handler } from "./cri";
+import { cniConfig, cniSkipReason, criApiProto, CriClient, criConfig, CRI_IMAGE, handlers, imageArchive, parseCriLog, runtimeHandlerConfig, type Handler } from "./cri";
 import { check, Containerd, ensureCommands, Report, sh, sideBySide, type Runtime } from "./setup";
 
 const SYSTEMD_DRIVERS = process.env.BUNC_CRI_SYSTEMD === "1" ? [false, true] : [false];
 
-let skip = ensureCommands(["containerd", "ctr"]);
+let skip = ensureCommands(["containerd", "ctr"]) ?? cniSkipReason();
 const api = skip ? undefined : criApiProto();
 if (!skip && api && "skip" in api) skip = api.skip;
 if (skip) console.log(`skip CRI client tests: ${skip}`);
 
 type Message = Record<string, any>;
 interface PodOptions {
+  /** POD (default, as the kubelet's): the pod's own network namespace, from CNI; NODE: the daemon's. */
+  network?: "POD" | "NODE";
   pid?: "POD" | "CONTAINER";
   privileged?: boolean;
 }
@@ -39,6 +41,11 @@ const text = (b: unknown) => Buffer.from((b as Uint8Array) ?? []).toString("utf8
 function rootDevice(): string {
   const line = readFileSync("/proc/self/mountinfo", "utf8").split("\n").find((l) => l.split(" ")[4] === "/");
   return line?.split(" - ")[1]?.split(" ")[1]?.replace(/^\/dev\//, "") ?? "null";
+}
+
+/** The network namespaces containerd's CRI pins (it names them cni-UUID in /run/netns). */
+function pinnedNetns(): string[] {
+  return existsSync("/run/netns") ? readdirSync("/run/netns").filter((n) => n.startsWith("cni-")).map((n) => `/run/netns/${n}`) : [];
 }
 
 /** Poll until cond returns a value (not undefined), or throw after timeoutMs naming what was awaited. */
@@ -71,18 +78,25 @@ for (const systemdCgroup of SYSTEMD_DRIVERS) {
     /** The cgroup_parent top of this file's pods: /bunc-cri-PID (cgroupfs) or bunc_cri_PID.slice (systemd). */
     const top = systemdCgroup ? `bunc_cri_${process.pid}.slice` : `/bunc-cri-${process.pid}`;
     let pods = 0;
+    /** The CNI network's name: libcni caches each pod's result in /var/lib/cni under it (checked after each pod). */
+    const network = `bunc-test-${process.pid}`;
+
+    /** Host dirs that libcni (its result cache) and containerd (its netns pins) make when missing: removed again if they were. */
+    const madeByUs = ["/var/lib/cni/results", "/var/lib/cni", "/run/netns"].filter((d) => !existsSync(d));
 
     beforeAll(async () => {
       daemon = new Containerd();
       const cni = path.join(daemon.dir, "cni");
       mkdirSync(cni);
+      writeFileSync(path.join(cni, "10-bunc-test.conflist"), cniConfig(network, path.join(daemon.dir, "ipam")));
       // Each handler's runtime state (the shim's --root) below the daemon's dir, not in /run/containerd/runc.
       const lines = criConfig(hs, cni);
       for (const h of hs) {
         const at = lines.indexOf(`[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.${h.name}.options]`);
         lines.splice(at + 1, 0, `  Root = "${daemon.dir}/runtime-root/${h.name}"`);
       }
-      daemon.start(lines);
+      // Its own network namespace: the CNI bridge and the pods' veths never touch the host's.
+      daemon.start(lines, ["unshare", "--net"]);
       const r = daemon.ctr(["--namespace", "k8s.io", "images", "import", imageArchive(daemon.dir)], { timeoutMs: 120_000 });
       if (r.code !== 0) throw new Error(`ctr images import: ${r.stderr}`);
       cri = new CriClient((api as { proto: string }).proto, daemon.address);
@@ -97,6 +111,13 @@ for (const systemdCgroup of SYSTEMD_DRIVERS) {
       } finally {
         cri?.close();
         daemon?.stop();
+        for (const d of madeByUs) {
+          try {
+            rmdirSync(d);
+          } catch {
+            // not empty: something else uses it now
+          }
+        }
         // The pods' parent is the kubelet's to remove (a slice: systemd's, stopped like the kubelet does).
         if (systemdCgroup) sh(["systemctl", "stop", top]);
         else for (const h of cgroupHierarchies()) if (existsSync(path.join("/sys/fs/cgroup", h, top))) rmdirSync(path.join("/sys/fs/cgroup", h, top));
@@ -115,6 +136,9 @@ for (const systemdCgroup of SYSTEMD_DRIVERS) {
       readonly logDir: string;
       id = "";
       readonly containers: string[] = [];
+      readonly network: "POD" | "NODE";
+      /** The network namespaces containerd pinned for this pod (/run/netns/cni-…). */
+      netns: string[] = [];
 
       constructor(readonly rt: Runtime, label: string, opts: PodOptions = {}) {
         const n = ++pods;
@@ -122,17 +146,19 @@ for (const systemdCgroup of SYSTEMD_DRIVERS) {
         this.logDir = path.join(daemon.dir, "pods", this.name);
         mkdirSync(this.logDir, { recursive: true });
         // The kubelet names pod cgroups kubepods/…/pod<uid> (or kubepods-…-pod<uid>.slice): nested below a parent it made.
+        this.network = opts.network ?? "POD";
         const parent = systemdCgroup ? `bunc_cri_${process.pid}-${rt}${n}.slice` : `${top}/${rt}-${n}`;
         this.config = {
           metadata: { name: this.name, uid: `uid-${this.name}`, namespace: "bunc-test", attempt: 0 },
           log_directory: this.logDir,
+          // The kubelet sets a hostname only where the pod has its own UTS namespace (with its own network).
+          ...(this.network === "POD" ? { hostname: this.name } : {}),
           labels: { "bunc-test": label },
           linux: {
             cgroup_parent: parent,
             // The kubelet's one default sysctl (with the pod's own IPC namespace).
             sysctls: { "kernel.shm_rmid_forced": "1" },
-            // No hostname: with the host's network the pod has the host's UTS namespace too (the kubelet sets none then).
-            security_context: { namespace_options: { network: "NODE", pid: opts.pid ?? "CONTAINER", ipc: "POD" }, privileged: opts.privileged ?? false },
+            security_context: { namespace_options: { network: this.network, pid: opts.pid ?? "CONTAINER", ipc: "POD" }, privileged: opts.privileged ?? false },
           },
         };
       }
@@ -149,8 +175,15 @@ for (const systemdCgroup of SYSTEMD_DRIVERS) {
       }
 
       async run(): Promise<this> {
+        const before = new Set(pinnedNetns());
         this.id = (await cri.call("RunPodSandbox", { config: this.config, runtime_handler: this.rt })).pod_sandbox_id;
+        this.netns = pinnedNetns().filter((n) => !before.has(n));
         return this;
+      }
+
+      /** PodSandboxStatus: its state and, with its own network, its IP. */
+      async sandboxStatus(): Promise<Message> {
+        return (await cri.call("PodSandboxStatus", { pod_sandbox_id: this.id })).status;
       }
 
       /** CreateContainer (+ StartContainer unless start is false); its log file is NAME.log in the pod's log directory. */
@@ -231,6 +264,8 @@ for (const systemdCgroup of SYSTEMD_DRIVERS) {
           const point = m.split(" ")[4] ?? "";
           if (point.startsWith(daemon.dir + "/") || [this.id, ...this.containers].some((id) => id && point.includes(id))) left.push(`mount ${point}`);
         }
+        for (const n of this.netns) if (existsSync(n)) left.push(`network namespace ${n}`);
+        if (existsSync("/var/lib/cni/results")) for (const f of readdirSync("/var/lib/cni/results")) if (f.includes(this.id)) left.push(`CNI result /var/lib/cni/results/${f}`);
         for (const id of [this.id, ...this.containers]) {
           const state = path.join(daemon.dir, "runtime-root", this.rt, "k8s.io", id);
           if (id && existsSync(state)) left.push(`runtime state ${state}`);
@@ -316,7 +351,7 @@ for (const systemdCgroup of SYSTEMD_DRIVERS) {
       );
     }, 180_000);
 
-    test("two containers in one pod share its PID, IPC, network and UTS namespaces, not their mounts", async () => {
+    test("two containers in one pod share its PID, IPC, network (CNI) and UTS namespaces, not their mounts", async () => {
       await sideBySide(report, "shared namespaces", (rt) =>
         withPod(rt, "share", { pid: "POD" }, async (pod) => {
           const a = await pod.container("a", ["sleep", "1001"]);
@@ -326,24 +361,28 @@ for (const systemdCgroup of SYSTEMD_DRIVERS) {
           const field = (s: string, n: string) => s.split("\n").find((l) => l.startsWith(n + " "))?.split(" ")[1];
           for (const n of ["pid", "ipc", "net", "uts"]) check(field(na, n) !== undefined && field(na, n) === field(nb, n), `${n}: a ${field(na, n)}, b ${field(nb, n)}`);
           check(field(na, "mnt") !== field(nb, "mnt"), "mnt: each container has its own");
-          // NamespaceMode NODE: the host's network and UTS namespaces; PID and IPC the pod's own.
-          const host = (n: string) => readlinkSync(`/proc/self/ns/${n}`);
-          check(field(na, "net") === host("net") && field(na, "uts") === host("uts"), "net and uts are the host's");
-          check(field(na, "pid") !== host("pid") && field(na, "ipc") !== host("ipc"), "pid and ipc are the pod's");
+          // NamespaceMode POD: the pod's own network (not the daemon's), UTS, PID and IPC namespaces.
+          const host = (n: string) => readlinkSync(`/proc/${daemon.pid}/ns/${n}`);
+          for (const n of ["net", "uts", "pid", "ipc"]) check(field(na, n) !== host(n), `${n} is the pod's, not the daemon's`);
+          const hostname = await pod.exec(b, ["hostname"]);
+          check(hostname.stdout.trim() === pod.name, `hostname: want ${pod.name}, got ${JSON.stringify(hostname)}`);
+          const ip = (await pod.sandboxStatus()).network?.ip;
+          const addr = await pod.exec(a, ["ip", "-4", "-o", "addr", "show", "eth0"]);
+          check(/^192\.0\.2\.\d+$/.test(ip) && addr.stdout.includes(` ${ip}/24 `), `eth0: want the pod's IP ${ip} from CNI, got ${JSON.stringify(addr)}`);
           const ps = (await pod.exec(a, ["ps", "-o", "pid,args"])).stdout;
           check(/^\s*1 sleep infinity$/m.test(ps) && /sleep 1001/.test(ps) && /sleep 1002/.test(ps), `ps in a: want the sandbox's sleep infinity as PID 1 and both containers' processes, got ${JSON.stringify(ps)}`);
           const w = await pod.exec(a, ["sh", "-c", "echo from-a > /dev/shm/note"]);
           const r = await pod.exec(b, ["cat", "/dev/shm/note"]);
           check(w.exit_code === 0 && r.stdout === "from-a\n", `the pod's /dev/shm: b read ${JSON.stringify(r)}`);
-          return "pid/ipc/net/uts shared (net/uts the host's), mnt own, ps shows the pod, /dev/shm shared";
+          return "pid/ipc/net/uts shared and the pod's own, mnt own, hostname the pod's, eth0 has the pod IP, ps shows the pod, /dev/shm shared";
         }),
       );
     }, 180_000);
 
-    test("a container's own PID namespace (the kubelet's default) and the security context", async () => {
-      await sideBySide(report, "own PID ns + security context", (rt) =>
-        withPod(rt, "secctx", {}, async (pod) => {
-          const script = "echo uid=$(id -u); grep -E '^(NoNewPrivs|Seccomp|CapEff|CapBnd):' /proc/self/status | tr -d '\\t'; touch /x 2>/dev/null || echo rootfs-ro; echo masked=$(grep -cE ' /proc/(acpi|kcore|keys|latency_stats|timer_list|timer_stats|sched_debug|scsi) ' /proc/self/mountinfo); echo readonly=$(grep -E ' /proc/(asound|bus|fs|irq|sys|sysrq-trigger) ' /proc/self/mountinfo | grep -c ' ro,'); ps -o pid,comm; exit 0";
+    test("the host's network (NODE), a container's own PID namespace (the kubelet's default) and the security context", async () => {
+      await sideBySide(report, "NODE net, own PID ns, security context", (rt) =>
+        withPod(rt, "secctx", { network: "NODE" }, async (pod) => {
+          const script = "echo net=$(readlink /proc/self/ns/net); echo uid=$(id -u); grep -E '^(NoNewPrivs|Seccomp|CapEff|CapBnd):' /proc/self/status | tr -d '\\t'; touch /x 2>/dev/null || echo rootfs-ro; echo masked=$(grep -cE ' /proc/(acpi|kcore|keys|latency_stats|timer_list|timer_stats|sched_debug|scsi) ' /proc/self/mountinfo); echo readonly=$(grep -E ' /proc/(asound|bus|fs|irq|sys|sysrq-trigger) ' /proc/self/mountinfo | grep -c ' ro,'); ps -o pid,comm; exit 0";
           const id = await pod.container("c", ["sh", "-c", script], {
             linux: {
               security_context: {
@@ -364,7 +403,7 @@ for (const systemdCgroup of SYSTEMD_DRIVERS) {
           // The container's /proc is the same kernel's: the paths this host's /proc has are masked or read-only there.
           const masked = MASKED_PATHS.filter((p) => p.startsWith("/proc/") && existsSync(p)).length;
           const readonly = READONLY_PATHS.filter((p) => existsSync(p)).length;
-          const want = ["stdout: uid=65534", "stdout: NoNewPrivs:1", "stdout: Seccomp:2", "stdout: CapEff:0000000000000000", "stdout: CapBnd:0000000000000400", "stdout: rootfs-ro", `stdout: masked=${masked}`, `stdout: readonly=${readonly}`];
+          const want = [`stdout: net=${readlinkSync(`/proc/${daemon.pid}/ns/net`)}`, "stdout: uid=65534", "stdout: NoNewPrivs:1", "stdout: Seccomp:2", "stdout: CapEff:0000000000000000", "stdout: CapBnd:0000000000000400", "stdout: rootfs-ro", `stdout: masked=${masked}`, `stdout: readonly=${readonly}`];
           for (const w of want) check(log.includes(w), `log: want ${w}, got ${JSON.stringify(log)}`);
           check(log.some((l) => /^stdout:\s+1 sh$/.test(l)) && !log.some((l) => /sleep infinity/.test(l)), `the container's shell is PID 1 of its own namespace: ${JSON.stringify(log)}`);
           // ps's own PID is whatever the shell's forks made it: left out of the comparison.

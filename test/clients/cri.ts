@@ -144,9 +144,8 @@ export function hasSysResource(): boolean {
 
 /**
  * The CRI plugin's part of containerd's config (version 2): the runtime handlers,
- * the sandbox image, the private CNI dirs (pods here use the host's network:
- * NamespaceMode NODE, so no CNI plugin runs), AppArmor off (no profile is loaded
- * into the host's kernel), the streaming server on loopback only. Where root lacks
+ * the sandbox image, the private CNI config dir (see cniConfig), AppArmor off (no
+ * profile is loaded into the host's kernel), the streaming server on loopback only. Where root lacks
  * CAP_SYS_RESOURCE (this host), restrict_oom_score_adj: the sandbox's oom_score_adj
  * of -998 cannot be written (EACCES, with runc as with bunc), so containerd caps
  * it at its own.
@@ -167,6 +166,38 @@ export function criConfig(hs: Handler[], cniConfDir: string): string[] {
   for (const h of hs) lines.push(...runtimeHandlerConfig(h));
   lines.push(`[${cri}.cni]`, '  bin_dir = "/usr/lib/cni"', `  conf_dir = "${cniConfDir}"`);
   return lines;
+}
+
+/**
+ * A CNI network for pods that have their own network namespace (NamespaceMode POD,
+ * the kubelet's default), from Debian's containernetworking-plugins: a bridge and
+ * host-local addresses in TEST-NET-1 (192.0.2.0/24, RFC 5737: never routed), no
+ * gateway, no masquerading, no iptables. It is meant for a containerd in a network
+ * namespace of its own (unshare --net), where the bridge and the veths' host ends
+ * live and die with it; host-local keeps its leases in ipamDir. A loopback-only
+ * config cannot do: containerd 1.6 wants an eth0 with an address in the CNI result.
+ */
+export function cniConfig(name: string, ipamDir: string): string {
+  return JSON.stringify({
+    cniVersion: "0.4.0",
+    name,
+    plugins: [
+      {
+        type: "bridge",
+        bridge: "cni-bunc0",
+        isGateway: false,
+        ipMasq: false,
+        ipam: { type: "host-local", ranges: [[{ subnet: "192.0.2.0/24" }]], dataDir: ipamDir },
+      },
+    ],
+  }, null, 2);
+}
+
+/** Why a containerd in its own network namespace cannot run CNI's bridge here, or undefined when it can. */
+export function cniSkipReason(): string | undefined {
+  if (!existsSync("/usr/lib/cni/bridge") || !existsSync("/usr/lib/cni/host-local")) return "containernetworking-plugins is not installed (/usr/lib/cni/bridge, host-local)";
+  const r = sh(["unshare", "--net", "ip", "link", "add", "cni-probe0", "type", "bridge"]);
+  return r.code === 0 ? undefined : `no bridge in a new network namespace (unshare --net ip link add type bridge: ${r.stderr.trim()})`;
 }
 
 /** Parse a CRI log file: `TIMESTAMP STREAM TAG CONTENT` per line, partial (P) lines joined to the full (F) one. */

@@ -115,8 +115,16 @@ export class Containerd {
   readonly log = path.join(this.dir, "containerd.log");
   private daemon?: ReturnType<typeof Bun.spawn>;
 
-  /** Start the daemon; with `cri` (the CRI plugin's config lines) its CRI plugin runs too, else it is disabled. */
-  start(cri?: string[]): void {
+  /** The daemon's pid (prefix commands exec it, so the same process). */
+  get pid(): number | undefined {
+    return this.daemon?.pid;
+  }
+
+  /**
+   * Start the daemon; with `cri` (the CRI plugin's config lines) its CRI plugin runs too, else it is
+   * disabled. `prefix` runs it through a command that execs it (e.g. unshare --net: its own network namespace).
+   */
+  start(cri?: string[], prefix: string[] = []): void {
     const config = path.join(this.dir, "config.toml");
     writeFileSync(config, [
       "version = 2",
@@ -132,7 +140,7 @@ export class Containerd {
       ...(cri ?? []),
       "",
     ].join("\n"));
-    this.daemon = Bun.spawn(["containerd", "--config", config], { stdin: "ignore", stdout: Bun.file(this.log), stderr: Bun.file(this.log) });
+    this.daemon = Bun.spawn([...prefix, "containerd", "--config", config], { stdin: "ignore", stdout: Bun.file(this.log), stderr: Bun.file(this.log) });
     for (let i = 0; i < 100; i++) {
       if (existsSync(this.address) && this.ctr(["version"]).code === 0) return;
       Bun.sleepSync(100);
