@@ -43,6 +43,9 @@ function rootDevice(): string {
   return line?.split(" - ")[1]?.split(" ")[1]?.replace(/^\/dev\//, "") ?? "null";
 }
 
+/** A device outside the default allow list (not null, zero, full, random, tty…) that reads without error. */
+const DEVICE = ["/dev/loop0", "/dev/loop1", "/dev/kmsg"].find((d) => existsSync(d)) ?? "/dev/loop0";
+
 /** The network namespaces containerd's CRI pins (it names them cni-UUID in /run/netns). */
 function pinnedNetns(): string[] {
   return existsSync("/run/netns") ? readdirSync("/run/netns").filter((n) => n.startsWith("cni-")).map((n) => `/run/netns/${n}`) : [];
@@ -314,6 +317,8 @@ for (const systemdCgroup of SYSTEMD_DRIVERS) {
         withPod(rt, "life", {}, async (pod) => {
           const id = await pod.container("main", ["sh", "-c", "trap 'echo bye; exit 0' TERM; echo started; echo to-stderr >&2; while :; do sleep 0.1; done"], {
             linux: { resources: { memory_limit_in_bytes: 64 << 20, cpu_shares: 256 } },
+            // A device as a device plugin hands one over (one not in the default allow list): read-only in the devices cgroup.
+            config: { devices: [{ host_path: DEVICE, container_path: "/dev/xdev", permissions: "r" }] },
           });
           const s = await pod.status(id);
           check(s.state === "CONTAINER_RUNNING" && s.started_at > 0, `status: want RUNNING, got ${s.state}`);
@@ -321,6 +326,13 @@ for (const systemdCgroup of SYSTEMD_DRIVERS) {
           check(list.containers.length === 1 && list.containers[0].id === id && list.containers[0].state === "CONTAINER_RUNNING", `ListContainers: want ${id} RUNNING, got ${JSON.stringify(list.containers)}`);
           const e = await pod.exec(id, ["sh", "-c", "echo in-exec; echo exec-err >&2; exit 4"]);
           check(e.exit_code === 4 && e.stdout === "in-exec\n" && e.stderr === "exec-err\n", `ExecSync: want in-exec, exec-err, exit 4, got ${JSON.stringify(e)}`);
+          const dev = await pod.exec(id, ["sh", "-c", "test -e /dev/xdev && echo present; cat /dev/xdev > /dev/null && echo read-ok; (echo x > /dev/xdev) 2>/dev/null || echo write-denied"]);
+          check(dev.stdout === "present\nread-ok\nwrite-denied\n", `device ${DEVICE} as /dev/xdev with permissions r: ${JSON.stringify(dev)}`);
+          // A probe past its timeout: ExecSync fails and the exec'd process is killed; the container runs on.
+          const late = await cri.call("ExecSync", { container_id: id, cmd: ["sleep", "1004"], timeout: 1 }).then(() => "returned", (err: Error) => err.message);
+          check(/timeout|deadline/i.test(late), `ExecSync past its timeout: want a timeout error, got ${late}`);
+          await waitFor("the timed-out exec to be killed", () => (pod.processes().some((p) => p.includes("sleep 1004")) ? undefined : true), 15_000);
+          check((await pod.status(id)).state === "CONTAINER_RUNNING", "the container runs on after the exec's timeout");
           const file = (h: string, f: string) => readFileSync(path.join(pod.cgroup(h, id), f), "utf8").trim();
           // memory, memory+swap (containerd sets swap = memory where the kernel accounts swap), cpu.shares, cpuset.cpus
           const limits = () => [file("memory", "memory.limit_in_bytes"), memsw ? file("memory", "memory.memsw.limit_in_bytes") : "-", file("cpu", "cpu.shares"), file("cpuset", "cpuset.cpus")].join(" ");
@@ -346,7 +358,7 @@ for (const systemdCgroup of SYSTEMD_DRIVERS) {
           const gone = await cri.call("ListContainers", { filter: { pod_sandbox_id: pod.id } });
           check(gone.containers.length === 0, "ListContainers after RemoveContainer: want none");
           check(!existsSync(pod.cgroup("memory", id)), "the container's memory cgroup is gone after RemoveContainer");
-          return "RUNNING, listed, exec exit 4, limits 64M/256 → 96M/512/cpu 0 → 48M/128, TERM → exit 0 Completed, log started/to-stderr/bye, removed";
+          return "RUNNING, listed, exec exit 4, device r only, exec timeout killed, limits 64M/256 → 96M/512/cpu 0 → 48M/128, TERM → exit 0 Completed, log started/to-stderr/bye, removed";
         }),
       );
     }, 180_000);
@@ -505,6 +517,25 @@ for (const systemdCgroup of SYSTEMD_DRIVERS) {
           const tlog = pod.log("t").map((l) => l.replace(/\r$/, ""));
           check(y.exit_code === 3 && JSON.stringify(tlog) === JSON.stringify(["stdout: /dev/pts/0", "stdout: is-a-tty"]), `tty: want /dev/pts/0, is-a-tty, exit 3, got exit ${y.exit_code} ${JSON.stringify(pod.log("t"))}`);
           return `${log.join(" | ")}; tty exit 3 ${tlog.join(" | ")}`;
+        }),
+      );
+    }, 180_000);
+
+    test("in a pod's shared PID namespace, a container whose init exits leaves no child behind (the shim's kill --all)", async () => {
+      await sideBySide(report, "init exits, child killed", (rt) =>
+        withPod(rt, "orphan", { pid: "POD" }, async (pod) => {
+          const keep = await pod.container("keep", ["sleep", "1000"]);
+          const id = await pod.container("parent", ["sh", "-c", "sleep 1003 & echo child=$!; exit 0"]);
+          const x = await pod.exited(id);
+          check(x.exit_code === 0 && x.reason === "Completed", `want exit 0 Completed, got ${x.exit_code} ${x.reason}`);
+          // The runc shim sees the pod's PID namespace in the bundle's config and kills the rest of the container's processes.
+          const child = await waitFor("the container's orphaned child to be killed", async () => ((await pod.exec(keep, ["ps", "-o", "args"])).stdout.includes("sleep 1003") ? undefined : true), 15_000);
+          // (containerd deletes the task on its exit: the cgroup may be gone already, which is as empty.)
+          const cg = path.join(pod.cgroup("pids", id), "tasks");
+          const tasks = existsSync(cg) ? readFileSync(cg, "utf8").trim() : "";
+          check(child && tasks === "", `the container's cgroup still holds ${tasks}`);
+          check((await pod.status(keep)).state === "CONTAINER_RUNNING", "the other container runs on");
+          return "exit 0 Completed, orphan killed, cgroup empty, other container running";
         }),
       );
     }, 180_000);
