@@ -5,7 +5,9 @@
  * v1 API. Each scenario runs once per handler (side by side: same states, exit
  * codes, reasons, logs), and after each, nothing of it may be left: no cgroup
  * below the pod's cgroup_parent in any hierarchy, no mount below the daemon's
- * dirs, no shim or container process, no runtime state.
+ * dirs, no shim or container process, no runtime state, no pinned network
+ * namespace or CNI result. The daemon runs in a network namespace of its own,
+ * where CNI's bridge gives pods their network (see cniConfig in cri.ts).
  *
  * The cgroup driver is cgroupfs (SystemdCgroup = false). BUNC_CRI_SYSTEMD=1 adds
  * the same scenarios with SystemdCgroup = true (cgroup_parent a slice), for a host
