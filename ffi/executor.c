@@ -49,6 +49,7 @@ typedef long i64;
 #define SYS_rt_sigaction 13
 #define SYS_rt_sigprocmask 14
 #define SYS_dup3 292
+#define SYS_pipe2 293
 #define SYS_execve 59
 #define SYS_exit_group 231
 #define SYS_fcntl 72
@@ -1218,9 +1219,30 @@ static long clone3_onto_stack(struct clone_args *args, void (*fn)(void *), void 
   return r;
 }
 
+/*
+ * The gate between a fork's two halves: the grandchild goes on only once the
+ * forking process has sent MSG_PID. Both write to the one sync socket, and a
+ * grandchild that ran ahead could send READY (or a SECCOMP_FD naming its own
+ * fd) first: the parent would take the forking process for the container's
+ * process, write its pid to --pid-file and report its exit status 0.
+ */
+static i32 fork_gate[2];
+
+/* In the grandchild: wait at the gate; -EPIPE when the forking process died before opening it. */
+static long pass_fork_gate(void)
+{
+  char b = 0;
+  long r;
+  SYS1(SYS_close, fork_gate[1]);
+  r = full_read(fork_gate[0], &b, 1);
+  SYS1(SYS_close, fork_gate[0]);
+  return r;
+}
+
 static void resume_child(void *unused)
 {
   (void)unused;
+  if (pass_fork_gate() < 0) for (;;) SYS1(SYS_exit_group, 1);
   run_program(resume_prog, resume_index);
 }
 
@@ -1234,21 +1256,30 @@ static long fork_child(u8 *prog, u32 index, long sync_fd)
   /* With CLONE_PARENT, clone3 wants exit_signal 0: the child inherits ours (SIGCHLD). */
   args.flags = CLONE_PARENT;
   args.exit_signal = 0;
+  pid = SYS2(SYS_pipe2, fork_gate, O_CLOEXEC);
+  if (pid < 0) return pid;
   if (shared_vm) {
     stack = map_stack(0);
-    if (!stack) return -12; /* ENOMEM */
-    args.flags |= CLONE_VM;
-    args.stack = (u64)stack;
-    args.stack_size = CHILD_STACK;
-    resume_prog = prog;
-    resume_index = index + 1;
-    pid = clone3_onto_stack(&args, resume_child, 0);
+    if (!stack) pid = -12; /* ENOMEM */
+    else {
+      args.flags |= CLONE_VM;
+      args.stack = (u64)stack;
+      args.stack_size = CHILD_STACK;
+      resume_prog = prog;
+      resume_index = index + 1;
+      pid = clone3_onto_stack(&args, resume_child, 0);
+    }
   } else {
     pid = SYS2(SYS_clone3, &args, sizeof args);
-    if (pid == 0) return 0;
+    if (pid == 0) return pass_fork_gate();
   }
-  if (pid < 0) return pid;
+  if (pid < 0) {
+    SYS1(SYS_close, fork_gate[0]);
+    SYS1(SYS_close, fork_gate[1]);
+    return pid;
+  }
   send_msg(sync_fd, MSG_PID, 0, 0, (i32)pid);
+  full_write(fork_gate[1], "g", 1);
   for (;;) SYS1(SYS_exit_group, 0);
 }
 

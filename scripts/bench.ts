@@ -19,6 +19,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { posix as path } from "node:path";
 import { makeBundle } from "./rootfs";
+import { measureImages } from "./_bench/images";
 import { Runner, sh, type Ctx } from "./_bench/measure";
 import { mergeIntoDoc, renderMarkdown, renderSvg, type BenchResults, type Check, type Figure, type RuntimeRun, type SettingResult } from "./_bench/report";
 
@@ -311,6 +312,10 @@ async function main(): Promise<number> {
     }
     if (!existsSync(path.join(tmp, "bundles", "host"))) bundles("host", tmp);
     const results: BenchResults = { conditions: cond, settings, sizes: sizes(o), checks: checks(o, tmp, maps, fds), counts: { runs: o.runs, seq: o.seq, par: o.par } };
+    if (o.only.includes("host")) {
+      log("images: bunc image run, umoci unpack + runc run, podman run --rm");
+      results.images = measureImages(tmp, o.bunc, Math.min(o.runs, 10), Math.min(o.warmup, 2));
+    }
     conditions(o, "end", cond);
     mkdirSync(o.out, { recursive: true });
     writeFileSync(path.join(o.out, "bench.json"), JSON.stringify(results, null, 1) + "\n");

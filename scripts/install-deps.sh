@@ -19,6 +19,7 @@ pkgs=(gcc libc6-dev busybox-static)
 command -v node >/dev/null && command -v npm >/dev/null || pkgs+=(nodejs npm)
 if [ "${1:-}" != "--demo" ]; then
   pkgs+=(runc libseccomp2 golang-github-containers-common podman conmon containerd bsdutils hyperfine strace time perl crun zsh fish xz-utils containernetworking-plugins iproute2)
+  pkgs+=(umoci python3) # test/integration/image.test.ts compares with umoci unpack; python3 reads xattrs
 fi
 need=()
 for pkg in "${pkgs[@]}"; do

@@ -3,7 +3,7 @@
  * and a state root per test file that is cleaned up afterwards (every
  * container force-deleted, then the dirs removed).
  */
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { posix as path } from "node:path";
 import { makeBundle } from "../scripts/rootfs";
@@ -109,6 +109,27 @@ export class Sandbox {
       this.bunc(["delete", "-f", id]);
       if (RUNC) this.runc(["delete", "-f", id]);
     }
+    // runc 1.1.5 killed in the middle of a create (a test's timeout: a profile that KILLs a thread
+    // of its Go init hangs it) leaves its init, with threads still blocked, in a cgroup of every
+    // hierarchy, and no state to delete it by. Kill what is in the cgroups named by our ids (the
+    // init is then reaped by PID 1) and remove them.
+    const dirs = cgroupHierarchies().flatMap((h) => [...this.ids].map((id) => path.join("/sys/fs/cgroup", h, id))).filter((d) => existsSync(d));
+    for (const d of dirs)
+      for (const pid of readFileSync(path.join(d, "cgroup.procs"), "utf8").split("\n").filter(Boolean))
+        try {
+          process.kill(Number(pid), "SIGKILL");
+        } catch {
+          // already gone
+        }
+    for (const d of dirs)
+      for (let i = 0; i < 100; i++) {
+        try {
+          rmdirSync(d);
+          break;
+        } catch {
+          Bun.sleepSync(10); // the killed init is not reaped yet
+        }
+      }
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -36,6 +36,14 @@ export interface Check {
   detail: string;
 }
 
+/** One row of the image table: running a command in an OCI image archive, one way. */
+export interface ImageRow {
+  id: string;
+  label: string;
+  how: string;
+  figure: Figure;
+}
+
 export interface BenchResults {
   /** When, where and with what the figures were taken. */
   conditions: Record<string, string>;
@@ -45,6 +53,8 @@ export interface BenchResults {
   checks: Check[];
   /** Iteration counts used, for the labels. */
   counts: { runs: number; seq: number; par: number };
+  /** `bunc image run` beside umoci + runc and podman (host setting), when measured. */
+  images?: ImageRow[];
 }
 
 export type Unit = "ms" | "s" | "KiB" | "bytes";
@@ -223,6 +233,11 @@ export function renderMarkdown(r: BenchResults): string {
     out.push("", `## Setting \`${s.id}\`: ${s.title}`, "", s.how, "");
     out.push(`Runtimes: ${s.runtimes.map((x) => `${x.label} = \`${x.argv.join(" ")}\``).join("; ")}.`, "");
     out.push(renderSettingTable(s, r.counts));
+  }
+  if (r.images) {
+    const repeat = r.images.find((x) => x.id === "bunc.repeat")?.figure;
+    out.push("", "## Images: a command in an OCI image archive (host setting)", "", row(["measure", "mean", "bunc image run (repeated) ÷ this", "how"]), row(["---", "---", "---", "---"]));
+    for (const x of r.images) out.push(row([x.label, formatFigure(x.figure, "ms"), formatRatio(ratio(repeat, x.figure)), x.how]));
   }
   out.push("", "## Executable size", "", row(["runtime", "size", "bunc ÷ this"]), row(["---", "---", "---"]));
   for (const [k, f] of Object.entries(r.sizes)) out.push(row([k, formatFigure(f, "bytes"), formatRatio(ratio(r.sizes.bunc, f))]));

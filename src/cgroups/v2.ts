@@ -1,7 +1,10 @@
 /**
  * cgroup v2: one unified hierarchy (Documentation/admin-guide/cgroup-v2.rst).
- * Paths resolve as in v1: a relative cgroupsPath is under this process's own
- * cgroup, an absolute one under the hierarchy's root. Device rules are an
+ * A relative cgroupsPath is under the *parent* of this process's own cgroup
+ * (runc's fs2 defaultDirPath): the process's own cgroup has processes in it,
+ * and cgroup v2's no-internal-process rule forbids enabling controllers for
+ * a child there; its parent (a delegated user slice, say) is where the
+ * container's cgroup belongs. An absolute one is under the hierarchy's root. Device rules are an
  * eBPF program attached to the cgroup (device-filter.ts), as in runc and crun.
  */
 import { closeSync, constants, existsSync, openSync } from "node:fs";
@@ -43,7 +46,7 @@ export class V2Manager implements CgroupManager {
     }
     const h = hierarchies().find((x) => x.version === 2);
     if (!h) throw new BuncError("cgroup v2: no cgroup2 mount found in /proc/self/mountinfo", { code: "ENOTSUP" });
-    const base = cgroupsPath.startsWith("/") ? "/" : (ownCgroups().get("") ?? "/");
+    const base = cgroupsPath.startsWith("/") ? "/" : path.dirname(ownCgroups().get("") ?? "/");
     const inner = path.relative(h.root, path.join(base, cgroupsPath));
     this.mountpoint = h.mountpoint;
     this.dir = path.join(h.mountpoint, inner.startsWith("..") ? cgroupsPath : inner);

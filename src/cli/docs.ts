@@ -10,9 +10,9 @@ function roff(text: string): string {
   return text.replace(/\\/g, "\\e").replace(/-/g, "\\-").replace(/^([.'])/, "\\&$1");
 }
 
-/** One man page: bunc(1), or bunc-VERB(1) when parent is given. */
+/** One man page: bunc(1), bunc-VERB(1) when parent is given, bunc-VERB-SUB(1) when parent is "bunc VERB"; verbs: the commands it lists. */
 export function manPage(cmd: CommandText, version: string, parent?: CommandText, verbs?: CommandText[]): string {
-  const page = parent ? `${parent.name}-${cmd.name}` : cmd.name;
+  const page = (parent ? `${parent.name}-${cmd.name}` : cmd.name).replace(/ /g, "-");
   const lines = [
     `.TH ${page.toUpperCase()} 1 "" "bunc ${version}" "bunc manual"`,
     ".SH NAME",
@@ -27,14 +27,14 @@ export function manPage(cmd: CommandText, version: string, parent?: CommandText,
   }
   if (verbs) {
     lines.push(".SH COMMANDS");
-    for (const v of verbs) lines.push(".TP", `.B ${roff(v.name)}`, `${roff(v.description)} (see \\fBbunc\\-${roff(v.name)}\\fR(1))`);
+    for (const v of verbs) lines.push(".TP", `.B ${roff(v.name)}`, `${roff(v.description)} (see \\fB${roff(page)}\\-${roff(v.name)}\\fR(1))`);
   }
   const f = flags(cmd.args);
   if (f.length > 0) {
     lines.push(parent ? ".SH OPTIONS" : ".SH GLOBAL OPTIONS");
     for (const [name, a] of f) lines.push(".TP", `.B ${roff(flagName(name, a))}`, roff(flagDescription(a)));
   }
-  lines.push(".SH SEE ALSO", parent ? `\\fB${parent.name}\\fR(1)` : "\\fBrunc\\fR(8), the OCI runtime specification");
+  lines.push(".SH SEE ALSO", parent ? `\\fB${roff(parent.name.replace(/ /g, "-"))}\\fR(1)` : "\\fBrunc\\fR(8), the OCI runtime specification");
   return lines.join("\n") + "\n";
 }
 

@@ -71,6 +71,7 @@ export function helpText(cmd: CommandText, parent?: CommandText, verbs?: Command
   if (verbs) lines.push("", "Commands:", ...table(verbs.map((v) => [v.name, v.description])));
   const f = flags(cmd.args);
   if (f.length > 0) lines.push("", parent ? "Options:" : "Global options (before the command):", ...table(f.map(([name, a]) => [flagName(name, a), flagDescription(a)])));
-  if (verbs) lines.push("", `Run '${cmd.name} help COMMAND' or '${cmd.name} COMMAND --help' for a command's options.`);
+  const full = parent ? `${parent.name} ${cmd.name}` : cmd.name;
+  if (verbs) lines.push("", `Run '${full} help COMMAND' or '${full} COMMAND --help' for a command's options.`);
   return lines.join("\n") + "\n";
 }

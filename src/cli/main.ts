@@ -3,7 +3,7 @@
  * imported only when it runs, so `state` never loads the C executor and
  * `--version` loads nothing. Errors are printed here, once.
  */
-import { runCommand, type ArgsDef } from "citty";
+import { runCommand, type ArgsDef, type CommandDef } from "citty";
 import { checkFlags, checkLastFlagValue, checkPositionals } from "./args";
 import { commandText, helpText, type CommandText } from "./help";
 import { BUNC_DESCRIPTION, verbs } from "./verbs";
@@ -19,7 +19,40 @@ const main: CommandText = { name: "bunc", description: BUNC_DESCRIPTION, args: g
 /** Help for bunc (every verb's description, so each verb module is loaded) or one verb. */
 async function help(verb?: string): Promise<string> {
   if (verb === undefined) return helpText(main, undefined, await Promise.all(Object.values(verbs).map(async (load) => commandText(await load()))));
-  return helpText(commandText(await verbs[verb]!()), main);
+  const def = await verbs[verb]!();
+  return helpText(commandText(def), main, def.subCommands ? await subcommandTexts(def) : undefined);
+}
+
+/** The texts of a verb's subcommands (bunc image run, …), each module loaded. */
+async function subcommandTexts(def: CommandDef<any>): Promise<CommandText[]> {
+  const subs = def.subCommands as Record<string, () => Promise<CommandDef<any>>>;
+  return Promise.all(Object.values(subs).map(async (load) => commandText(await load())));
+}
+
+/** A verb with subcommands (image): help, then the same checks as a verb's, then the subcommand. */
+async function subcommand(verb: string, def: CommandDef<any>, rest: string[]): Promise<number> {
+  const subs = def.subCommands as Record<string, () => Promise<CommandDef<any>>>;
+  const [name, ...args] = rest;
+  if (name === "help" && args[0] === undefined) {
+    out(await help(verb));
+    return 0;
+  }
+  const which = name === "help" ? args[0] : name;
+  if (which === undefined || !(which in subs)) {
+    reportError(new BuncError(which === undefined ? `"${verb}" requires a command: ${Object.keys(subs).join(", ")}` : `unknown command ${JSON.stringify(`${verb} ${which}`)}`, { code: "EINVAL" }));
+    return 3;
+  }
+  const sub = await subs[which]!();
+  const parent: CommandText = { name: `bunc ${verb}`, description: "", args: {} };
+  const flagsBefore = args.slice(0, args.findIndex((a) => !a.startsWith("-")) >>> 0);
+  if (name === "help" || flagsBefore.includes("--help") || flagsBefore.includes("-h")) {
+    out(helpText(commandText(sub), parent));
+    return 0;
+  }
+  checkLastFlagValue(args, (sub.args ?? {}) as ArgsDef);
+  checkPositionals(`${verb} ${which}`, args, (sub.args ?? {}) as ArgsDef);
+  await runCommand(sub, { rawArgs: args });
+  return Number(process.exitCode ?? 0);
 }
 
 function versionText(): string {
@@ -77,6 +110,7 @@ async function cli(argv: string[]): Promise<number> {
   openLog();
   process.exitCode = 0;
   const command = await verbs[name]!();
+  if (command.subCommands) return subcommand(name, command, rest);
   checkLastFlagValue(rest, (command.args ?? {}) as ArgsDef);
   checkPositionals(name, rest, (command.args ?? {}) as ArgsDef);
   await runCommand(command, { rawArgs: rest });

@@ -12,6 +12,7 @@ export const verbs: Record<string, () => Promise<CommandDef<any>>> = {
   events: () => import("./events").then((m) => m.default),
   exec: () => import("./exec").then((m) => m.default),
   features: () => import("./features").then((m) => m.default),
+  image: () => import("./image").then((m) => m.default),
   kill: () => import("./kill").then((m) => m.default),
   list: () => import("./list").then((m) => m.default),
   pause: () => import("./pause").then((m) => m.default),

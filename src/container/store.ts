@@ -10,6 +10,9 @@ import { debug } from "../debug";
 import type { LinuxResources } from "../cgroups/resources";
 import type { Hooks, LinuxMemoryPolicy, LinuxSeccomp, Process } from "../spec/config";
 
+/** The directory under the root that holds the image cache, not a container. */
+export const IMAGES_DIR = "images";
+
 /** What bunc persists about a container. */
 export interface ContainerRecord {
   ociVersion: string;
@@ -73,6 +76,7 @@ export const EXEC_FIFO = "exec.fifo";
 export function validateId(id: string): void {
   if (!/^[\w+,\-.]+$/.test(id) || id === "." || id === "..")
     throw new BuncError(`invalid container id ${JSON.stringify(id)}: use letters, digits and _ + , - .`, { code: "EINVAL" });
+  if (id === IMAGES_DIR) throw new BuncError(`invalid container id "${IMAGES_DIR}": the name of bunc's image cache under its root`, { code: "EINVAL" });
 }
 
 export class Store {
@@ -155,7 +159,8 @@ export class Store {
   ids(): string[] {
     try {
       return readdirSync(this.root, { withFileTypes: true })
-        .filter((d) => d.isDirectory())
+        // ROOT/images is the image cache (src/image/cache.ts), no container.
+        .filter((d) => d.isDirectory() && d.name !== IMAGES_DIR)
         .map((d) => d.name)
         .sort();
     } catch (e) {

@@ -48,3 +48,14 @@ export function writeFull(fd: number, buf: Uint8Array): void {
     put += r;
   }
 }
+
+/** flock(2) with op LOCK_SH (1), LOCK_EX (2), optionally | LOCK_NB (4); false when LOCK_NB found it held. */
+export function flock(fd: number, op: number): boolean {
+  for (;;) {
+    const r = rawSyscall(SYS.flock, fd, op);
+    if (r === -EINTR) continue;
+    if (r === -11 /* EWOULDBLOCK */ && op & 4) return false;
+    if (r < 0) throw errnoError("flock", -r);
+    return true;
+  }
+}

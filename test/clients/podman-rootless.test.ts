@@ -2,12 +2,12 @@
  * Rootless podman with bunc, each scenario beside rootless podman with runc:
  * the unprivileged user bunc-s2 (made by the test, with /etc/subuid ranges)
  * runs `podman --runtime bunc` with its own storage (vfs, and overlay where
- * the kernel allows it unprivileged), `--network none` (slirp4netns cannot
- * open /dev/net/tun on this host, for runc as for bunc). podman runs the
+ * the kernel allows it unprivileged), `--network none`, and podman's default
+ * rootless network, slirp4netns, with a published port. podman runs the
  * runtime as root in its own user namespace: bunc's --rootless auto applies.
  */
 import { afterAll, beforeAll, describe, test } from "bun:test";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { posix as path } from "node:path";
 import { makeBundle } from "../../scripts/rootfs";
 import { testUser, userDir, type TestUser } from "../integration/rootless-user";
@@ -120,6 +120,42 @@ describe.skipIf(Boolean(skip))("rootless podman with bunc and runc", () => {
   test("run -t through conmon's console socket", async () => {
     await sideBySide(report, "run -t", (rt) => ttyRun(run, rt, IMAGE));
   }, 120_000);
+
+  // slirp4netns opens /dev/net/tun from inside the user namespace. This host has no udev, so the
+  // node is 0600 and that open fails for runc and bunc alike; a Debian machine has it 0666
+  // (systemd's udev rules: KERNEL=="tun", MODE="0666"). The test gives it that mode while it runs.
+  test("the default network (slirp4netns): tap0 with slirp's address, a published port reaches the container", async () => {
+    const tun = "/dev/net/tun";
+    if (!existsSync(tun) || sh(["which", "slirp4netns"]).code !== 0) {
+      console.log(`skip: slirp4netns: ${existsSync(tun) ? "slirp4netns is not installed" : "no /dev/net/tun"}`);
+      return;
+    }
+    const mode = statSync(tun).mode & 0o777;
+    chmodSync(tun, 0o666);
+    try {
+      await sideBySide(report, "slirp4netns, -p", async (rt) => {
+        const r = podman.run(rt, ["run", "--rm", IMAGE, "sh", "-c", "ip -4 -o addr show tap0 | awk '{print $4}'; ip route | grep -c '^default via 10.0.2.2 '"]);
+        check(r.code === 0 && r.stdout === "10.0.2.100/24\n1\n", "want tap0 10.0.2.100/24 and the default route via 10.0.2.2", r);
+        const port = rt === "runc" ? 18081 : 18082;
+        const name = `bunc-rl-net-${rt}`;
+        const d = podman.run(rt, ["run", "-d", "--name", name, "-p", `127.0.0.1:${port}:8080`, IMAGE, "sh", "-c", "echo served > /tmp/index.html; exec httpd -f -p 8080 -h /tmp"]);
+        check(d.code === 0, "run -d -p", d);
+        try {
+          let got = "";
+          for (let i = 0; i < 100 && got !== "served\n"; i++) {
+            got = await fetch(`http://127.0.0.1:${port}/index.html`, { signal: AbortSignal.timeout(2000) }).then((res) => res.text(), (e) => String(e));
+            if (got !== "served\n") await Bun.sleep(100);
+          }
+          check(got === "served\n", `want the container's page through the published port, got ${JSON.stringify(got)}`, d);
+        } finally {
+          podman.run(rt, ["rm", "-f", "-t", "0", name]);
+        }
+        return "tap0 10.0.2.100/24, default via 10.0.2.2, -p served";
+      });
+    } finally {
+      chmodSync(tun, mode);
+    }
+  }, 180_000);
 
   test("--user 1000:1000 (a subordinate id on the host)", async () => {
     await sideBySide(report, "--user", (rt) => {

@@ -11,7 +11,7 @@ import { BUNC, integrationSkipReason, REPO, RUNC, Sandbox, sh } from "../harness
 
 const skip = integrationSkipReason();
 if (skip) console.warn(`skipping the help and install tests: ${skip}`);
-const VERBS = ["checkpoint", "create", "delete", "events", "exec", "features", "kill", "list", "pause", "ps", "restore", "resume", "run", "spec", "start", "state", "update"];
+const VERBS = ["checkpoint", "create", "delete", "events", "exec", "features", "image", "kill", "list", "pause", "ps", "restore", "resume", "run", "spec", "start", "state", "update"];
 const has = (cmd: string) => sh(["sh", "-c", `command -v ${cmd}`]).code === 0;
 
 describe.skipIf(!!skip)("help, man pages, completions, install", () => {
@@ -69,7 +69,13 @@ describe.skipIf(!!skip)("help, man pages, completions, install", () => {
 
   test("the build writes a man page for bunc and each verb, documenting every flag the help shows", () => {
     const man = path.join(REPO, "dist/man/man1");
-    expect(readdirSync(man).sort()).toEqual(["bunc.1", ...VERBS.map((v) => `bunc-${v}.1`)].sort());
+    const IMAGE = ["run", "unpack", "ls", "prune"];
+    expect(readdirSync(man).sort()).toEqual(["bunc.1", ...VERBS.map((v) => `bunc-${v}.1`), ...IMAGE.map((s) => `bunc-image-${s}.1`)].sort());
+    for (const sub of IMAGE) {
+      const page = readFileSync(path.join(man, `bunc-image-${sub}.1`), "utf8");
+      expect(page).toStartWith(`.TH BUNC-IMAGE-${sub.toUpperCase()} 1 `);
+      for (const flag of sb.bunc(["image", sub, "--help"]).stdout.matchAll(/^  (?:-\w, )?--([\w-]+)/gm)) expect(page, `image ${sub} --${flag[1]}`).toContain(`\\-\\-${flag[1]!.replace(/-/g, "\\-")}`);
+    }
     for (const verb of VERBS) {
       const page = readFileSync(path.join(man, `bunc-${verb}.1`), "utf8");
       expect(page).toStartWith(`.TH BUNC-${verb.toUpperCase()} 1 `);

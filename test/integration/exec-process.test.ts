@@ -100,6 +100,25 @@ describe.skipIf(!!skip)("exec process", () => {
     }
   });
 
+  // Joining the container's PID namespace takes one more fork (setns(2): only children enter it).
+  // The forking process reports its child's pid; the child must not run ahead of that report,
+  // or bunc takes the forking process for the container's: its exit status 0 instead of the
+  // command's (podman exec then said 0 for `exit 4` about one time in ten), its pid in --pid-file.
+  // strace holds the forking process in clone3's return for 0.2 s: the child is first every time.
+  const STRACE = ["/usr/bin/strace", "/bin/strace"].find((p) => existsSync(p));
+  test.skipIf(!STRACE)("the process forked into the PID namespace is the one waited for and named in --pid-file, even when it runs first", () => {
+    const slow = [STRACE!, "-f", "-qq", "-e", "trace=clone3,execve", "-e", "inject=clone3:delay_exit=200000"];
+    const fg = sh([...slow, "-o", "/dev/null", BUNC, "--root", sb.root, "exec", c.id, "sh", "-c", "exit 4"]);
+    expect(fg.code, show(fg)).toBe(4);
+    const pidFile = `${sb.dir}/slow-fork.pid`;
+    const trace = `${sb.dir}/slow-fork.strace`;
+    const d = sh([...slow, "-o", trace, BUNC, "--root", sb.root, "exec", "-d", "--pid-file", pidFile, c.id, "true"]);
+    expect(d.code, show(d)).toBe(0);
+    const execd = readFileSync(trace, "utf8").split("\n").find((l) => l.includes('execve("/bin/true"'));
+    expect(execd, "strace saw the exec of /bin/true").toBeDefined();
+    expect(readFileSync(pidFile, "utf8").trim()).toBe(execd!.split(" ")[0]!);
+  });
+
   test("a pidfd socket that does not exist: clear error, nothing left behind", () => {
     const id = sb.id("nopidfd");
     const res = sb.bunc(["run", "-d", "--pidfd-socket", `${sb.dir}/no-such-socket`, "-b", sb.bundle(["sleep", "300"]), id]);

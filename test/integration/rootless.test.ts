@@ -279,6 +279,50 @@ describe.skipIf(!!skip)("rootless: an unprivileged user runs containers as with 
     expect(out.slice(3)).toEqual(["rc=1"]);
   });
 
+  const hugetlbV2 = existsSync("/sys/fs/cgroup/unified/cgroup.controllers") && readFileSync("/sys/fs/cgroup/unified/cgroup.controllers", "utf8").split(/\s+/).includes("hugetlb");
+  if (!hugetlbV2) console.warn("skipping the delegated cgroup2 test: this host's cgroup2 hierarchy offers no hugetlb controller to delegate");
+  test.skipIf(!hugetlbV2)("a delegated cgroup2 subtree (as systemd's user slice): the container's cgroup beside the session's, limits, pause, ps, delete — where runc puts it", () => {
+    // Delegation as cgroup-v2.rst ("Delegation Containment") and systemd's Delegate=yes: the
+    // directory and its cgroup.procs/threads/subtree_control files belong to the user, and the
+    // user's session already runs inside it (a move needs write access at the common ancestor).
+    // The relative cgroupsPath then lands beside the session's cgroup, under its parent (runc's
+    // fs2 defaultDirPath); the session's own cgroup has processes, so no controller could be
+    // enabled below it. This host's cgroup2 has hugetlb only: its limit stands for the others.
+    const results: Record<string, string[]> = {};
+    for (const rt of ["bunc", "runc"] as const) {
+      const cid = id();
+      const b = bundle(["sleep", "30"], (c) => {
+        c.linux.cgroupsPath = `c-${rt}`;
+        c.linux.resources = { hugepageLimits: [{ pageSize: "2MB", limit: 4 * 1024 * 1024 }] };
+      });
+      const bin = rt === "bunc" ? BUNC : RUNC!;
+      const u = `setpriv --reuid ${user.uid} --regid ${user.gid} --init-groups env -i XDG_RUNTIME_DIR=${xdg} PATH=${PATH} ${bin}`;
+      const D = `/sys/fs/cgroup/bunc-deleg-${process.pid}-${rt}`;
+      const script = `umount -R /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup || exit 99
+        added=0; grep -qw hugetlb /sys/fs/cgroup/cgroup.subtree_control || { echo +hugetlb > /sys/fs/cgroup/cgroup.subtree_control && added=1; } || exit 95
+        trap 'echo $$ > /sys/fs/cgroup/cgroup.procs; rmdir ${D}/c-${rt} ${D}/session ${D} 2>/dev/null; [ $added = 0 ] || echo -hugetlb > /sys/fs/cgroup/cgroup.subtree_control' EXIT
+        mkdir ${D} ${D}/session && chown ${user.uid}:${user.gid} ${D} ${D}/cgroup.procs ${D}/cgroup.threads ${D}/cgroup.subtree_control ${D}/session ${D}/session/cgroup.procs || exit 98
+        echo $$ > ${D}/session/cgroup.procs || exit 97
+        setpriv --reuid ${user.uid} --regid ${user.gid} --init-groups sh -c 'echo +hugetlb > ${D}/cgroup.subtree_control' || exit 96
+        ${u} run -d -b ${b} ${cid} </dev/null 2>/dev/null; echo "run $?"
+        (cd ${D} && find . -mindepth 1 -maxdepth 2 -type d | sort | tr '\\n' ' '); echo
+        cat ${D}/c-${rt}/hugetlb.2MB.max
+        ${u} pause ${cid} 2>/dev/null; echo "pause $? $(cat ${D}/c-${rt}/cgroup.freeze) $(${u} state ${cid} | grep -o '"status": "[a-z]*"')"
+        ${u} resume ${cid} 2>/dev/null; echo "resume $? $(cat ${D}/c-${rt}/cgroup.freeze)"
+        echo "ps $(${u} ps ${cid} 2>/dev/null | tail -n +2 | wc -l) $(wc -l < ${D}/c-${rt}/cgroup.procs)"
+        ${u} delete -f ${cid}; echo "delete $?"
+        (cd ${D} && find . -mindepth 1 -type d | sort | tr '\\n' ' '); echo
+        echo $$ > /sys/fs/cgroup/cgroup.procs; rmdir ${D}/c-${rt} 2>/dev/null; rmdir ${D}/session ${D}
+        [ $added = 0 ] || echo -hugetlb > /sys/fs/cgroup/cgroup.subtree_control`;
+      const r = sh(["unshare", "-m", "--propagation", "private", "sh", "-c", script], { timeoutMs: 30_000 });
+      expect(r.code, r.stderr).toBe(0);
+      results[rt] = lines(r.stdout.replaceAll(`c-${rt}`, "c-RT")).map((l) => l.trimEnd());
+      expect(existsSync(`/sys/fs/cgroup/unified/bunc-deleg-${process.pid}-${rt}`)).toBe(false);
+    }
+    expect(results.bunc).toEqual(["run 0", "./c-RT ./session", String(4 * 1024 * 1024), 'pause 0 1 "status": "paused"', "resume 0 0", "ps 1 1", "delete 0", "./session"]);
+    expect(results.bunc).toEqual(results.runc!);
+  });
+
   describe("bad input: one clear error, nothing left behind", () => {
     test("a memory limit without a delegated cgroup names the limit (runc: 'cannot set memory limit')", () => {
       const b = bundle(["sleep", "300"], (c) => (c.linux.resources = { memory: { limit: 100 * 1024 * 1024 } }));

@@ -141,6 +141,19 @@ describe("markdown", () => {
     expect(md).toContain("| crun | n/a: not installed | n/a |");
     expect(md).toContain("| runc | 10 MiB | 10.0× |");
   });
+  test("the image table: each way with its mean, and bunc's repeated image run over it", () => {
+    const r = results();
+    expect(renderMarkdown(r)).not.toContain("## Images");
+    r.images = [
+      { id: "bunc.repeat", label: "repeated", how: "h1", figure: { value: 30 } },
+      { id: "podman", label: "podman", how: "h2", figure: { value: 300 } },
+      { id: "umoci.runc", label: "umoci", how: "h3", figure: { na: "umoci not installed" } },
+    ];
+    const md = renderMarkdown(r);
+    expect(md).toContain("## Images: a command in an OCI image archive (host setting)");
+    expect(md).toContain("| podman | 300");
+    expect(md).toContain("| umoci | n/a: umoci not installed |");
+  });
   test("the generated block replaces only what is between the markers", () => {
     const first = mergeIntoDoc(undefined, "one\n");
     expect(first).toContain(`${BEGIN}\none\n${END}`);
