@@ -10,14 +10,16 @@
 #       containerd (the clients test/clients drives; script(1) from bsdutils gives
 #       ctr run -t a terminal), the benchmark smoke test's hyperfine, strace, time,
 #       perl and crun, and zsh + fish (the generated completions are loaded by them),
-#       systemd + dbus (the systemd cgroup driver's tests boot a systemd of their own).
+#       systemd + dbus (the systemd cgroup driver's tests boot a systemd of their own);
+#       xz-utils unpacks containerd's source for the CRI tests' api.proto, whose pods
+#       get their network from containernetworking-plugins (and iproute2's ip).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pkgs=(gcc libc6-dev busybox-static)
 command -v node >/dev/null && command -v npm >/dev/null || pkgs+=(nodejs npm)
 if [ "${1:-}" != "--demo" ]; then
-  pkgs+=(runc libseccomp2 golang-github-containers-common podman conmon containerd bsdutils hyperfine strace time perl crun zsh fish systemd dbus)
+  pkgs+=(runc libseccomp2 golang-github-containers-common podman conmon containerd bsdutils hyperfine strace time perl crun zsh fish systemd dbus xz-utils containernetworking-plugins iproute2)
   pkgs+=(umoci python3) # test/integration/image.test.ts compares with umoci unpack; python3 reads xattrs
 fi
 need=()

@@ -39,31 +39,10 @@ export PATH="$REPO/node_modules/.bin:$PATH"
 log() { echo "runc-suite: $*" >&2; }
 
 # --- Debian's runc source, its test tools and build dependencies ---
-# apt-get source and build-dep need a deb-src entry; add one for bookworm with
-# the same mirrors and keyring as the deb entries Debian 12 ships.
-has_deb_src() {
-  grep -rqsE '^[[:space:]]*Types:.*deb-src' /etc/apt/sources.list.d/ 2>/dev/null ||
-    grep -qsE '^[[:space:]]*deb-src[[:space:]]' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null
-}
+# apt-get source and build-dep need a deb-src entry (scripts/deb-src.sh adds one).
 updated=
 apt_update() { [ -n "$updated" ] || { apt-get update -qq; updated=1; }; }
-if ! has_deb_src; then
-  log "adding /etc/apt/sources.list.d/bunc-src.sources (deb-src for bookworm)"
-  cat >/etc/apt/sources.list.d/bunc-src.sources <<'EOF'
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm bookworm-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-Types: deb-src
-URIs: http://deb.debian.org/debian-security
-Suites: bookworm-security
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
-  apt_update
-fi
+bash "$REPO/scripts/deb-src.sh"
 
 # bats and jq run the tests, gawk and iproute2 are used by helpers.bash and a
 # few tests, gcc builds the tests' C programs (static, so libc6-dev), xz packs

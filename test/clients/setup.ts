@@ -115,22 +115,32 @@ export class Containerd {
   readonly log = path.join(this.dir, "containerd.log");
   private daemon?: ReturnType<typeof Bun.spawn>;
 
-  start(): void {
+  /** The daemon's pid (prefix commands exec it, so the same process). */
+  get pid(): number | undefined {
+    return this.daemon?.pid;
+  }
+
+  /**
+   * Start the daemon; with `cri` (the CRI plugin's config lines) its CRI plugin runs too, else it is
+   * disabled. `prefix` runs it through a command that execs it (e.g. unshare --net: its own network namespace).
+   */
+  start(cri?: string[], prefix: string[] = []): void {
     const config = path.join(this.dir, "config.toml");
     writeFileSync(config, [
       "version = 2",
       `root = "${this.dir}/root"`,
       `state = "${this.dir}/state"`,
-      'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+      ...(cri ? [] : ['disabled_plugins = ["io.containerd.grpc.v1.cri"]']),
       "[grpc]",
       `  address = "${this.address}"`,
       "[ttrpc]",
       `  address = "${this.address}.ttrpc"`,
       "[debug]",
       '  level = "debug"',
+      ...(cri ?? []),
       "",
     ].join("\n"));
-    this.daemon = Bun.spawn(["containerd", "--config", config], { stdin: "ignore", stdout: Bun.file(this.log), stderr: Bun.file(this.log) });
+    this.daemon = Bun.spawn([...prefix, "containerd", "--config", config], { stdin: "ignore", stdout: Bun.file(this.log), stderr: Bun.file(this.log) });
     for (let i = 0; i < 100; i++) {
       if (existsSync(this.address) && this.ctr(["version"]).code === 0) return;
       Bun.sleepSync(100);
