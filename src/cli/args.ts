@@ -164,3 +164,43 @@ export const criuArgs = {
   "empty-ns": { type: "string", description: "create a namespace, but don't restore its properties (network; may be repeated)" },
   "auto-dedup": { type: "boolean", description: "enable auto deduplication of memory images" },
 } as const satisfies ArgsDef;
+
+/** What parseLeadingFlags found: the flags, the first positional, and everything after it. */
+export interface LeadingFlags {
+  positional: string;
+  rest: string[];
+  values: Record<string, string>;
+  lists: Record<string, string[]>;
+  bools: Record<string, boolean>;
+}
+
+/**
+ * Flags up to the first positional, the rest verbatim (flags included), as runc
+ * parses the verbs whose command follows a positional: `exec ID CMD…`, and
+ * `image run IMAGE CMD…`. A "--" ends the flags; names in repeated collect
+ * every value.
+ */
+export function parseLeadingFlags(argv: readonly string[], def: ArgsDef, aliases: Record<string, string>, repeated: ReadonlySet<string>): LeadingFlags {
+  const out: LeadingFlags = { positional: "", rest: [], values: {}, lists: {}, bools: {} };
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--") { i++; break; }
+    if (!a.startsWith("-") || a === "-") break;
+    const [rawName, inline] = a.replace(/^--?/, "").split(/=(.*)/s, 2) as [string, string | undefined];
+    const name = aliases[rawName] ?? rawName;
+    const type = (def as Record<string, { type: string }>)[name]?.type;
+    if (!type || type === "positional") throw new BuncError(`flag provided but not defined: -${rawName}`, { code: "EINVAL" });
+    if (type === "boolean") {
+      out.bools[name] = inline === undefined ? true : inline === "true";
+      continue;
+    }
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new BuncError(`flag needs an argument: -${rawName}`, { code: "EINVAL" });
+    if (repeated.has(name)) (out.lists[name] ??= []).push(value);
+    else out.values[name] = value;
+  }
+  out.positional = argv[i] ?? "";
+  out.rest = argv.slice(i + 1);
+  return out;
+}

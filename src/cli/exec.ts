@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand, type ArgsDef } from "citty";
 import { readFileSync } from "node:fs";
 import { execInContainer, execTarget } from "../container/exec";
 import { execProcess } from "../container/exec-process";
@@ -8,7 +8,7 @@ import { apparmorEnabled, selinuxEnabled } from "../linux/lsm";
 import { refuseLsm } from "../container/unsupported";
 import { BuncError } from "../errors";
 import { parseWith, Process } from "../spec/config";
-import { nonNegative, store } from "./args";
+import { nonNegative, parseLeadingFlags, store } from "./args";
 import { reportError } from "./report";
 
 /** exec's flags (for --help; parsing is below, since it must stop at the first argument after the id). */
@@ -47,29 +47,9 @@ interface Parsed {
 
 /** Flags up to the container id; everything after the id is the command, flags included (as runc). */
 export function parseExecArgs(argv: readonly string[]): Parsed {
-  const out: Parsed = { id: "", command: [], values: {}, lists: { env: [], "additional-gids": [], cap: [], cgroup: [] }, bools: {} };
-  let i = 0;
-  for (; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === "--") { i++; break; }
-    if (!a.startsWith("-") || a === "-") break;
-    const [rawName, inline] = a.replace(/^--?/, "").split(/=(.*)/s, 2) as [string, string | undefined];
-    const name = ALIASES[rawName] ?? rawName;
-    const def = (args as Record<string, { type: string }>)[name];
-    if (!def || def.type === "positional") throw new BuncError(`flag provided but not defined: -${rawName}`, { code: "EINVAL" });
-    if (def.type === "boolean") {
-      out.bools[name] = inline === undefined ? true : inline === "true";
-      continue;
-    }
-    const value = inline ?? argv[++i];
-    if (value === undefined) throw new BuncError(`flag needs an argument: -${rawName}`, { code: "EINVAL" });
-    if (REPEATED.has(name)) out.lists[name]!.push(value);
-    else out.values[name] = value;
-  }
-  out.id = argv[i] ?? "";
-  out.command = argv.slice(i + 1);
-  if (!out.id) throw new BuncError("exec: a container id is required", { code: "EINVAL" });
-  return out;
+  const f = parseLeadingFlags(argv, args as ArgsDef, ALIASES, REPEATED);
+  if (!f.positional) throw new BuncError("exec: a container id is required", { code: "EINVAL" });
+  return { id: f.positional, command: f.rest, values: f.values, lists: { env: [], "additional-gids": [], cap: [], cgroup: [], ...f.lists }, bools: f.bools };
 }
 
 export default defineCommand({

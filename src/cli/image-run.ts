@@ -1,8 +1,8 @@
-import { defineCommand } from "citty";
+import { defineCommand, type ArgsDef } from "citty";
 import { posix as path } from "node:path";
 import { BuncError } from "../errors";
 import { runImage } from "../image/run";
-import { store } from "./args";
+import { parseLeadingFlags, store } from "./args";
 import { reportWarning } from "./report";
 
 /** image run's flags (for --help; parsing is below: it stops at the image, the rest is the command). */
@@ -21,6 +21,7 @@ const args = {
 } as const;
 
 const ALIASES: Record<string, string> = { e: "env", v: "volume", w: "workdir", u: "user", t: "tty" };
+const REPEATED = new Set(["env", "volume"]);
 
 interface Parsed {
   image: string;
@@ -33,30 +34,10 @@ interface Parsed {
 
 /** Flags up to the image; everything after it is the command, flags included (an optional "--" first). */
 export function parseImageRunArgs(argv: readonly string[]): Parsed {
-  const out: Parsed = { image: "", command: [], env: [], volume: [], values: {}, bools: {} };
-  let i = 0;
-  for (; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === "--") { i++; break; }
-    if (!a.startsWith("-") || a === "-") break;
-    const [rawName, inline] = a.replace(/^--?/, "").split(/=(.*)/s, 2) as [string, string | undefined];
-    const name = ALIASES[rawName] ?? rawName;
-    const def = (args as Record<string, { type: string }>)[name];
-    if (!def || def.type === "positional") throw new BuncError(`flag provided but not defined: -${rawName}`, { code: "EINVAL" });
-    if (def.type === "boolean") {
-      out.bools[name] = inline === undefined ? true : inline === "true";
-      continue;
-    }
-    const value = inline ?? argv[++i];
-    if (value === undefined) throw new BuncError(`flag needs an argument: -${rawName}`, { code: "EINVAL" });
-    if (name === "env" || name === "volume") out[name].push(value);
-    else out.values[name] = value;
-  }
-  out.image = argv[i] ?? "";
-  out.command = argv.slice(i + 1);
-  if (out.command[0] === "--") out.command.shift();
-  if (!out.image) throw new BuncError("image run: an image is required (oci-archive:PATH[:TAG], oci:DIR[:TAG] or docker-archive:PATH[:REF])", { code: "EINVAL" });
-  return out;
+  const f = parseLeadingFlags(argv, args as ArgsDef, ALIASES, REPEATED);
+  if (!f.positional) throw new BuncError("image run: an image is required (oci-archive:PATH[:TAG], oci:DIR[:TAG] or docker-archive:PATH[:REF])", { code: "EINVAL" });
+  const command = f.rest[0] === "--" ? f.rest.slice(1) : f.rest;
+  return { image: f.positional, command, env: f.lists.env ?? [], volume: f.lists.volume ?? [], values: f.values, bools: f.bools };
 }
 
 function volume(v: string): { source: string; destination: string; readonly: boolean } {
