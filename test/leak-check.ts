@@ -14,14 +14,15 @@
  * - cgroup directories whose name carries the pid (the harness's ids do:
  *   `PREFIX-PID-N`), in every hierarchy's root, this process's own cgroup
  *   and its parent (where bunc makes them, harness cgroupParents) and one
- *   level down in the `bunc…` parents that tests share, with all below them,
- *   and the processes in them;
+ *   level down in the parents that tests share (`bunc…` without a number),
+ *   with all below them, and the processes in them;
  * - the processes descended from this one (a stray child, a zombie);
  * - this process's own open fds;
  * - the containers in the sandboxes' --root dirs (bunc's and runc's) and the
  *   files in /tmp whose name starts with "bunc" and carries the pid.
  *
- * BUNC_LEAK_CHECK=0 turns it off (to measure what it costs).
+ * BUNC_LEAK_CHECK=0 turns it off (to measure what it costs); BUNC_LEAK_DEBUG=1
+ * prints each delete -f it runs.
  */
 import { afterAll, afterEach, beforeEach } from "bun:test";
 import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
@@ -101,7 +102,8 @@ function cgroups(out: Set<string>): void {
     for (const name of subdirs(parent)) {
       const dir = path.join(parent, name);
       if (ours(name)) walkCgroup(dir, out);
-      else if (name.startsWith("bunc")) for (const inner of subdirs(dir)) if (ours(inner)) walkCgroup(path.join(dir, inner), out);
+      // A parent tests share (bunc-fuzz): its children may be ours. Others' (with a pid, bunc-cg-x-PID-N) are not looked into.
+      else if (name.startsWith("bunc") && !/\d/.test(name)) for (const inner of subdirs(dir)) if (ours(inner)) walkCgroup(path.join(dir, inner), out);
     }
 }
 
@@ -227,7 +229,11 @@ if (enabled) {
     for (const [root, ids] of containers()) {
       const old = new Set(beforeContainers.get(root) ?? []);
       const runc = RUNC && root.endsWith("/runc-state");
-      for (const id of ids.filter((i) => !old.has(i))) sh([runc ? RUNC! : BUNC, "--root", root, "delete", "-f", id]);
+      for (const id of ids.filter((i) => !old.has(i))) {
+        const t0 = performance.now();
+        const r = sh([runc ? RUNC! : BUNC, "--root", root, "delete", "-f", id], { timeoutMs: 10_000 });
+        if (process.env.BUNC_LEAK_DEBUG) console.log(`leak checker: delete -f ${root} ${id}: exit ${r.code} in ${Math.round(performance.now() - t0)} ms ${r.stderr.trim()}`);
+      }
     }
     // A process killed a moment ago is still a zombie until it is reaped, a cgroup still busy until its last process is gone.
     const t = performance.now();
