@@ -13,7 +13,7 @@
  * Seed BUNC_FUZZ_SEED (default 11), count BUNC_FUZZ_SECCOMP_RUNS (default 60).
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import fc from "fast-check";
 import { integrationSkipReason, RUNC, Sandbox, sh } from "../harness";
 import { cgroupDirsOf } from "./cli-helpers";
@@ -24,6 +24,8 @@ const skip = integrationSkipReason() ?? (existsSync(PODMAN_PROFILE) ? undefined 
 if (skip) console.warn(`skipping the seccomp fuzzer: ${skip}`);
 const RUNS = Number(process.env.BUNC_FUZZ_SECCOMP_RUNS ?? 60);
 const SEED = Number(process.env.BUNC_FUZZ_SEED ?? 11);
+/** BUNC_FUZZ_LOG=FILE: a line per profile tried (what changed, how each runtime ended), to follow a long run. */
+const LOG = process.env.BUNC_FUZZ_LOG;
 
 /** What a runtime may call after the filter is loaded (runc's and bunc's last steps), and common others. */
 const LATE = ["close_range", "close", "fcntl", "getdents64", "openat", "open", "fstat", "newfstatat", "statx", "execve", "execveat", "capset", "capget", "prctl",
@@ -95,10 +97,13 @@ describe.skipIf(!!skip)("seccomp fuzzing", () => {
         if (r.code === 137) reapHungRunc(runcId);
         const why = `profile ${name}, changes ${JSON.stringify(changes)}, noNewPrivileges ${noNewPrivileges}\nbunc: ${show(b)}\nrunc: ${show(r)}`;
         // bunc's own setup steps fail as "unable to start container process: STEP: …"; exec is the
-        // container's. Such a failure is a bug where runc got as far as the container's program
-        // (runc fails closed itself on what it cannot do without: its bounding set through prctl…).
+        // container's. Such a failure is a bug where runc got as far as the container's program: its
+        // output, or its execve failed (runc fails closed itself on what it cannot do without — its
+        // bounding set through prctl… — by an error or a panic of its init: not as far).
         const ownStep = (stderr: string) => /unable to start container process: (?!exec: )/.test(stderr);
-        if (ownStep(b.stderr) && !ownStep(r.stderr)) throw new Error(`bunc failed in one of its own steps where runc started the container's program\n${why}`);
+        const runcReachedProgram = r.stdout.includes("ran") || /unable to start container process: exec: /.test(r.stderr);
+        if (LOG) appendFileSync(LOG, `${JSON.stringify({ name, noNewPrivileges, changes })} bunc ${b.code} ${b.stderr.trim().split("\n")[0] ?? ""} | runc ${r.code} ${r.stdout.includes("ran") ? "ran" : r.stderr.trim().split("\n")[0] ?? ""}\n`);
+        if (ownStep(b.stderr) && runcReachedProgram) throw new Error(`bunc failed in one of its own steps where runc started the container's program\n${why}`);
         if (b.code !== 0 && b.stderr.trim().split("\n").filter((l) => !l.startsWith("bunc: warning: ")).length > 1) throw new Error(`more than one error line\n${why}`);
         if (/panic|Bun has crashed|Segmentation fault|^\s+at /m.test(b.stderr)) throw new Error(`bunc crashed\n${why}`);
         if (r.code === 0 && r.stdout === "ran\n") {
