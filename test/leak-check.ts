@@ -211,6 +211,7 @@ if (enabled) {
 
   let checks = 0;
   let spentMs = 0;
+  let hooksMs = 0;
 
   beforeEach(() => {
     if (!inIntegration()) return;
@@ -223,6 +224,7 @@ if (enabled) {
 
   afterEach(async () => {
     if (!before) return;
+    const started = performance.now();
     const was = before;
     before = undefined;
     // The containers the test left go as the sandbox's cleanup would remove them; what delete -f leaves is a leak.
@@ -240,12 +242,14 @@ if (enabled) {
     let left = leaked(was);
     spentMs += performance.now() - t;
     for (const end = Date.now() + 3000; left.length > 0 && Date.now() < end; left = leaked(was)) await Bun.sleep(20);
+    hooksMs += performance.now() - started;
     if (left.length > 0) throw new Error(`the test leaked (test/leak-check.ts):\n  ${left.map(described).join("\n  ")}`);
   });
 
   // Sandboxes are made per file and cleaned by its afterAll: at the end, none may be left.
   afterAll(() => {
-    if (checks > 0) console.log(`leak checker: ${checks} tests checked, ${Math.round(spentMs)} ms in its snapshots (${(spentMs / checks).toFixed(1)} ms a test)`);
+    if (checks > 0)
+      console.log(`leak checker: ${checks} tests checked, ${Math.round(spentMs)} ms in its snapshots (${(spentMs / checks).toFixed(1)} ms a test), ${Math.round(hooksMs)} ms in its afterEach with the deletes and waits`);
     const dirs = readdir(tmpdir())
       .map((n) => path.join(tmpdir(), n))
       .filter((d) => d.startsWith(SANDBOX_PREFIX));
