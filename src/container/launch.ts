@@ -142,9 +142,23 @@ function serve(sock: number, firstPid: number, ops: readonly Operation[], onSetu
   const buf = new Uint8Array(16);
   const msg = new Int32Array(buf.buffer);
   let pid = firstPid;
+  // With an OP_FORK the grandchild goes on at once while its parent reports its pid: the
+  // grandchild's next message (from a step after the fork) can overtake that report. Under load
+  // it did: READY came first, and exec waited on the parent, which exits at once (status 0 while
+  // the process ran on). Such a message waits here until the pid is known.
+  const forkAt = ops.findIndex((op) => op.code === Op.FORK);
+  let pidKnown = forkAt < 0;
+  let early: Int32Array | undefined;
   for (;;) {
-    if (!readFull(sock, buf)) throw new BuncError("container process exited during setup without a report", { code: "ECHILD" });
+    if (early && pidKnown) {
+      msg.set(early);
+      early = undefined;
+    } else if (!readFull(sock, buf)) throw new BuncError("container process exited during setup without a report", { code: "ECHILD" });
     const [type, index, err, msgPid] = msg;
+    if (!pidKnown && type !== Msg.PID && type !== Msg.ERROR && index! > forkAt) {
+      early = msg.slice();
+      continue;
+    }
     switch (type) {
       case Msg.SETUP:
         onSetup(firstPid);
@@ -182,6 +196,7 @@ function serve(sock: number, firstPid: number, ops: readonly Operation[], onSetu
       }
       case Msg.PID:
         pid = forked.pid = msgPid!;
+        pidKnown = true;
         break;
       case Msg.READY:
         return pid;
