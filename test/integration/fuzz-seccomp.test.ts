@@ -52,6 +52,23 @@ describe.skipIf(!!skip)("seccomp fuzzing", () => {
   const sb = new Sandbox();
   afterAll(() => sb.cleanup());
 
+  // Found by the 500-profile run (profile 431): runc calls setuid/setgid, bunc called setres[ug]id
+  // first, and a profile that KILLs those killed bunc's container before execve.
+  test("podman's profile with setresuid and setresgid KILLed, noNewPrivileges false, uid 1000: runs, as under runc", () => {
+    const profile = without(podmanProfile(PODMAN_DEFAULT_CAPS), ["setresuid", "setresgid"]);
+    profile.syscalls.push({ names: ["setresuid", "setresgid"], action: "SCMP_ACT_KILL" });
+    const edit = (config: Record<string, any>) => {
+      config.linux.seccomp = profile;
+      config.process.noNewPrivileges = false;
+      config.process.user = { uid: 1000, gid: 1000 };
+    };
+    const b = buncRun(sb, "echo ran", edit, { timeoutMs: 10_000 });
+    const r = sb.runc(["run", "-b", sb.bundle(["sh", "-c", "echo ran"], edit), sb.id("runc")], { timeoutMs: 10_000 });
+    expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 0, stdout: "ran\n" });
+    expect(b.stdout, show(b)).toBe("ran\n");
+    expect(b.code).toBe(0);
+  });
+
   test(`${RUNS} mutated profiles (seed ${SEED}): bunc runs what runc runs, and never fails in its own steps`, async () => {
     const base = podmanProfile(PODMAN_DEFAULT_CAPS);
     // Real profiles, each with the capabilities its engine made it for: podman's, the same before
