@@ -1357,15 +1357,16 @@ static long run_op(u8 *prog, struct op *o, long sync_fd, i32 index)
   case OP_UMASK: SYS1(SYS_umask, o->n[0]); return 0;
   case OP_SETGROUPS: return SYS2(SYS_setgroups, o->n[1], prog + o->n[0]);
   /* With noNewPrivileges false these come after the seccomp filter, and a profile may
-   * refuse setres[ug]id (runc uses setgid(2)/setuid(2), which a privileged caller makes
-   * set the real, effective and saved ids alike: the same result). */
+   * refuse or KILL setres[ug]id: setgid(2)/setuid(2) first, as runc calls them (for a
+   * caller with CAP_SETGID/CAP_SETUID they set the real, effective and saved ids alike:
+   * the same result), setres[ug]id where a profile refuses those. */
   case OP_SETRESGID:
-    r = SYS3(SYS_setresgid, o->n[0], o->n[0], o->n[0]);
-    if (r == -ENOSYS || r == -EPERM) r = SYS1(106 /* setgid */, o->n[0]);
+    r = SYS1(106 /* setgid */, o->n[0]);
+    if (r == -ENOSYS || r == -EPERM) r = SYS3(SYS_setresgid, o->n[0], o->n[0], o->n[0]);
     return r;
   case OP_SETRESUID:
-    r = SYS3(SYS_setresuid, o->n[0], o->n[0], o->n[0]);
-    if (r == -ENOSYS || r == -EPERM) r = SYS1(105 /* setuid */, o->n[0]);
+    r = SYS1(105 /* setuid */, o->n[0]);
+    if (r == -ENOSYS || r == -EPERM) r = SYS3(SYS_setresuid, o->n[0], o->n[0], o->n[0]);
     return r;
   case OP_KEEPCAPS: return SYS2(SYS_prctl, PR_SET_KEEPCAPS, o->n[0]);
   case OP_CAPBSET: return do_capbset(o->n[0]);

@@ -30,6 +30,8 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+# Docker 20.10's seccomp profiles (its default, its old-format one) for the seccomp tests: two files of Debian's package, not its 33 Go dependencies.
+D=/usr/local/share/bunc-test/docker-seccomp; [ "${1:-}" = "--demo" ] || [ -e $D/default.json ] || (t=$(mktemp -d) && cd "$t" && apt-get download -qq golang-github-docker-docker-dev 2>/dev/null && mkdir -p $D && dpkg-deb --fsys-tarfile ./*.deb | tar -x -C $D --strip-components=10 ./usr/share/gocode/src/github.com/docker/docker/profiles/seccomp/{default.json,fixtures/default-old-format.json}; rm -rf "$t")
 # npm ci again whenever package-lock.json changed since the last install.
 if [ ! -x node_modules/.bin/bun ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error

@@ -59,12 +59,39 @@ export function sh(cmd: string[], opts: { cwd?: string; env?: Record<string, str
 
 type Config = Record<string, any>;
 
-/** A temp --root and bundles for one test file; cleanup() leaves nothing behind. */
+/** The sandboxes of this test process whose dirs exist (the leak checker, test/leak-check.ts, reads their --root dirs). */
+export const sandboxes = new Set<Sandbox>();
+/** The prefix of this process's sandbox dirs: the pid tells the leak checker and a person which test run made one. */
+export const SANDBOX_PREFIX = path.join(tmpdir(), `bunc-test-${process.pid}-`);
+
+/**
+ * A temp --root and bundles for one test file; cleanup() leaves nothing behind.
+ * The dir is made on first use: bun runs the body of a skipped describe (where
+ * most sandboxes are made) but never its afterAll, which left an empty dir in
+ * /tmp for every skipped describe.
+ */
 export class Sandbox {
-  readonly dir = mkdtempSync(path.join(tmpdir(), "bunc-test-"));
-  readonly root = path.join(this.dir, "state");
+  private made?: string;
   private ids = new Set<string>();
   private n = 0;
+
+  get dir(): string {
+    if (!this.made) {
+      this.made = mkdtempSync(SANDBOX_PREFIX);
+      sandboxes.add(this);
+    }
+    return this.made;
+  }
+
+  /** bunc's --root (made by bunc on first use). */
+  get root(): string {
+    return path.join(this.dir, "state");
+  }
+
+  /** runc's --root. */
+  get runcRoot(): string {
+    return path.join(this.dir, "runc-state");
+  }
 
   /** A fresh id, deleted at cleanup. */
   id(prefix = "c"): string {
@@ -94,7 +121,7 @@ export class Sandbox {
   /** Run runc with its own root in this sandbox. */
   runc(args: string[], opts: { cwd?: string; stdin?: string; timeoutMs?: number } = {}): Result {
     if (!RUNC) throw new Error("runc is not installed");
-    return sh([RUNC, "--root", path.join(this.dir, "runc-state"), ...args], opts);
+    return sh([RUNC, "--root", this.runcRoot, ...args], opts);
   }
 
   /** Parsed `bunc state ID`. */
@@ -105,9 +132,12 @@ export class Sandbox {
   }
 
   cleanup(): void {
+    if (!this.made) return;
+    // Only the containers still there: a delete -f of each id a file ever made (hundreds, most
+    // deleted by their tests or the leak checker) outlasted the hook's 60 s under load.
     for (const id of this.ids) {
-      this.bunc(["delete", "-f", id]);
-      if (RUNC) this.runc(["delete", "-f", id]);
+      if (existsSync(path.join(this.root, id))) this.bunc(["delete", "-f", id]);
+      if (RUNC && existsSync(path.join(this.runcRoot, id))) this.runc(["delete", "-f", id]);
     }
     // runc 1.1.5 killed in the middle of a create (a test's timeout: a profile that KILLs a thread
     // of its Go init hangs it) leaves its init, with threads still blocked, in a cgroup of every
@@ -130,7 +160,9 @@ export class Sandbox {
           Bun.sleepSync(10); // the killed init is not reaped yet
         }
       }
-    rmSync(this.dir, { recursive: true, force: true });
+    rmSync(this.made, { recursive: true, force: true });
+    this.made = undefined;
+    sandboxes.delete(this);
   }
 }
 

@@ -2,7 +2,7 @@
  * The lifecycle verbs one by one — create, start, state, list, kill,
  * delete — on real containers, with the exact output formats runc has.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { posix as path } from "node:path";
 import { BUNC, integrationSkipReason, Sandbox, sh } from "../harness";
@@ -143,44 +143,57 @@ describe.skipIf(!!skip)("lifecycle verbs", () => {
       expect(r).toEqual({ code: 0, stdout: HEADER, stderr: "" });
     });
 
-    test("containers: table rows as runc's tabwriter, sorted by id, with state's values and the owner's name", () => {
-      const bundle = lsb.bundle(["sleep", "30"]);
-      const ids = [lsb.id("zz"), lsb.id("aa-long-container-name")];
-      for (const id of ids) expect(lsb.bunc(["create", "-b", bundle, id]).code).toBe(0);
-      expect(lsb.bunc(["start", ids[0]!]).code).toBe(0);
-      waitStatus(lsb, ids[0]!, "running");
-      const r = lsb.bunc(["list"]);
-      expect(r.code).toBe(0);
-      expect(tabwriterProblems(r.stdout)).toEqual([]);
-      const rows = lines(r.stdout).map((l) => l.split(/ +/));
-      expect(rows[0]).toEqual(["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]);
-      const sorted = [...ids].sort();
-      expect(rows.slice(1).map((r) => r[0])).toEqual(sorted);
-      for (const [i, id] of sorted.entries()) {
-        const s = lsb.state(id);
-        expect(rows[i + 1]).toEqual([id, String(s.pid), s.status, s.bundle, s.created, "root"]);
-      }
-    });
+    // Two containers, one running, for the three tests of what list shows (made before them: the
+    // leak checker deletes what a test leaves, so no test may make what the next one reads).
+    describe("two containers", () => {
+      let ids: string[] = [];
+      beforeAll(() => {
+        const bundle = lsb.bundle(["sleep", "30"]);
+        ids = [lsb.id("zz"), lsb.id("aa-long-container-name")];
+        for (const id of ids) {
+          const r = lsb.bunc(["create", "-b", bundle, id]);
+          if (r.code !== 0) throw new Error(`create ${id}: ${r.stderr}`);
+        }
+        if (lsb.bunc(["start", ids[0]!]).code !== 0) throw new Error(`start ${ids[0]}`);
+        waitStatus(lsb, ids[0]!, "running");
+      });
+      afterAll(() => {
+        for (const id of ids) lsb.bunc(["delete", "-f", id]);
+      });
 
-    test("-f json: one line, the state of each container with owner filled in", () => {
-      const r = lsb.bunc(["list", "-f", "json"]);
-      expect(r.code).toBe(0);
-      expect(r.stdout.endsWith("\n")).toBe(true);
-      expect(lines(r.stdout)).toHaveLength(1);
-      const list = JSON.parse(r.stdout);
-      expect(list.length).toBe(2);
-      for (const entry of list) {
-        expect(Object.keys(entry)).toEqual(STATE_KEYS);
-        expect(entry).toEqual({ ...lsb.state(entry.id), owner: "root" });
-      }
-    });
+      test("containers: table rows as runc's tabwriter, sorted by id, with state's values and the owner's name", () => {
+        const r = lsb.bunc(["list"]);
+        expect(r.code).toBe(0);
+        expect(tabwriterProblems(r.stdout)).toEqual([]);
+        const rows = lines(r.stdout).map((l) => l.split(/ +/));
+        expect(rows[0]).toEqual(["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]);
+        const sorted = [...ids].sort();
+        expect(rows.slice(1).map((r) => r[0])).toEqual(sorted);
+        for (const [i, id] of sorted.entries()) {
+          const s = lsb.state(id);
+          expect(rows[i + 1]).toEqual([id, String(s.pid), s.status, s.bundle, s.created, "root"]);
+        }
+      });
+      test("-f json: one line, the state of each container with owner filled in", () => {
+        const r = lsb.bunc(["list", "-f", "json"]);
+        expect(r.code).toBe(0);
+        expect(r.stdout.endsWith("\n")).toBe(true);
+        expect(lines(r.stdout)).toHaveLength(1);
+        const list = JSON.parse(r.stdout);
+        expect(list.length).toBe(2);
+        for (const entry of list) {
+          expect(Object.keys(entry)).toEqual(STATE_KEYS);
+          expect(entry).toEqual({ ...lsb.state(entry.id), owner: "root" });
+        }
+      });
 
-    test("-q prints the ids one per line and wins over -f", () => {
-      const ids = lines(lsb.bunc(["list", "-q"]).stdout);
-      expect(ids).toHaveLength(2);
-      expect(ids).toEqual([...ids].sort());
-      expect(lsb.bunc(["list", "-q", "-f", "json"]).stdout).toBe(ids.map((i) => i + "\n").join(""));
-      expect(lsb.bunc(["list", "--quiet"]).stdout).toBe(ids.map((i) => i + "\n").join(""));
+      test("-q prints the ids one per line and wins over -f", () => {
+        const ids = lines(lsb.bunc(["list", "-q"]).stdout);
+        expect(ids).toHaveLength(2);
+        expect(ids).toEqual([...ids].sort());
+        expect(lsb.bunc(["list", "-q", "-f", "json"]).stdout).toBe(ids.map((i) => i + "\n").join(""));
+        expect(lsb.bunc(["list", "--quiet"]).stdout).toBe(ids.map((i) => i + "\n").join(""));
+      });
     });
 
     test("a stopped container is listed with pid 0", () => {

@@ -15,7 +15,7 @@
  * process (#1 is a thread of Bun's), rename #2 state.json.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { posix as path } from "node:path";
 import { BUNC, integrationSkipReason, Sandbox, sh } from "../harness";
 import { cgroupDirsOf, leftovers, processesOf } from "./cli-helpers";
@@ -82,6 +82,88 @@ describe.skipIf(!!skip)("faults", () => {
       const r = killedAt(syscall, 1, ["delete", "-f", id]);
       expect(r.code).toBe(137);
       recovers(id, bundle);
+    });
+
+  /**
+   * Which call of syscall (1-based, counted as strace -e inject counts: the calls of bunc's
+   * main thread) is the first after the clone3 of exec's process, in a run of bunc ARGS that is
+   * not killed; after=false: the clone3 itself (as syscall "clone3").
+   */
+  function callAfterClone(args: string[], syscall: string): number {
+    const log = path.join(sb.dir, `trace-${Date.now()}`);
+    const r = sh([STRACE!, "-qq", "-o", log, "-e", `trace=clone3,${syscall}`, BUNC, "--root", sb.root, ...args]);
+    expect(r.code, r.stderr).toBe(0);
+    const calls = readFileSync(log, "utf8").split("\n").filter((l) => /^[a-z0-9_]+\(/.test(l));
+    const clone = calls.findIndex((l) => l.startsWith("clone3(") && l.includes("CLONE_PIDFD"));
+    expect(clone, "exec's clone3 in the trace").toBeGreaterThanOrEqual(0);
+    const nth = (upTo: number) => calls.slice(0, upTo + 1).filter((l) => l.startsWith(`${syscall}(`)).length;
+    return syscall === "clone3" ? nth(clone) : nth(clone) + 1;
+  }
+
+  /** What is in the container's cgroups but not in its namespaces: a half-set-up exec left outside. */
+  function outsiders(id: string, initPid: number): string[] {
+    const ns = (pid: number | string, kind: string) => {
+      try {
+        return readlinkSync(`/proc/${pid}/ns/${kind}`);
+      } catch {
+        return "gone";
+      }
+    };
+    const out: string[] = [];
+    for (const dir of cgroupDirsOf(id))
+      for (const pid of readFileSync(path.join(dir, "cgroup.procs"), "utf8").split("\n").filter(Boolean))
+        for (const kind of ["pid", "mnt"])
+          if (ns(pid, kind) !== "gone" && ns(pid, kind) !== ns(initPid, kind)) out.push(`pid ${pid} in ${dir}, not in the container's ${kind} namespace`);
+    return [...new Set(out)];
+  }
+
+  /** After exec was killed: no executor of it lingers, inside or out, the container runs and takes another exec, delete -f removes everything. */
+  function stillConsistent(id: string, bundle: string): void {
+    const init = sb.state(id).pid as number;
+    const strays = () => [...processesOf({ id }), ...outsiders(id, init)];
+    const end = Date.now() + 3000;
+    while (strays().length > 0 && Date.now() < end) Bun.sleepSync(50);
+    expect(strays()).toEqual([]);
+    expect(sb.state(id).status).toBe("running");
+    const again = sb.bunc(["exec", id, "echo", "again"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toBe("again\n");
+    recovers(id, bundle);
+  }
+
+  const execPoints: [string, string, "before" | "at" | "after"][] = [
+    ["before the clone (the container's init opened)", "pidfd_open", "before"],
+    ["at the clone of its process", "clone3", "at"],
+    ["after the clone, its process waiting for the reply to its setup request", "write", "after"],
+    ["after its process joined the namespaces and cgroup and reported ready, before its pid is known to the caller", "pidfd_open", "after"],
+  ];
+  for (const detach of [false, true])
+    for (const [what, syscall, where] of execPoints)
+      test(`exec${detach ? " -d --pid-file" : ""} killed ${what}: the container stays consistent, exec works again, delete -f removes everything`, () => {
+        const id = sb.id("fault");
+        const bundle = sb.bundle(["sleep", "60"]);
+        expect(sb.bunc(["run", "-d", "-b", bundle, id]).code).toBe(0);
+        const args = ["exec", ...(detach ? ["-d", "--pid-file", path.join(sb.dir, `${id}.pid`), id, "sleep", "30"] : [id, "true"])];
+        const when = where === "before" ? 1 : callAfterClone(args, syscall);
+        if (detach && where !== "before") expect(existsSync(path.join(sb.dir, `${id}.pid`))).toBe(true);
+        // The detached run that counted left its exec'd process: it goes with delete -f as the others.
+        const r = killedAt(syscall, when, args);
+        expect(r.code, `${syscall} #${when}: ${r.stderr}`).toBe(137);
+        stillConsistent(id, bundle);
+      });
+
+  for (const [what, syscall] of [["as it opens the pid file's temp file", "openat"], ["as it renames the pid file into place", "rename"]] as const)
+    test(`exec -d --pid-file killed ${what}: no pid file or a whole one, the container stays consistent`, () => {
+      const id = sb.id("fault");
+      const bundle = sb.bundle(["sleep", "60"]);
+      expect(sb.bunc(["run", "-d", "-b", bundle, id]).code).toBe(0);
+      const pidFile = path.join(sb.dir, `${id}.pid`);
+      const tmp = path.join(sb.dir, `.${id}.pid`);
+      const r = sh([STRACE!, "-qq", "-o", "/dev/null", "-e", `trace=${syscall}`, "-e", `inject=${syscall}:signal=SIGKILL:when=1`, "-P", tmp, BUNC, "--root", sb.root, "exec", "-d", "--pid-file", pidFile, id, "sleep", "30"]);
+      expect(r.code, r.stderr).toBe(137);
+      // The pid file is written aside and renamed into place (as runc's): it never holds half a pid.
+      expect(existsSync(pidFile)).toBe(false);
+      stillConsistent(id, bundle);
     });
 
   test("the init killed from outside: state says stopped, delete removes it", () => {

@@ -9,8 +9,35 @@ export const PODMAN_DEFAULT_CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER
 
 /** podman's default profile made into linux.seccomp for x86_64 and these capabilities, as podman does. */
 export function podmanProfile(caps: string[]): Record<string, any> {
-  const p = JSON.parse(readFileSync(PODMAN_PROFILE, "utf8"));
-  const arch = p.archMap.find((a: any) => a.architecture === "SCMP_ARCH_X86_64");
+  return engineProfile(PODMAN_PROFILE, caps);
+}
+
+/** Docker 20.10's profiles, from Debian's golang-github-docker-docker-dev (scripts/install-deps.sh takes the two files out of it). */
+export const DOCKER_PROFILE_DIR = "/usr/local/share/bunc-test/docker-seccomp";
+/** Docker 20.10's default profile (profiles/seccomp/default.json). */
+export const DOCKER_PROFILE = `${DOCKER_PROFILE_DIR}/default.json`;
+/** Docker's default profile in its old format (2016: one name a rule, a plain architectures list), kept by Docker as a test fixture. */
+export const DOCKER_OLD_PROFILE = `${DOCKER_PROFILE_DIR}/fixtures/default-old-format.json`;
+/** Docker's (and containerd's) default capabilities, for which their profiles are made. */
+export const DOCKER_DEFAULT_CAPS = [...PODMAN_DEFAULT_CAPS, "CAP_MKNOD", "CAP_NET_RAW", "CAP_AUDIT_WRITE"];
+
+const KERNEL = (() => {
+  const [major, minor] = readFileSync("/proc/sys/kernel/osrelease", "utf8").split(".").map((n) => parseInt(n, 10));
+  return [major!, minor!] as const;
+})();
+
+/**
+ * A profile in Docker's format (podman's, Docker's, old or new) made into linux.seccomp for
+ * x86_64 and these capabilities, as the engines do (moby profiles/seccomp setupSeccomp): a rule
+ * counts where its includes (caps, arches, minKernel) hold and its excludes do not.
+ */
+export function engineProfile(file: string, caps: string[]): Record<string, any> {
+  const p = JSON.parse(readFileSync(file, "utf8"));
+  const arch = p.archMap?.find((a: any) => a.architecture === "SCMP_ARCH_X86_64");
+  const atLeast = (v: string) => {
+    const [major, minor] = v.split(".").map((n) => parseInt(n, 10));
+    return KERNEL[0] > major! || (KERNEL[0] === major && KERNEL[1] >= minor!);
+  };
   const fits = (r: any) => {
     const inc = r.includes ?? {};
     const exc = r.excludes ?? {};
@@ -18,14 +45,40 @@ export function podmanProfile(caps: string[]): Record<string, any> {
     if (exc.arches?.includes("amd64")) return false;
     if (inc.caps?.length && !inc.caps.every((c: string) => caps.includes(c))) return false;
     if (exc.caps?.some((c: string) => caps.includes(c))) return false;
+    if (inc.minKernel && !atLeast(inc.minKernel)) return false;
     return true;
   };
   return {
     defaultAction: p.defaultAction,
-    defaultErrnoRet: p.defaultErrnoRet,
-    architectures: [arch.architecture, ...arch.subArchitectures],
-    syscalls: p.syscalls.filter(fits).map((r: any) => ({ names: r.names, action: r.action, args: r.args ?? [], ...(r.errnoRet !== undefined ? { errnoRet: r.errnoRet } : {}) })),
+    ...(p.defaultErrnoRet !== undefined ? { defaultErrnoRet: p.defaultErrnoRet } : {}),
+    architectures: arch ? [arch.architecture, ...arch.subArchitectures] : p.architectures,
+    syscalls: p.syscalls.filter(fits).map((r: any) => ({ names: r.names ?? [r.name], action: r.action, args: r.args ?? [], ...(r.errnoRet !== undefined ? { errnoRet: r.errnoRet } : {}) })),
   };
+}
+
+let containerd: { profile: Record<string, any>; caps: string[] } | undefined;
+/**
+ * containerd's default profile as containerd itself makes it (`ctr containers create --seccomp`,
+ * its contrib/seccomp code), with the capabilities of its default spec: from a private containerd
+ * started for it (test/clients/setup.ts), once per test process. undefined without containerd.
+ */
+export async function containerdProfile(): Promise<{ profile: Record<string, any>; caps: string[] } | undefined> {
+  if (containerd) return containerd;
+  if (!Bun.which("containerd") || !Bun.which("ctr")) return undefined;
+  const { Containerd } = await import("../clients/setup");
+  const { makeBundle } = await import("../../scripts/rootfs");
+  const daemon = new Containerd();
+  try {
+    daemon.start();
+    makeBundle(`${daemon.dir}/bundle`, ["true"]);
+    const made = daemon.ctr(["containers", "create", "--seccomp", "--rootfs", `${daemon.dir}/bundle/rootfs`, "bunc-seccomp-capture", "true"]);
+    if (made.code !== 0) throw new Error(`ctr containers create --seccomp: ${made.stderr}`);
+    const spec = JSON.parse(daemon.ctr(["containers", "info", "bunc-seccomp-capture"]).stdout).Spec;
+    daemon.ctr(["containers", "delete", "bunc-seccomp-capture"]);
+    return (containerd = { profile: spec.linux.seccomp, caps: spec.process.capabilities.bounding });
+  } finally {
+    daemon.stop();
+  }
 }
 
 /**

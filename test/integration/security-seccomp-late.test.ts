@@ -9,11 +9,11 @@
  * Kubernetes' defaults of 2019–2020) and podman's without close_range, under
  * bunc and runc. No runtime fd may reach the container meanwhile (CVE-2024-21626).
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { BUNC, integrationSkipReason, RUNC, Sandbox, sh, type Result } from "../harness";
 import { show } from "./container-helpers";
-import { NEWER_THAN_5_2, PODMAN_DEFAULT_CAPS, PODMAN_PROFILE, podmanProfile, without } from "./seccomp-profiles";
+import { containerdProfile, DOCKER_DEFAULT_CAPS, DOCKER_OLD_PROFILE, DOCKER_PROFILE, engineProfile, NEWER_THAN_5_2, PODMAN_DEFAULT_CAPS, PODMAN_PROFILE, podmanProfile, without } from "./seccomp-profiles";
 
 const skip = integrationSkipReason();
 if (skip) console.log(`skip security-seccomp-late: ${skip}`);
@@ -247,23 +247,37 @@ const oldProfile = (): Seccomp => without(podmanProfile(PODMAN_DEFAULT_CAPS), NE
 const podmanWithoutCloseRange = (): Seccomp => without(podmanProfile(PODMAN_DEFAULT_CAPS), ["close_range"]);
 
 describe.skipIf(!!skip)("real profiles older than the executor's syscalls", () => {
-  const profiles: [string, () => Seccomp, boolean][] = [
+  // containerd's, as a private containerd makes it (seccomp-profiles.ts), taken once for the file.
+  let fromContainerd: Seccomp | undefined;
+  beforeAll(async () => {
+    fromContainerd = (await containerdProfile())?.profile as Seccomp | undefined;
+    if (!fromContainerd) console.warn("containerd or ctr is not installed: containerd's profile is not tried");
+  }, 120_000);
+  const profiles: [string, () => Seccomp, boolean | (() => boolean)][] = [
     ["podman's profile before Linux 5.3's syscalls", oldProfile, existsSync(PODMAN_PROFILE)],
     ["podman's profile without close_range", podmanWithoutCloseRange, existsSync(PODMAN_PROFILE)],
+    // Docker's own, from Debian's package (scripts/install-deps.sh): 20.10's (close_range, clone3 is ENOSYS) and its 2016 one (nothing after Linux 4.5).
+    ["Docker 20.10's default profile", () => engineProfile(DOCKER_PROFILE, DOCKER_DEFAULT_CAPS) as Seccomp, existsSync(DOCKER_PROFILE)],
+    ["Docker's old-format default profile", () => engineProfile(DOCKER_OLD_PROFILE, DOCKER_DEFAULT_CAPS) as Seccomp, existsSync(DOCKER_OLD_PROFILE)],
+    ["containerd's default profile", () => fromContainerd!, () => fromContainerd !== undefined],
   ];
   for (const [what, profile, present] of profiles) {
+    if (present === false) console.warn(`${what}: not installed (scripts/install-deps.sh), its tests are skipped`);
     for (const s of SCENARIOS) {
-      test.skipIf(!present)(`${what}: ${s.name}`, () => {
+      test.skipIf(present === false)(`${what}: ${s.name}`, () => {
+        if (typeof present === "function" && !present()) return;
         expect(s.run(profile(), "bunc")).toBeUndefined();
       });
     }
   }
 
-  test.skipIf(!existsSync(PODMAN_PROFILE))("runc starts the same containers under the pre-5.3 profile", () => {
-    if (!RUNC) return console.warn("runc is not installed: comparison skipped");
-    // run and exec without a terminal: runc's own foreground terminal keeps ONLCR until it attaches.
-    for (const s of [SCENARIOS[0]!, SCENARIOS[1]!, hookScenario, execScenario("exec, uid 1000", [])]) expect({ s: s.name, why: s.run(oldProfile(), "runc") }).toEqual({ s: s.name, why: undefined });
-  });
+  for (const [what, profile, present] of profiles)
+    test.skipIf(present === false)(`runc starts the same containers under ${what}`, () => {
+      if (typeof present === "function" && !present()) return;
+      if (!RUNC) return console.warn("runc is not installed: comparison skipped");
+      // run and exec without a terminal: runc's own foreground terminal keeps ONLCR until it attaches.
+      for (const s of [SCENARIOS[0]!, SCENARIOS[1]!, hookScenario, execScenario("exec, uid 1000", [])]) expect({ s: s.name, why: s.run(profile(), "runc") }).toEqual({ s: s.name, why: undefined });
+    });
 
   test("close_range refused: no runtime fd reaches the container, preserved fds do (CVE-2024-21626)", () => {
     for (const errnoRet of [1, 38]) {
