@@ -61,6 +61,12 @@ type Config = Record<string, any>;
 
 /** The sandboxes of this test process whose dirs exist (the leak checker, test/leak-check.ts, reads their --root dirs). */
 export const sandboxes = new Set<Sandbox>();
+/**
+ * cgroup directories whose trees the leak checker (test/leak-check.ts) leaves to their owner:
+ * a booted systemd's (test/integration/systemd-boot.ts) keeps the slices it made across tests,
+ * and its test checks that nothing is left once it stops.
+ */
+export const leakCheckSkips = new Set<string>();
 /** The prefix of this process's sandbox dirs: the pid tells the leak checker and a person which test run made one. */
 export const SANDBOX_PREFIX = path.join(tmpdir(), `bunc-test-${process.pid}-`);
 

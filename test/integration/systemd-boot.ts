@@ -15,7 +15,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { posix as path } from "node:path";
-import { type Result, sh } from "../harness";
+import { leakCheckSkips, type Result, sh } from "../harness";
 
 const SYSTEMD = "/lib/systemd/systemd";
 
@@ -87,6 +87,7 @@ export class BootedSystemd {
     this.cgroupDirs = hierarchies.map((h) => `/sys/fs/cgroup/${h.name}${h.own === "/" ? "" : h.own}/${name}`);
     for (const [i, d] of this.cgroupDirs.entries()) {
       mkdirSync(d, { recursive: true });
+      leakCheckSkips.add(d);
       if (hierarchies[i]!.name.split(",").includes("cpuset")) for (const f of ["cpuset.cpus", "cpuset.mems"]) writeFileSync(`${d}/${f}`, readFileSync(`${path.dirname(d)}/${f}`));
     }
     this.markers = [`/tmp/bunc-systemd-marker-${process.pid}`, `/var/tmp/bunc-systemd-marker-${process.pid}`];
@@ -230,6 +231,7 @@ export class BootedSystemd {
             Bun.sleepSync(20);
           }
         }
+      leakCheckSkips.delete(d);
     }
   }
 
