@@ -3,7 +3,7 @@
  * The benchmark: bunc, runc and crun side by side, in three cgroup settings,
  * in one run. `bash scripts/bench` installs what it needs and builds first.
  *
- *   bun scripts/bench.ts [--runs N] [--warmup N] [--seq N] [--par N] [--out DIR] [--note TEXT] [--only host,v1,v2]
+ *   bun scripts/bench.ts [--runs N] [--warmup N] [--seq N] [--par N] [--rounds N] [--client-rounds N] [--no-clients] [--out DIR] [--note TEXT] [--only host,v1,v2]
  *
  * Settings (each figure says which it was taken under):
  *   host  the host as it is: cgroup v1 hybrid (crun refuses it);
@@ -13,6 +13,10 @@
  *         device rules (bunc refuses them on v2) and no /sys/fs/cgroup mount.
  * The namespace settings re-run this script inside `unshare -m` with
  * --inner SETTING; mounts there are private and never touch the host's.
+ * On the host setting also: each verb beside the floor (a compiled hello-world)
+ * and runc, --rounds interleaved rounds (_bench/verbs.ts); podman's and
+ * containerd's scenarios, --client-rounds interleaved rounds, and a trace of
+ * every runtime call they make (_bench/clients.ts; --no-clients skips them).
  * Writes OUT/bench.json, OUT/bench.md (the generated block between markers,
  * hand-written analysis kept) and OUT/bench.svg. Timings never fail it.
  */
@@ -21,6 +25,9 @@ import { posix as path } from "node:path";
 import { makeBundle } from "./rootfs";
 import { measureImages } from "./_bench/images";
 import { Runner, sh, type Ctx } from "./_bench/measure";
+import { buildFloor } from "./_bench/floor";
+import { measureVerbs } from "./_bench/verbs";
+import { measureClients } from "./_bench/clients";
 import { mergeIntoDoc, renderMarkdown, renderSvg, type BenchResults, type Check, type Figure, type RuntimeRun, type SettingResult } from "./_bench/report";
 
 const ROOT = path.resolve(import.meta.dir, "..");
@@ -29,6 +36,9 @@ const LIMITS = [256 << 10, 512 << 10, 1 << 20, 2 << 20, 4 << 20, 8 << 20];
 interface Options {
   runs: number;
   warmup: number;
+  rounds: number;
+  clientRounds: number;
+  clients: boolean;
   seq: number;
   par: number;
   out: string;
@@ -41,7 +51,7 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { runs: 30, warmup: 3, seq: 100, par: 20, out: path.join(ROOT, "results"), note: "", only: ["host", "v1", "v2"], bunc: path.join(ROOT, "dist/bunc") };
+  const o: Options = { runs: 30, warmup: 3, rounds: 30, clientRounds: 10, clients: true, seq: 100, par: 20, out: path.join(ROOT, "results"), note: "", only: ["host", "v1", "v2"], bunc: path.join(ROOT, "dist/bunc") };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = () => {
@@ -57,6 +67,9 @@ function parseOptions(argv: string[]): Options {
     if (a === "--runs") o.runs = int();
     else if (a === "--warmup") o.warmup = Number(v());
     else if (a === "--seq") o.seq = int();
+    else if (a === "--rounds") o.rounds = int();
+    else if (a === "--client-rounds") o.clientRounds = int();
+    else if (a === "--no-clients") o.clients = false;
     else if (a === "--par") o.par = int();
     else if (a === "--out") o.out = path.resolve(v());
     else if (a === "--note") o.note = v();
@@ -310,8 +323,14 @@ async function main(): Promise<number> {
         fds = m.fds;
       } else settings.push(measureInNamespace(s, o, tmp));
     }
-    if (!existsSync(path.join(tmp, "bundles", "host"))) bundles("host", tmp);
-    const results: BenchResults = { conditions: cond, settings, sizes: sizes(o), checks: checks(o, tmp, maps, fds), counts: { runs: o.runs, seq: o.seq, par: o.par } };
+    const host = bundles("host", tmp);
+    log(`host: each verb beside the floor, ${o.rounds} interleaved rounds`);
+    const floor = await buildFloor(tmp);
+    const rts = Object.fromEntries(runtimes("host", o, tmp).map((r) => [r.key, r.argv]));
+    // crun refuses the hybrid host (see the `host` table): its --version only.
+    const verbs = measureVerbs(floor, rts, host.bundle, host.execBundle, o.rounds, Math.min(o.warmup, 2), ["crun"]);
+    const clients = o.clients ? measureClients(tmp, { bunc: o.bunc, runc: which("runc"), crun: which("crun") }, o.clientRounds, Math.min(o.warmup, 1), log) : undefined;
+    const results: BenchResults = { conditions: cond, settings, sizes: sizes(o), checks: checks(o, tmp, maps, fds), counts: { runs: o.runs, seq: o.seq, par: o.par }, verbs, clients };
     if (o.only.includes("host")) {
       log("images: bunc image run, umoci unpack + runc run, podman run --rm");
       results.images = measureImages(tmp, o.bunc, Math.min(o.runs, 10), Math.min(o.warmup, 2));

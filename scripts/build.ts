@@ -13,6 +13,7 @@
  * Stops on the first failure.
  */
 import { $, type BunPlugin } from "bun";
+import { BUNDLE_OPTIONS, COMPILE_OPTIONS } from "./build-options";
 
 const root = new URL("..", import.meta.url).pathname;
 $.cwd(root);
@@ -53,18 +54,8 @@ const commit = described.exitCode === 0 ? described.stdout.toString().trim() : "
 
 const result = await Bun.build({
   entrypoints: [`${root}src/cli/main.ts`, `${root}dist/executor.so`],
-  compile: {
-    outfile: `${root}dist/bunc`,
-    autoloadDotenv: false,
-    autoloadBunfig: false,
-    // Every bunc command is a burst of run-once code: tiering it up in JavaScriptCore's
-    // JIT is wasted work. 100× the tier-up thresholds: `run` 16.4 → 14.1 ms, `state`
-    // 6.3 → 5.5 ms on this host (the plateau starts near 20×); nothing bunc runs for
-    // long is JavaScript-heavy (the terminal proxy and waits are in the executor).
-    jitPolicy: 100,
-  },
-  minify: true,
-  bytecode: true,
+  compile: { outfile: `${root}dist/bunc`, ...COMPILE_OPTIONS },
+  ...BUNDLE_OPTIONS,
   naming: { asset: "[name].[ext]" },
   define: { BUNC_GIT_COMMIT: JSON.stringify(commit) },
   plugins: [cittyParseArgs],

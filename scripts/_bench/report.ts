@@ -4,6 +4,9 @@
  * chart made from them. No I/O here, so test/unit/bench-*.test.ts can run it
  * on tiny inputs in CI.
  */
+import type { ClientResults, TraceCall } from "./clients";
+import type { TimingResult } from "./interleave";
+import type { VerbResults } from "./verbs";
 
 /** One measured figure, or why it could not be measured. */
 export type Figure = { value: number; sd?: number; note?: string } | { na: string };
@@ -55,6 +58,10 @@ export interface BenchResults {
   counts: { runs: number; seq: number; par: number };
   /** `bunc image run` beside umoci + runc and podman (host setting), when measured. */
   images?: ImageRow[];
+  /** Each verb beside the floor, interleaved (scripts/_bench/verbs.ts), on the host setting. */
+  verbs?: VerbResults;
+  /** Through podman and containerd, interleaved, and what each called (scripts/_bench/clients.ts). */
+  clients?: ClientResults;
 }
 
 export type Unit = "ms" | "s" | "KiB" | "bytes";
@@ -213,8 +220,101 @@ export function evaluateTargets(r: BenchResults): TargetRow[] {
     const limOk = lim && "value" in lim ? Number.isFinite(lim.value) && lim.value <= 1 << 20 : undefined;
     rows.push({ target: "container runs under a 1 MiB memory limit", setting: s.id, figure: `bunc: ${formatFigure(lim, "bytes")}`, met: limOk });
   }
+  rows.push(...issue16Targets(r));
   for (const c of r.checks) rows.push({ target: c.name, setting: "host", figure: c.detail, met: c.ok });
   return rows;
+}
+
+function timingRatio(a: TimingResult | undefined, b: TimingResult | undefined): number | undefined {
+  return a && b && "wall" in a && "wall" in b && b.wall > 0 ? a.wall / b.wall : undefined;
+}
+
+function within(r: number | undefined, limit: number): boolean | undefined {
+  return r === undefined ? undefined : r <= limit;
+}
+
+/** Issue 16's targets: through the clients, each verb against the floor and runc, the waiting process's memory. */
+export function issue16Targets(r: BenchResults): TargetRow[] {
+  const rows: TargetRow[] = [];
+  if (r.clients)
+    for (const [sc, t] of Object.entries(r.clients.timings)) {
+      const x = timingRatio(t.bunc, t.runc);
+      rows.push({ target: `${sc}: bunc ≤ 0.9× runc`, setting: "host", figure: `bunc ÷ runc = ${formatRatio(x)}`, met: within(x, 0.9) });
+    }
+  if (r.verbs) {
+    const t = r.verbs.timings;
+    const v = timingRatio(t["--version"]?.bunc, t["--version"]?.floor);
+    rows.push({ target: "`--version` ≤ 1.1× the floor", setting: "host", figure: `bunc ÷ floor = ${formatRatio(v)}`, met: within(v, 1.1) });
+    for (const verb of ["state", "list", "kill", "delete", "start"]) {
+      const x = timingRatio(t[verb]?.bunc, t["--version"]?.floor);
+      rows.push({ target: `\`${verb}\` ≤ 1.25× the floor`, setting: "host", figure: `bunc ÷ floor = ${formatRatio(x)}`, met: within(x, 1.25) });
+    }
+    for (const verb of ["run", "create", "exec"]) {
+      const x = timingRatio(t[verb]?.bunc, t[verb]?.runc);
+      rows.push({ target: `\`${verb}\` ≤ 0.6× runc`, setting: "host", figure: `bunc ÷ runc = ${formatRatio(x)}`, met: within(x, 0.6) });
+    }
+  }
+  for (const s of r.settings) {
+    if (!s.runtimes.some((x) => x.key === "crun")) continue;
+    for (const [m, what] of [["waiting.rss", "RSS"], ["waiting.pss", "PSS"]] as const) {
+      const x = ratio(s.figures[m]?.bunc, s.figures[m]?.crun);
+      rows.push({ target: `created container's waiting process: ${what} ≤ crun's`, setting: s.id, figure: `bunc ÷ crun = ${formatRatio(x)} (${formatFigure(s.figures[m]?.bunc, "KiB")} against ${formatFigure(s.figures[m]?.crun, "KiB")})`, met: x === undefined ? undefined : x <= 1 });
+    }
+  }
+  return rows;
+}
+
+function formatTiming(t: TimingResult | undefined, cpu = false): string {
+  if (!t) return "n/a: not measured";
+  if ("na" in t) return `n/a: ${t.na}`;
+  const ms = (v: number) => (v < 10 ? v.toFixed(2) : v.toFixed(1));
+  return `${ms(t.wall)} ms (${ms(t.q1)}–${ms(t.q3)})${cpu && Number.isFinite(t.cpu) ? `, CPU ${ms(t.cpu)}` : ""}`;
+}
+
+/** The verbs-against-the-floor table. */
+export function renderVerbs(v: VerbResults): string {
+  const keys = [...new Set(Object.values(v.timings).flatMap((t) => Object.keys(t)))].filter((k) => k !== "floor");
+  const floor = v.timings["--version"]?.floor;
+  const head = ["verb", ...keys, ...keys.map((k) => `${k} ÷ floor`), "bunc ÷ runc"];
+  const lines = [
+    `Medians of ${v.rounds} interleaved rounds (quartiles in brackets; CPU = user+sys of the runtime and the children it reaped); load average ${v.load}. Floor (a hello-world compiled by the same Bun with bunc's build options, writing its line as bunc does): ${formatTiming(floor, true)}.`,
+    "",
+    row(head),
+    row(head.map(() => "---")),
+  ];
+  for (const [verb, t] of Object.entries(v.timings)) lines.push(row([`\`${verb}\``, ...keys.map((k) => formatTiming(t[k], true)), ...keys.map((k) => formatRatio(timingRatio(t[k], floor))), formatRatio(timingRatio(t.bunc, t.runc))]));
+  return lines.join("\n");
+}
+
+function traceTable(calls: TraceCall[] | { na: string } | undefined): string[] {
+  if (!calls) return ["n/a: not traced"];
+  if ("na" in calls) return [`n/a: ${calls.na}`];
+  const lines = [row(["#", "verb", "flags (global · verb's)", "wall", "CPU", "exit"]), row(["---", "---", "---", "---", "---", "---"])];
+  calls.forEach((c, i) => lines.push(row([String(i + 1), c.verb, c.flags ? `\`${c.flags}\`` : "", `${c.wallMs.toFixed(1)} ms`, `${c.cpuMs.toFixed(1)} ms`, String(c.exit)])));
+  const wall = calls.reduce((a, c) => a + c.wallMs, 0);
+  const cpu = calls.reduce((a, c) => a + c.cpuMs, 0);
+  lines.push(row(["", `**${calls.length} calls**`, "", `**${wall.toFixed(1)} ms**`, `**${cpu.toFixed(1)} ms**`, ""]));
+  return lines;
+}
+
+/** The client scenarios' table and, per scenario, each runtime's calls. */
+export function renderClients(c: ClientResults): string {
+  if (c.na) return `n/a: ${c.na}`;
+  const keys = [...new Set(Object.values(c.timings).flatMap((t) => Object.keys(t)))];
+  const head = ["scenario", ...keys, ...keys.filter((k) => k !== "bunc").map((k) => `bunc ÷ ${k}`)];
+  const lines = [
+    `Wall time of the whole client command series, medians of ${c.rounds} interleaved rounds (quartiles in brackets); load average ${c.load}. The runtimes run under a private podman (cgroupfs, conmon) and a private containerd (io.containerd.runc.v2 with \`--runc-binary\`), as test/clients/setup.ts makes them.`,
+    "",
+    row(head),
+    row(head.map(() => "---")),
+  ];
+  for (const [sc, t] of Object.entries(c.timings)) lines.push(row([sc, ...keys.map((k) => formatTiming(t[k])), ...keys.filter((k) => k !== "bunc").map((k) => formatRatio(timingRatio(t.bunc, t[k])))]));
+  lines.push("", "### What each client calls", "", `One traced round: each runtime's path given to the client is a small C wrapper (scripts/_bench/trace-wrapper.c) that runs the runtime as its child and logs its argv, wall time and rusage. The wrapper's own cost, the same for every runtime and not in the figures below: ${c.wrapperMs === undefined ? "n/a" : `${c.wrapperMs.toFixed(2)} ms a call`} (wrapped /bin/true − /bin/true, interleaved medians).`);
+  for (const [sc, per] of Object.entries(c.traces)) {
+    lines.push("", `#### ${sc}`);
+    for (const k of keys) lines.push("", `${k}:`, "", ...traceTable(per[k]));
+  }
+  return lines.join("\n");
 }
 
 function metText(m: boolean | undefined): string {
@@ -239,6 +339,8 @@ export function renderMarkdown(r: BenchResults): string {
     out.push("", "## Images: a command in an OCI image archive (host setting)", "", row(["measure", "mean", "bunc image run (repeated) ÷ this", "how"]), row(["---", "---", "---", "---"]));
     for (const x of r.images) out.push(row([x.label, formatFigure(x.figure, "ms"), formatRatio(ratio(repeat, x.figure)), x.how]));
   }
+  if (r.verbs) out.push("", "## Each verb against the floor (interleaved, setting `host`)", "", renderVerbs(r.verbs));
+  if (r.clients) out.push("", "## Through podman and containerd (interleaved, setting `host`)", "", renderClients(r.clients));
   out.push("", "## Executable size", "", row(["runtime", "size", "bunc ÷ this"]), row(["---", "---", "---"]));
   for (const [k, f] of Object.entries(r.sizes)) out.push(row([k, formatFigure(f, "bytes"), formatRatio(ratio(r.sizes.bunc, f))]));
   return out.join("\n") + "\n";

@@ -59,12 +59,18 @@ export class Podman {
   readonly dir = mkdtempSync(path.join(tmpdir(), "bunc-podman-"));
   readonly conf = path.join(this.dir, "containers.conf");
 
-  constructor() {
-    writeFileSync(this.conf, containersConf(this.dir, `${this.dir}/networks`));
+  /** runtimes: name → path for containers.conf (default bunc and runc; the benchmark adds crun and its trace wrappers). */
+  constructor(runtimes?: Record<string, string>) {
+    this.setRuntimes(runtimes);
+  }
+
+  /** (Re)write containers.conf with these runtimes; podman reads it at each command. */
+  setRuntimes(runtimes?: Record<string, string>): void {
+    writeFileSync(this.conf, containersConf(this.dir, `${this.dir}/networks`, runtimes));
   }
 
   /** Run podman with the given runtime (or none, for image commands). */
-  run(runtime: Runtime | undefined, args: string[], opts: { timeoutMs?: number } = {}): Result {
+  run(runtime: Runtime | string | undefined, args: string[], opts: { timeoutMs?: number } = {}): Result {
     const env = { ...process.env, CONTAINERS_CONF: this.conf } as Record<string, string>;
     const global = ["--root", path.join(this.dir, "storage"), "--runroot", path.join(this.dir, "run"), "--tmpdir", path.join(this.dir, "tmp")];
     // cwd: conmon leaves an "oom" file in its working directory after an OOM kill.
@@ -229,7 +235,7 @@ export function check(cond: boolean, what: string, r?: Result): void {
 
 /** What the podman scenarios need of a podman: run one of its commands with a runtime. */
 export interface PodmanLike {
-  run(runtime: Runtime | undefined, args: string[], opts?: { timeoutMs?: number }): Result;
+  run(runtime: Runtime | string | undefined, args: string[], opts?: { timeoutMs?: number }): Result;
 }
 
 /** podman's scenario "run -d + exec + logs + stop + rm", for root and rootless podman alike. */
@@ -265,7 +271,7 @@ export function ttyRun(run: (rt: Runtime, args: string[]) => Result, rt: Runtime
  * (ulimits within the hard limits), no systemd; podman passes --log-format=json only
  * to runtimes named in runtime_supports_json.
  */
-export function containersConf(dir: string, network?: string): string {
+export function containersConf(dir: string, network?: string, runtimes: Record<string, string> = { bunc: BUNC, runc: RUNC! }): string {
   return [
     "[containers]",
     'default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]',
@@ -276,8 +282,7 @@ export function containersConf(dir: string, network?: string): string {
     `events_logfile_path = "${dir}/events.log"`,
     'runtime_supports_json = ["crun", "runc", "bunc"]',
     "[engine.runtimes]",
-    `bunc = ["${BUNC}"]`,
-    `runc = ["${RUNC}"]`,
+    ...Object.entries(runtimes).map(([name, bin]) => `${name} = ["${bin}"]`),
     "",
   ].join("\n");
 }

@@ -16,6 +16,7 @@ import {
   renderSvg,
   type BenchResults,
 } from "../../scripts/_bench/report";
+import { parseTraceLine } from "../../scripts/_bench/clients";
 
 const HYPERFINE = JSON.stringify({
   results: [{ command: "bunc run", mean: 0.012, stddev: 0.001, median: 0.0115, user: 0.004, system: 0.003, min: 0.011, max: 0.014, times: [0.011, 0.0115, 0.014], exit_codes: [0, 0, 0] }],
@@ -179,5 +180,43 @@ describe("svg", () => {
     expect(widths[0]! / widths[1]!).toBeCloseTo(6 / 20, 2);
     expect(svg).toContain(">n/a</text>");
     expect(svg).toContain("v1 · run /bin/true, mean");
+  });
+});
+
+describe("issue 16's targets and the client trace", () => {
+  const t = (wall: number) => ({ wall, cpu: 1, q1: wall, q3: wall, runs: 1 });
+  test("verbs against the floor and runc, client scenarios against runc, judged at the issue's limits", () => {
+    const r = results();
+    r.verbs = {
+      rounds: 1,
+      load: "1 1 1",
+      timings: {
+        "--version": { floor: t(4), bunc: t(4.3), runc: t(3) },
+        state: { bunc: t(5.1), runc: t(4) },
+        list: { bunc: t(4.9), runc: t(4) },
+        run: { bunc: t(6), runc: t(10) },
+        exec: { bunc: { na: "boom" }, runc: t(10) },
+      },
+    };
+    r.clients = { rounds: 1, load: "1", timings: { "podman run --rm": { bunc: t(89), runc: t(100) }, "ctr run --rm": { bunc: t(95), runc: t(100) } }, traces: {} };
+    const rows = evaluateTargets(r);
+    const met = (prefix: string) => rows.find((x) => x.target.startsWith(prefix))?.met;
+    expect(met("`--version` ≤ 1.1× the floor")).toBe(true); // 1.075
+    expect(met("`state` ≤ 1.25× the floor")).toBe(false); // 1.275
+    expect(met("`list` ≤ 1.25× the floor")).toBe(true); // 1.225
+    expect(met("`run` ≤ 0.6× runc")).toBe(true);
+    expect(met("`exec` ≤ 0.6× runc")).toBeUndefined();
+    expect(met("podman run --rm: bunc ≤ 0.9× runc")).toBe(true);
+    expect(met("ctr run --rm: bunc ≤ 0.9× runc")).toBe(false);
+    // The v1 setting has crun: its waiting-process memory is judged against crun's.
+    expect(rows.some((x) => x.setting === "v1" && x.target.startsWith("created container's waiting process: RSS"))).toBe(true);
+    const md = renderMarkdown(r);
+    expect(md).toContain("## Each verb against the floor");
+    expect(md).toContain("| `state` | 5.10 ms (5.10–5.10), CPU 1.00 | 4.00 ms (4.00–4.00), CPU 1.00 | 1.27× | 1.00× | 1.27× |");
+  });
+
+  test("a logged runtime call: globals, verb, the verb's flags without values; a container's command is not flags", () => {
+    expect(parseTraceLine("1500\t700\t300\t0\t--root\t/run/x\t--log\t/l\t--log-format\tjson\tcreate\t--bundle\t/b\t--pid-file\t/p\tid1")).toEqual({ verb: "create", flags: "--root --log --log-format · --bundle --pid-file", wallMs: 1.5, cpuMs: 1, exit: 0 });
+    expect(parseTraceLine("1000\t0\t0\t4\texec\t--detach\tid\tsh\t-c\tx")).toMatchObject({ verb: "exec", flags: "· --detach", exit: 4 });
   });
 });
