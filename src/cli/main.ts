@@ -117,7 +117,6 @@ async function cli(argv: string[]): Promise<number> {
   return Number(process.exitCode ?? 0);
 }
 
-// No top-level await: the executable is compiled with --bytecode, which needs CommonJS.
 cli(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e) => {
