@@ -6,7 +6,8 @@
  * and no cgroup directory of theirs in any hierarchy.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, readFileSync } from "node:fs";
+import { posix as path } from "node:path";
 import { Bus, DBusError } from "../../src/cgroups/systemd/bus";
 import { Systemd } from "../../src/cgroups/systemd/systemd1";
 import { BUNC, integrationSkipReason, RUNC, type Result, Sandbox } from "../harness";
@@ -38,8 +39,14 @@ function setup(mode: CgroupMode) {
   let sd: BootedSystemd | undefined;
   const made: { runtime: Runtime; id: string }[] = [];
 
+  // The booted systemd has /tmp, /var/tmp and /run of its own: only sb.dir is bound back in.
+  // A checkout under /tmp (CI's clone) would hide dist/bunc, so bunc runs from a copy there.
+  let bunc = BUNC;
   beforeAll(() => {
     sd = new BootedSystemd(sb.dir, mode);
+    bunc = path.join(sb.dir, "bunc");
+    copyFileSync(BUNC, bunc);
+    chmodSync(bunc, 0o755);
   });
   afterAll(async () => {
     if (sd) {
@@ -50,7 +57,7 @@ function setup(mode: CgroupMode) {
   });
 
   function run(runtime: Runtime, args: string[], opts: { timeoutMs?: number } = {}): Result {
-    const argv = runtime === "bunc" ? [BUNC, "--systemd-cgroup", "--root", sb.root] : [RUNC!, "--systemd-cgroup", "--root", `${sb.dir}/runc-state`];
+    const argv = runtime === "bunc" ? [bunc, "--systemd-cgroup", "--root", sb.root] : [RUNC!, "--systemd-cgroup", "--root", `${sb.dir}/runc-state`];
     return sd!.inside([...argv, ...args], opts);
   }
   function id(runtime: Runtime): string {
